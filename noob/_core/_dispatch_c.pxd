@@ -1,0 +1,29 @@
+# Table of contents of the compiled core. Every field is described in _dispatch_c.pyx.
+# Integer ids only: the core never sees a node name, a YAML path or a user message.
+
+from cpython.object cimport PyObject
+from libc.stdint cimport int32_t, uint8_t
+
+# per-node flag bits (mirrored as F_* constants in _dispatch_py.py)
+cdef enum:
+    C_ENABLED = 1
+    C_GENERATOR = 2
+    C_HOOK_BEFORE = 4
+    C_HOOK_AFTER = 8
+    C_EXHAUSTED = 16
+
+cdef class Dispatcher:
+    cdef public list fns
+    cdef public object order, flags, arg_ptr, arg_src, arg_req, n_pos, out_ptr, out_slot
+    cdef public object store_ptr, store_src, store_dst, store_copy, ran
+    cdef public list kwnames
+    cdef public object deepcopy, hook_before, hook_after
+    cdef public int current
+    cdef public int n_exhausted_now
+    cdef int32_t[::1] _order, _arg_ptr, _arg_src, _n_pos, _out_ptr, _out_slot
+    cdef int32_t[::1] _store_ptr, _store_src, _store_dst
+    cdef uint8_t[::1] _flags, _arg_req, _store_copy, _ran
+    cdef PyObject** _buf
+    cdef Py_ssize_t _buf_len
+    cpdef int run(self, list values) except -1
+    cdef int _scatter(self, list values, Py_ssize_t o0, Py_ssize_t o1, object result) except -1

@@ -1,0 +1,396 @@
+"""Compiled core of noob: graph kernels and the per-epoch dispatch loop.
+
+Python (``noob.plan``) validates the tube and allocates every table below with a fixed
+dtype; this module only computes. It speaks integer ids: node ``i`` is the i-th node of the
+plan, slot ``s`` the s-th entry of the slot table (a Python list the runner owns).
+
+Slot table (``values``, a ``list``; regions laid out by ``noob.plan``):
+    [signal slots | input slots | asset slots | epoch slot | constant slots]
+    A signal slot holds the value a node emitted this epoch, or ``MetaSignal.NoEvent`` when
+    it did not fire. Asset slots hold the asset objects; constants hold ``params`` values.
+
+Per-node tables (``n`` nodes; CSR-style ``*_ptr`` arrays have ``n + 1`` entries):
+    order      int32[k]    nodes in execution (topological) order
+    flags      uint8[n]    C_ENABLED | C_GENERATOR | C_HOOK_BEFORE | C_HOOK_AFTER | C_EXHAUSTED
+    arg_ptr    int32[n+1]  args of node i are arg_*[arg_ptr[i]:arg_ptr[i+1]]; positional first
+    arg_src    int32[m]    slot feeding the argument
+    arg_req    uint8[m]    1 if the node must be skipped when that slot holds NoEvent;
+                           0 for an optional keyword, which is then left out of the call
+    n_pos      int32[n]    how many of the node's args are positional; the rest are keywords
+    kwnames    list[n]     tuple of keyword names of those keyword args (or None)
+    out_ptr    int32[n+1]  signals of node i are out_slot[out_ptr[i]:out_ptr[i+1]]
+    out_slot   int32[k]    slot each signal is written to
+    store_ptr  int32[n+1]  runner-scope asset round trips fired by node i:
+    store_src  int32[r]      when slot store_src fired, asset slot store_dst takes its value,
+    store_dst  int32[r]      through ``deepcopy`` if store_copy is 1 (another node still
+    store_copy uint8[r]      consumes the signal), else the object itself
+    ran        uint8[n]    output: 1 if the node was called this epoch and emitted
+
+Compiler directives are set once in setup.py (boundscheck/wraparound off): every index used
+below comes from tables that noob.plan built and checked, so bounds checks would only
+re-verify what Python already guaranteed. ``NOOB_CYTHON_DEBUG=1`` turns them back on.
+"""
+
+from cpython.mem cimport PyMem_Malloc, PyMem_Free
+from cpython.object cimport PyObject
+from cpython.list cimport PyList_GET_ITEM
+from cpython.ref cimport Py_INCREF, Py_DECREF
+from libc.stdint cimport int32_t, uint8_t
+
+import numpy as np
+
+from noob.types import MetaSignal
+
+cdef extern from "Python.h":
+    # New reference, NULL (-> exception) on error. Available since CPython 3.9.
+    object PyObject_Vectorcall(object callable, PyObject** args, size_t nargsf, PyObject* kwnames)
+    int PyList_SetItem(object lst, Py_ssize_t i, object item) except -1
+
+NOEVENT = MetaSignal.NoEvent
+EXHAUSTED = MetaSignal.Exhausted
+cdef PyObject* _NOEVENT = <PyObject*>NOEVENT
+cdef PyObject* _EXHAUSTED = <PyObject*>EXHAUSTED
+
+F_ENABLED = C_ENABLED
+F_GENERATOR = C_GENERATOR
+F_HOOK_BEFORE = C_HOOK_BEFORE
+F_HOOK_AFTER = C_HOOK_AFTER
+F_EXHAUSTED = C_EXHAUSTED
+
+IMPLEMENTATION = "compiled"
+
+
+def csr(int n, src, dst):
+    """CSR adjacency of ``n`` nodes from edge arrays: ``(indptr[n+1], indices[m])``.
+
+    Successors of node ``i`` are ``indices[indptr[i]:indptr[i+1]]`` in edge order.
+    Python: ``[[d for s, d in zip(src, dst) if s == i] for i in range(n)]``.
+    """
+    cdef int32_t[::1] s = np.ascontiguousarray(src, dtype=np.int32)
+    cdef int32_t[::1] d = np.ascontiguousarray(dst, dtype=np.int32)
+    cdef Py_ssize_t m = s.shape[0], k
+    indptr_a = np.zeros(n + 1, dtype=np.int32)
+    indices_a = np.empty(m, dtype=np.int32)
+    cdef int32_t[::1] indptr = indptr_a
+    cdef int32_t[::1] indices = indices_a
+    cdef int32_t[::1] fill
+    for k in range(m):
+        indptr[s[k] + 1] += 1
+    for k in range(n):
+        indptr[k + 1] += indptr[k]
+    fill_a = indptr_a[:n].copy()
+    fill = fill_a
+    for k in range(m):
+        indices[fill[s[k]]] = d[k]
+        fill[s[k]] += 1
+    return indptr_a, indices_a
+
+
+def toposort(int n, indptr_in, indices_in):
+    """Generation-by-generation Kahn sort: ``(order[int32], generation[int32], ok)``.
+
+    Generation 0: nodes without predecessors, in id order; generation g+1: nodes released
+    while generation g is processed, in release order. ``ok`` is False on a cycle (``order``
+    then holds the sorted prefix; unsorted nodes keep generation -1).
+    Python: see ``_dispatch_py.toposort``.
+    """
+    cdef int32_t[::1] indptr = np.ascontiguousarray(indptr_in, dtype=np.int32)
+    cdef int32_t[::1] indices = np.ascontiguousarray(indices_in, dtype=np.int32)
+    indeg_a = np.zeros(n, dtype=np.int32)
+    gen_a = np.full(n, -1, dtype=np.int32)
+    order_a = np.empty(n, dtype=np.int32)
+    cdef int32_t[::1] indeg = indeg_a
+    cdef int32_t[::1] generation = gen_a
+    cdef int32_t[::1] order = order_a
+    cdef Py_ssize_t k, m = indices.shape[0]
+    cdef int32_t node, succ, head = 0, tail = 0, gen_end, gen = 0
+    for k in range(m):
+        indeg[indices[k]] += 1
+    # ``order`` doubles as the FIFO queue: [head, tail) is pending, a generation ends at gen_end
+    for k in range(n):
+        if indeg[k] == 0:
+            order[tail] = <int32_t>k
+            tail += 1
+    gen_end = tail
+    while head < tail:
+        node = order[head]
+        generation[node] = gen
+        head += 1
+        for k in range(indptr[node], indptr[node + 1]):
+            succ = indices[k]
+            indeg[succ] -= 1
+            if indeg[succ] == 0:
+                order[tail] = succ
+                tail += 1
+        if head == gen_end:
+            gen += 1
+            gen_end = tail
+    return order_a[:tail].copy(), gen_a, tail == n
+
+
+def find_cycle(int n, indptr_in, indices_in):
+    """One cycle ``[a, b, ..., a]`` as node ids, or ``[]``; three-colour DFS from the lowest id."""
+    cdef int32_t[::1] indptr = np.ascontiguousarray(indptr_in, dtype=np.int32)
+    cdef int32_t[::1] indices = np.ascontiguousarray(indices_in, dtype=np.int32)
+    colour_a = np.zeros(n, dtype=np.int8)
+    parent_a = np.full(n, -1, dtype=np.int32)
+    stack_node_a = np.empty(n, dtype=np.int32)
+    stack_k_a = np.empty(n, dtype=np.int32)
+    cdef signed char[::1] colour = colour_a
+    cdef int32_t[::1] parent = parent_a
+    cdef int32_t[::1] stack_node = stack_node_a
+    cdef int32_t[::1] stack_k = stack_k_a
+    cdef int32_t root, node, k, succ, walk
+    cdef Py_ssize_t top
+    for root in range(n):
+        if colour[root]:
+            continue
+        top = 0
+        stack_node[0] = root
+        stack_k[0] = indptr[root]
+        colour[root] = 1
+        while top >= 0:
+            node = stack_node[top]
+            k = stack_k[top]
+            if k < indptr[node + 1]:
+                stack_k[top] = k + 1
+                succ = indices[k]
+                if colour[succ] == 0:
+                    colour[succ] = 1
+                    parent[succ] = node
+                    top += 1
+                    stack_node[top] = succ
+                    stack_k[top] = indptr[succ]
+                elif colour[succ] == 1:
+                    cycle = [succ]
+                    walk = node
+                    while walk != succ:
+                        cycle.append(walk)
+                        walk = parent[walk]
+                    cycle.append(succ)
+                    cycle.reverse()
+                    return cycle
+            else:
+                colour[node] = 2
+                top -= 1
+    return []
+
+
+def reachable(int n, indptr_in, indices_in, int start):
+    """Mask ``uint8[n]``: 1 for every node reachable from ``start`` (``start`` included)."""
+    cdef int32_t[::1] indptr = np.ascontiguousarray(indptr_in, dtype=np.int32)
+    cdef int32_t[::1] indices = np.ascontiguousarray(indices_in, dtype=np.int32)
+    seen_a = np.zeros(n, dtype=np.uint8)
+    stack_a = np.empty(n, dtype=np.int32)
+    cdef uint8_t[::1] seen = seen_a
+    cdef int32_t[::1] stack = stack_a
+    cdef Py_ssize_t top = 0
+    cdef int32_t node, k, succ
+    seen[start] = 1
+    stack[0] = start
+    while top >= 0:
+        node = stack[top]
+        top -= 1
+        for k in range(indptr[node], indptr[node + 1]):
+            succ = indices[k]
+            if not seen[succ]:
+                seen[succ] = 1
+                top += 1
+                stack[top] = succ
+    return seen_a
+
+
+cdef inline void _set(list values, Py_ssize_t i, object v):
+    # list.__setitem__ without the Python-level call; ``values`` is never resized while an
+    # epoch runs and ``i`` comes from a plan-checked table.
+    Py_INCREF(v)  # PyList_SetItem steals a reference: give it one first
+    PyList_SetItem(values, i, v)
+
+
+cdef class Dispatcher:
+    """Runs one epoch over the plan's tables (see the module docstring for every field).
+
+    ``hook_before(node)`` / ``hook_after(node)`` are Python callables invoked around nodes
+    flagged C_HOOK_BEFORE / C_HOOK_AFTER (node-scoped assets, callbacks). ``current`` is the
+    node being run, so the runner can name it when a node raises.
+    """
+
+    def __cinit__(self):
+        self._buf = NULL
+        self._buf_len = 0
+
+    def __init__(self, list fns, order, flags, arg_ptr, arg_src, arg_req, n_pos, list kwnames,
+                 out_ptr, out_slot, store_ptr, store_src, store_dst, store_copy, deepcopy):
+        cdef Py_ssize_t n = len(fns), i, widest = 1
+        self.fns = fns
+        self.order = np.ascontiguousarray(order, dtype=np.int32)
+        self.flags = np.ascontiguousarray(flags, dtype=np.uint8)
+        self.arg_ptr = np.ascontiguousarray(arg_ptr, dtype=np.int32)
+        self.arg_src = np.ascontiguousarray(arg_src, dtype=np.int32)
+        self.arg_req = np.ascontiguousarray(arg_req, dtype=np.uint8)
+        self.n_pos = np.ascontiguousarray(n_pos, dtype=np.int32)
+        self.kwnames = kwnames
+        self.out_ptr = np.ascontiguousarray(out_ptr, dtype=np.int32)
+        self.out_slot = np.ascontiguousarray(out_slot, dtype=np.int32)
+        self.store_ptr = np.ascontiguousarray(store_ptr, dtype=np.int32)
+        self.store_src = np.ascontiguousarray(store_src, dtype=np.int32)
+        self.store_dst = np.ascontiguousarray(store_dst, dtype=np.int32)
+        self.store_copy = np.ascontiguousarray(store_copy, dtype=np.uint8)
+        self.ran = np.zeros(n, dtype=np.uint8)
+        self.deepcopy = deepcopy
+        self.hook_before = None
+        self.hook_after = None
+        self.current = -1
+        self.n_exhausted_now = 0
+        self._order = self.order
+        self._flags = self.flags
+        self._arg_ptr = self.arg_ptr
+        self._arg_src = self.arg_src
+        self._arg_req = self.arg_req
+        self._n_pos = self.n_pos
+        self._out_ptr = self.out_ptr
+        self._out_slot = self.out_slot
+        self._store_ptr = self.store_ptr
+        self._store_src = self.store_src
+        self._store_dst = self.store_dst
+        self._store_copy = self.store_copy
+        self._ran = self.ran
+        for i in range(n):
+            widest = max(widest, self._arg_ptr[i + 1] - self._arg_ptr[i])
+        self._buf = <PyObject**>PyMem_Malloc(widest * sizeof(PyObject*))
+        if self._buf == NULL:
+            raise MemoryError()
+        self._buf_len = widest
+
+    def __dealloc__(self):
+        PyMem_Free(self._buf)
+
+    def set_flag(self, int node, int bit, bint on):
+        """Set or clear one flag bit of ``node``."""
+        if on:
+            self._flags[node] |= bit
+        else:
+            self._flags[node] &= ~bit & 0xFF
+
+    cpdef int run(self, list values) except -1:
+        """Run every node of ``order`` once against the slot table ``values``.
+
+        Python: for each node in order: skip (outputs := NoEvent) if disabled, exhausted or a
+        required slot holds NoEvent; else call ``fns[node](*pos, **kw)``, write the result to
+        its signal slots, fire asset round trips, and call the hooks. Returns the number of
+        generator nodes that ran out this epoch.
+        """
+        cdef Py_ssize_t oi, k, a0, a1, o0, o1, npos, nkw, j, n_order = self._order.shape[0]
+        cdef int32_t node
+        cdef uint8_t f
+        cdef PyObject* v
+        cdef PyObject** buf = self._buf
+        cdef bint skip, dense
+        cdef object fn, result, names, kw_tuple
+        cdef int exhausted_now = 0
+        for oi in range(n_order):
+            node = self._order[oi]
+            self.current = node
+            f = self._flags[node]
+            o0 = self._out_ptr[node]
+            o1 = self._out_ptr[node + 1]
+            if not (f & C_ENABLED) or (f & C_EXHAUSTED):
+                self._ran[node] = 0
+                for k in range(o0, o1):
+                    _set(values, self._out_slot[k], NOEVENT)
+                continue
+            a0 = self._arg_ptr[node]
+            a1 = self._arg_ptr[node + 1]
+            skip = False
+            dense = True
+            for k in range(a0, a1):
+                if <PyObject*>PyList_GET_ITEM(values, self._arg_src[k]) == _NOEVENT:
+                    if self._arg_req[k]:
+                        skip = True
+                        break
+                    dense = False
+            if skip:
+                self._ran[node] = 0
+                for k in range(o0, o1):
+                    _set(values, self._out_slot[k], NOEVENT)
+                continue
+            if f & C_HOOK_BEFORE:
+                self.hook_before(node)
+            fn = self.fns[node]
+            npos = self._n_pos[node]
+            nkw = (a1 - a0) - npos
+            try:
+                if nkw == 0:
+                    for k in range(a0, a1):
+                        buf[k - a0] = <PyObject*>PyList_GET_ITEM(values, self._arg_src[k])
+                    result = PyObject_Vectorcall(fn, buf, <size_t>(a1 - a0), NULL)
+                elif dense:
+                    # every keyword present: the node's precomputed kwnames tuple applies
+                    for k in range(a0, a1):
+                        buf[k - a0] = <PyObject*>PyList_GET_ITEM(values, self._arg_src[k])
+                    names = self.kwnames[node]
+                    result = PyObject_Vectorcall(fn, buf, <size_t>npos, <PyObject*>names)
+                else:
+                    # optional keywords missing: build the kwnames tuple of the present ones
+                    names = self.kwnames[node]
+                    present = []
+                    j = 0
+                    for k in range(a0, a1):
+                        v = <PyObject*>PyList_GET_ITEM(values, self._arg_src[k])
+                        if k - a0 < npos:
+                            buf[j] = v
+                            j += 1
+                        elif v != _NOEVENT:
+                            buf[j] = v
+                            j += 1
+                            present.append(names[k - a0 - npos])
+                    kw_tuple = tuple(present)
+                    result = PyObject_Vectorcall(fn, buf, <size_t>npos, <PyObject*>kw_tuple)
+            except StopIteration:
+                if not f & C_GENERATOR:
+                    raise
+                result = EXHAUSTED
+            if <PyObject*>result == _EXHAUSTED:
+                self._flags[node] |= C_EXHAUSTED
+                exhausted_now += 1
+                self._ran[node] = 0
+                for k in range(o0, o1):
+                    _set(values, self._out_slot[k], NOEVENT)
+                continue
+            self._ran[node] = 1
+            if o1 - o0 == 1:
+                _set(values, self._out_slot[o0], result)
+            elif o1 > o0:
+                self._scatter(values, o0, o1, result)
+            for k in range(self._store_ptr[node], self._store_ptr[node + 1]):
+                v = <PyObject*>PyList_GET_ITEM(values, self._store_src[k])
+                if v != _NOEVENT:
+                    if self._store_copy[k]:
+                        _set(values, self._store_dst[k], self.deepcopy(<object>v))
+                    else:
+                        _set(values, self._store_dst[k], <object>v)
+            if f & C_HOOK_AFTER:
+                self.hook_after(node)
+        self.current = -1
+        self.n_exhausted_now = exhausted_now
+        return exhausted_now
+
+    cdef int _scatter(self, list values, Py_ssize_t o0, Py_ssize_t o1, object result) except -1:
+        # one value per signal, zip-like: a short tuple leaves the trailing signals NoEvent
+        cdef Py_ssize_t k, n_items
+        cdef tuple items
+        if <PyObject*>result == _NOEVENT:
+            for k in range(o0, o1):
+                _set(values, self._out_slot[k], NOEVENT)
+            return 0
+        try:
+            items = tuple(result)
+        except TypeError:
+            raise TypeError(
+                f"a node with {o1 - o0} signals must return a tuple of {o1 - o0} values, "
+                f"got {type(result).__name__}"
+            ) from None
+        n_items = len(items)
+        for k in range(o0, o1):
+            _set(values, self._out_slot[k], items[k - o0] if k - o0 < n_items else NOEVENT)
+        return 0

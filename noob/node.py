@@ -1,0 +1,264 @@
+"""Nodes as users write them, and how noob reads their signals and slots.
+
+Owns: the ``Node`` base class, the ``@process_method`` / ``@init_method`` /
+``@deinit_method`` markers, and introspection (``Signal``, ``Slot``, ``signals_of``,
+``slots_of``) that turns a callable's signature and return annotation into named outputs
+and inputs.
+Must not: know about YAML, tubes, plans or runners.
+"""
+
+from __future__ import annotations
+
+import collections.abc
+import functools
+import inspect
+import types
+import typing
+from typing import Annotated, Any, Callable, ClassVar, get_args, get_origin
+
+import attrs
+
+from noob.types import Epoch, EventMap, Name, RunnerContext
+
+__all__ = [
+    "Node",
+    "Signal",
+    "Slot",
+    "deinit_method",
+    "init_method",
+    "process_method",
+    "signals_of",
+    "slots_of",
+]
+
+
+def process_method(fn: Callable) -> Callable:
+    """Mark the method of a plain class that noob calls once per epoch."""
+    fn.__is_process_method__ = True  # type: ignore[attr-defined]
+    return fn
+
+
+def init_method(fn: Callable) -> Callable:
+    """Mark the method of a plain class that noob calls when the runner starts."""
+    fn.__is_init_method__ = True  # type: ignore[attr-defined]
+    return fn
+
+
+def deinit_method(fn: Callable) -> Callable:
+    """Mark the method of a plain class that noob calls when the runner stops."""
+    fn.__is_deinit_method__ = True  # type: ignore[attr-defined]
+    return fn
+
+
+@attrs.frozen
+class Signal:
+    """A named output of a node. ``annotation`` is the declared type (``Any`` if none)."""
+
+    name: str
+    annotation: Any = Any
+
+
+@attrs.frozen
+class Slot:
+    """A named input of a node.
+
+    ``kind`` is an ``inspect.Parameter`` kind; ``required`` is False only for
+    ``Optional[T] = None`` parameters (and ``**kwargs``-absorbed slots); ``default`` is
+    ``inspect.Parameter.empty`` when there is none. ``injection`` is ``"epoch"``,
+    ``"context"`` or ``"events"`` for parameters noob fills itself.
+    """
+
+    name: str
+    annotation: Any = Any
+    required: bool = True
+    kind: Any = inspect.Parameter.POSITIONAL_OR_KEYWORD
+    default: Any = inspect.Parameter.empty
+    injection: str | None = None
+
+
+# --------------------------------------------------------------------------- introspection
+
+_GENERATOR_ORIGINS = (
+    collections.abc.Generator,
+    collections.abc.Iterator,
+    collections.abc.Iterable,
+    collections.abc.AsyncGenerator,
+    collections.abc.AsyncIterator,
+)
+
+
+def _hints(fn: Callable) -> dict[str, Any]:
+    target = fn
+    while isinstance(target, functools.partial):
+        target = target.func
+    try:
+        return typing.get_type_hints(target, include_extras=True)
+    except Exception:
+        return dict(getattr(target, "__annotations__", {}) or {})
+
+
+def _is_union(tp: Any) -> bool:
+    return get_origin(tp) in (typing.Union, types.UnionType)
+
+
+def _names_in(tp: Any) -> list[tuple[str, Any]]:
+    """Signal names found in an annotation, following the original's rules (see module doc)."""
+    if get_origin(tp) is Annotated:
+        base, *meta = get_args(tp)
+        found = [(m.name, base) for m in meta if isinstance(m, Name)]
+        return found or _names_in(base)
+    origin = get_origin(tp)
+    if origin in _GENERATOR_ORIGINS:
+        args = get_args(tp)
+        return _names_in(args[0]) if args else []
+    if origin is tuple or _is_union(tp):
+        out: list[tuple[str, Any]] = []
+        for arg in get_args(tp):
+            if arg is type(None) or arg is Ellipsis:
+                continue
+            if get_origin(arg) is Annotated or get_origin(arg) is tuple:
+                out.extend(_names_in(arg))
+            else:
+                out = [("value", tp)]
+        return out
+    return []
+
+
+def signals_from_annotation(annotation: Any) -> list[Signal]:
+    """Signals declared by a return annotation; ``[Signal("value")]`` when none are named."""
+    if annotation is inspect.Signature.empty or annotation is None or annotation is type(None):
+        return [Signal("value")]
+    names = _names_in(annotation)
+    if not names:
+        return [Signal("value", annotation)]
+    return [Signal(n, a) for n, a in names]
+
+
+def signals_of(fn: Callable) -> list[Signal]:
+    """The signals of a function or method, from its return annotation."""
+    return signals_from_annotation(_hints(fn).get("return", inspect.Signature.empty))
+
+
+def _is_optional(annotation: Any) -> bool:
+    if get_origin(annotation) is Annotated:
+        annotation = get_args(annotation)[0]
+    return annotation is None or (_is_union(annotation) and type(None) in get_args(annotation))
+
+
+def _injection(annotation: Any) -> str | None:
+    if annotation is Epoch or annotation == "Epoch":
+        return "epoch"
+    if annotation is RunnerContext or annotation == "RunnerContext":
+        return "context"
+    if annotation is EventMap or annotation == "EventMap":
+        return "events"
+    return None
+
+
+def slots_of(fn: Callable, skip_self: bool = False) -> list[Slot]:
+    """The slots of a callable, from its signature. ``self`` is skipped when asked."""
+    try:
+        sig = inspect.signature(fn)
+    except (TypeError, ValueError):
+        # builtins without a signature (``print``, ``max``): treat as *args
+        return [Slot("args", Any, True, inspect.Parameter.VAR_POSITIONAL)]
+    hints = _hints(fn)
+    out = []
+    for i, (name, p) in enumerate(sig.parameters.items()):
+        if skip_self and i == 0 and name == "self":
+            continue
+        ann = hints.get(name, p.annotation if p.annotation is not p.empty else Any)
+        required = not (_is_optional(ann) and p.default is None)
+        if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+            required = False
+        out.append(Slot(name, ann, required, p.kind, p.default, _injection(ann)))
+    return out
+
+
+# --------------------------------------------------------------------------- Node
+
+
+def _node_fields(cls: type) -> dict[str, Any]:
+    """Annotated class attributes of ``Node`` subclasses: name -> default (or ``empty``)."""
+    fields: dict[str, Any] = {}
+    for klass in reversed(cls.__mro__):
+        if klass is Node or not issubclass(klass, Node):
+            continue
+        for name, ann in vars(klass).get("__annotations__", {}).items():
+            if name.startswith("_") or get_origin(ann) is ClassVar or str(ann).startswith("ClassVar"):
+                continue
+            fields[name] = vars(klass).get(name, inspect.Parameter.empty)
+    return fields
+
+
+class Node:
+    """Base class for nodes with a lifecycle.
+
+    Subclasses declare parameters as annotated class attributes (``start: int = 0``); they
+    become constructor keywords, filled from the node's ``params`` in the tube. Override
+    ``process`` (called once per epoch; may be a generator, which makes the node a source),
+    and optionally ``init`` / ``deinit`` (called when the runner starts and stops; may be
+    ``async``), and the classmethods ``get_signals`` / ``get_slots`` to compute signals and
+    slots from the node's specification.
+    """
+
+    stateful: bool = True
+
+    def __init__(self, id: str = "", spec: Any = None, enabled: bool = True, stateful: bool | None = None, **params: Any):
+        self.id = id
+        self.spec = spec
+        self.enabled = enabled
+        if stateful is not None:
+            self.stateful = stateful
+        fields = _node_fields(type(self))
+        unknown = sorted(set(params) - set(fields))
+        if unknown:
+            raise TypeError(
+                f"{type(self).__name__} got unexpected parameter(s) {unknown}; "
+                f"it accepts {sorted(fields) or 'no parameters'}"
+            )
+        for name, default in fields.items():
+            if name in params:
+                value = params[name]
+            elif default is inspect.Parameter.empty:
+                raise TypeError(f"{type(self).__name__} is missing required parameter {name!r}")
+            else:
+                value = default
+            setattr(self, name, value)
+        self.__post_init__()
+
+    def __post_init__(self) -> None:
+        """Hook for subclasses: called at the end of ``__init__``."""
+
+    @classmethod
+    def param_fields(cls) -> dict[str, Any]:
+        """The parameters this class accepts: name -> default (``inspect.Parameter.empty`` if required)."""
+        return _node_fields(cls)
+
+    def init(self) -> None:
+        """Called when the runner starts (or the node is enabled)."""
+
+    def deinit(self) -> None:
+        """Called when the runner stops (or the node is disabled)."""
+
+    def process(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError(f"{type(self).__name__} must implement process()")
+
+    @classmethod
+    def get_signals(cls, spec: Any = None) -> list[Signal]:
+        return signals_of(cls.process)
+
+    @classmethod
+    def get_slots(cls, spec: Any = None) -> list[Slot]:
+        return slots_of(cls.process, skip_self=True)
+
+    @property
+    def signals(self) -> dict[str, Signal]:
+        return {s.name: s for s in type(self).get_signals(self.spec)}
+
+    @property
+    def slots(self) -> dict[str, Slot]:
+        return {s.name: s for s in type(self).get_slots(self.spec)}
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.id!r}>"

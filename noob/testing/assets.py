@@ -1,0 +1,129 @@
+"""Assets that the test and documentation tubes refer to as ``noob.testing.<name>``.
+
+Owns: small asset factories and classes (counters, arrays, lifecycle probes) whose
+behaviour tests can predict exactly.
+Must not: import the tube, plan, runner or core modules — assets are plain user objects.
+
+The counters stand in for generators: a generator cannot be deep-copied, but a runner-scoped
+asset with ``depends`` is deep-copied on every round trip, so tests use :class:`counter`,
+which behaves like ``itertools.count`` and copies cleanly.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any, Iterator
+
+from noob.asset import Asset
+
+try:  # numpy is only needed by the array helpers; importing noob.testing must not need it
+    import numpy as np
+except ImportError:  # pragma: no cover - numpy is installed wherever the array tubes run
+    np = None  # type: ignore[assignment]
+
+__all__ = [
+    "AnyAsset",
+    "AssetCls",
+    "Initializer",
+    "LifecycleCounter",
+    "array",
+    "asset_func",
+    "counter",
+    "counter_cm",
+]
+
+
+class AnyAsset(Asset):
+    """An asset that holds whatever object is put in ``obj`` (by ``depends`` or by hand)."""
+
+    obj: Any = None
+
+
+class counter:
+    """A deep-copyable stand-in for ``itertools.count``: ``next()`` returns ``current``, then adds 1.
+
+    ``current`` is the value the next call will return; tests and the ``fast_forward`` /
+    ``jump`` / ``rewind`` nodes read and move it directly.
+    """
+
+    def __init__(self, start: int = 0):
+        self.start = start
+        self.current = start
+
+    def __iter__(self) -> counter:
+        return self
+
+    def __next__(self) -> int:
+        value = self.current
+        self.current += 1
+        return value
+
+    def next(self) -> int:
+        """Same as ``next(self)``."""
+        return self.__next__()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(start={self.start}, current={self.current})"
+
+
+class LifecycleCounter(counter):
+    """A :class:`counter` that also records how often a context manager entered and exited it."""
+
+    def __init__(self, start: int = 0):
+        super().__init__(start)
+        self.entered = 0
+        self.exited = 0
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(start={self.start}, current={self.current}, "
+            f"entered={self.entered}, exited={self.exited})"
+        )
+
+
+@contextlib.contextmanager
+def counter_cm(start: int = 0) -> Iterator[LifecycleCounter]:
+    """Yield a :class:`LifecycleCounter`; advance it once on enter and once on exit."""
+    value = LifecycleCounter(start)
+    value.entered += 1
+    next(value)
+    try:
+        yield value
+    finally:
+        value.exited += 1
+        next(value)
+
+
+class Initializer(Asset):
+    """An asset whose ``obj`` is ``True`` between ``init()`` and ``deinit()`` (``False`` after)."""
+
+    def init(self) -> None:
+        self.obj = True
+
+    def deinit(self) -> None:
+        self.obj = False
+
+
+def array(rows: int = 3, cols: int = 3, fill: float = 1.0) -> Any:
+    """A ``rows x cols`` float64 numpy array filled with ``fill``."""
+    return np.full((rows, cols), fill, dtype=np.float64)
+
+
+def asset_func(x: int, y: int) -> Any:
+    """A random ``x x y`` float64 array (the function asset of the assets guide)."""
+    return np.random.random((x, y))
+
+
+class AssetCls:
+    """A plain class asset with two attributes (the class asset of the assets guide)."""
+
+    def __init__(self, x: Any, y: Any):
+        self.x = x
+        self.y = y
+
+    def some_method(self) -> Any:
+        """Return ``(x, y)``; exists so the guide's example class has a method."""
+        return self.x, self.y
+
+    def __repr__(self) -> str:
+        return f"AssetCls(x={self.x!r}, y={self.y!r})"
