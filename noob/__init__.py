@@ -1,0 +1,56 @@
+"""noob: streaming, event-driven graph processing.
+
+Write plain Python functions, classes and generators, wire them together in a YAML *tube*,
+and run it epoch by epoch::
+
+    from noob import Tube, SynchronousRunner
+
+    tube = Tube.from_specification("path/to/tube.yaml")
+    with SynchronousRunner(tube) as runner:
+        print(runner.run(n=10))
+
+The per-epoch dispatch runs in a compiled core (``noob._core``; ``noob._core.IMPLEMENTATION``
+says whether the compiled or the pure-Python twin is active).
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+
+from noob.asset import Asset, AssetScope
+from noob.event import Event, EventStore, MetaEvent, MetaEventType
+from noob.node import Node, deinit_method, init_method, process_method
+from noob.runner import SynchronousRunner
+from noob.spec import AssetSpecification, InputScope, InputSpecification, NodeSpecification, TubeSpecification
+from noob.tube import InputCollection, Tube
+from noob.types import Epoch, MetaSignal, Name, NoEventable
+
+try:
+    __version__ = version("noob")
+except PackageNotFoundError:  # running from a source tree without installing
+    __version__ = "0+unknown"
+
+__all__ = [
+    "Asset",
+    "AssetScope",
+    "AssetSpecification",
+    "Epoch",
+    "Event",
+    "EventStore",
+    "InputCollection",
+    "InputScope",
+    "InputSpecification",
+    "MetaEvent",
+    "MetaEventType",
+    "MetaSignal",
+    "Name",
+    "NoEventable",
+    "Node",
+    "NodeSpecification",
+    "SynchronousRunner",
+    "Tube",
+    "TubeSpecification",
+    "deinit_method",
+    "init_method",
+    "process_method",
+]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 import re
-from typing import Any, Iterable, NamedTuple, TypedDict
+from typing import Any, Iterable, Literal, NamedTuple, TypedDict, TypeVar, Union
 
 import attrs
 
@@ -18,6 +18,7 @@ __all__ = [
     "EventMap",
     "MetaSignal",
     "Name",
+    "NoEventable",
     "NodeSignal",
     "ReturnNodeType",
     "RunnerContext",
@@ -211,3 +212,6 @@ class RunnerContext(TypedDict):
 
 EventMap = dict
 ReturnNodeType = Any
+_T = TypeVar("_T")
+#: a value of type ``T``, or ``MetaSignal.NoEvent`` ("did not fire"), for annotations
+NoEventable = Union[_T, Literal[MetaSignal.NoEvent]]

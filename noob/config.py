@@ -1,0 +1,195 @@
+"""Where tube files are found: config sources and lookup of a tube by its ``noob_id``.
+
+Owns: the ordered list of directories searched for tube files (``config_sources``), the
+extra sources added at runtime (``add_config_source``), the ones contributed by installed
+packages through the ``noob.add_sources`` entry-point group, and ``path_from_id``, which
+finds the file whose root-level ``noob_id:`` line names a tube.
+
+Search order, highest priority first:
+
+1. the directories in the ``NOOB_CONFIG_DIRS`` environment variable (a JSON list), or, when
+   it is not set, the user config directory (``user_config_dir()``, the same place as the
+   original noob: ``platformdirs.user_data_dir("noob", "noob")/config``);
+2. directories added with ``add_config_source(path)``, in the order they were added;
+3. directories returned by ``noob.add_sources`` entry points.
+
+Directories that do not exist are skipped.
+
+Must not: parse tube files (``path_from_id`` only scans lines), import ``noob.spec``,
+``noob.tube``, ``noob.runner`` or ``noob._core``, or create or write any file or directory.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import warnings
+from importlib.metadata import entry_points
+from pathlib import Path
+
+import platformdirs
+
+from noob.exceptions import ConfigError, EntrypointImportWarning
+
+__all__ = [
+    "ENTRYPOINT_GROUP",
+    "ENV_CONFIG_DIRS",
+    "TubeNotFoundError",
+    "add_config_source",
+    "config_sources",
+    "get_entrypoint_sources",
+    "get_extra_sources",
+    "path_from_id",
+    "user_config_dir",
+]
+
+ENTRYPOINT_GROUP = "noob.add_sources"
+"""Entry-point group whose members are zero-argument callables returning a list of paths."""
+
+ENV_CONFIG_DIRS = "NOOB_CONFIG_DIRS"
+"""Environment variable holding a JSON list of directories that replaces the user config dir."""
+
+YAML_SUFFIXES = (".yaml", ".yml")
+
+_extra_sources: list[Path] = []
+"""Directories added with :func:`add_config_source`, in order."""
+
+_entrypoint_sources: list[Path] | None = None
+"""Cache of the entry-point sources; ``None`` until first loaded (set it back to reload)."""
+
+
+class TubeNotFoundError(ConfigError, KeyError, ValueError):
+    """No tube file matches an id or path.
+
+    A ``KeyError`` (what the original raised for an unknown id) and a ``ValueError`` (what it
+    raised for a path that does not exist). Attributes: ``source`` (the id or path asked for)
+    and ``searched`` (the directories that were searched).
+    """
+
+    def __init__(self, message: str, source: str = "", searched: list[Path] | None = None):
+        super().__init__(message)
+        self.source = source
+        self.searched = list(searched or ())
+
+    def __str__(self) -> str:
+        # KeyError would show repr(message); keep the message readable.
+        return str(self.args[0]) if self.args else ""
+
+
+def add_config_source(path: str | os.PathLike[str]) -> None:
+    """Search ``path`` (a directory) for tube files, after the user/``NOOB_CONFIG_DIRS`` dirs."""
+    _extra_sources.append(Path(path))
+
+
+def get_extra_sources() -> list[Path]:
+    """The directories added with :func:`add_config_source`, in order (a copy)."""
+    return list(_extra_sources)
+
+
+def get_entrypoint_sources() -> list[Path]:
+    """The directories contributed by ``noob.add_sources`` entry points (cached).
+
+    Each entry point must load a zero-argument callable returning a list of paths. One that
+    fails to import or to run emits :class:`~noob.exceptions.EntrypointImportWarning` and is
+    skipped. The result is cached in ``_entrypoint_sources``; set it to ``None`` to reload.
+    """
+    global _entrypoint_sources
+    if _entrypoint_sources is None:
+        sources: list[Path] = []
+        for entry_point in entry_points(group=ENTRYPOINT_GROUP):
+            try:
+                sources.extend(Path(p) for p in entry_point.load()())
+            except Exception as exc:  # a broken plugin must not break noob
+                warnings.warn(
+                    EntrypointImportWarning(
+                        f"skipping {ENTRYPOINT_GROUP} entry point {entry_point.name!r} "
+                        f"({entry_point.value}): {type(exc).__name__}: {exc}"
+                    ),
+                    stacklevel=2,
+                )
+        _entrypoint_sources = sources
+    return list(_entrypoint_sources)
+
+
+def user_config_dir() -> Path:
+    """The per-user tube directory (``user_data_dir("noob", "noob")/config``); never created here."""
+    return Path(platformdirs.user_data_dir("noob", "noob")) / "config"
+
+
+def _env_config_dirs() -> list[Path] | None:
+    """The directories listed in ``NOOB_CONFIG_DIRS``, or ``None`` when it is unset or blank."""
+    raw = os.environ.get(ENV_CONFIG_DIRS, "")
+    if not raw.strip():
+        return None
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(
+            f"{ENV_CONFIG_DIRS} must be a JSON list of directories, e.g. "
+            f'\'["/path/to/tubes"]\'; could not parse {raw!r}: {exc}'
+        ) from None
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(
+            f"{ENV_CONFIG_DIRS} must be a JSON list of directory strings, e.g. "
+            f'\'["/path/to/tubes"]\'; found {type(value).__name__} {value!r}'
+        )
+    return [Path(v).expanduser() for v in value]
+
+
+def config_sources() -> list[Path]:
+    """Every existing directory searched for tube files, highest priority first.
+
+    Raises :class:`~noob.exceptions.ConfigError` if ``NOOB_CONFIG_DIRS`` is not a JSON list.
+    """
+    primary = _env_config_dirs()
+    if primary is None:
+        primary = [user_config_dir()]
+    candidates = [*primary, *get_extra_sources(), *get_entrypoint_sources()]
+    return [p for p in candidates if p.exists()]
+
+
+def _peek_noob_id(path: Path) -> str | None:
+    """The value of the root-level ``noob_id:`` line of a YAML file, quotes stripped, or ``None``.
+
+    A line scan, not a parse: only unindented ``noob_id:`` lines count, a trailing
+    `` # comment`` is dropped, and the scan stops at the first match.
+    """
+    try:
+        with path.open(encoding="utf-8", errors="replace") as f:
+            for line in f:
+                if line.startswith("noob_id:"):
+                    value = line[len("noob_id:"):].split(" #", 1)[0].strip()
+                    if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+                        value = value[1:-1]
+                    return value
+    except OSError:
+        return None
+    return None
+
+
+def _yaml_files(source: Path) -> list[Path]:
+    """The ``.yaml``/``.yml`` files under ``source`` (or ``source`` itself), sorted."""
+    if source.is_file():
+        return [source] if source.suffix in YAML_SUFFIXES else []
+    files = [p for suffix in YAML_SUFFIXES for p in source.rglob(f"*{suffix}")]
+    return sorted(p for p in files if p.is_file())
+
+
+def path_from_id(noob_id: str) -> Path:
+    """The first tube file (in :func:`config_sources` order) whose ``noob_id`` is ``noob_id``.
+
+    Raises :class:`TubeNotFoundError` (a ``KeyError``) naming the searched directories.
+    """
+    sources = config_sources()
+    for source in sources:
+        for path in _yaml_files(source):
+            if _peek_noob_id(path) == noob_id:
+                return path
+    searched = ", ".join(str(s) for s in sources) or "no existing directories"
+    raise TubeNotFoundError(
+        f"no tube with noob_id {noob_id!r} found in the config sources ({searched}); "
+        f"add the directory holding it with noob.config.add_config_source(path) or list it "
+        f"in the {ENV_CONFIG_DIRS} environment variable (a JSON list)",
+        source=noob_id,
+        searched=sources,
+    )

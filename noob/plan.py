@@ -1,0 +1,225 @@
+"""Plans: a checked ``Tube`` laid out as the integer tables the core runs.
+
+Owns: dense node ids, the slot table layout, the CSR adjacency and topological order, and
+the per-node argument / output / asset-store tables handed to ``noob._core``'s
+``Dispatcher``. Names stay here (``node_ids``, ``signal_slot``) so the runner can turn core
+ids back into words.
+Must not: call user code or run epochs (``noob.runner``), or re-validate the spec
+(``noob.tube`` has done that).
+
+Slot table layout (one Python list per runner, see ``_dispatch_c.pyx``)::
+
+    [ signals (one per node signal) | inputs | assets | epoch | constants (params) ]
+"""
+
+from __future__ import annotations
+
+import copy
+import inspect
+from typing import Any
+
+import numpy as np
+
+from noob.asset import AssetScope
+from noob.exceptions import Problem, SpecError
+from noob.spec import InputScope
+from noob.types import MetaSignal
+
+NOEVENT = MetaSignal.NoEvent
+_P = inspect.Parameter
+
+
+class Plan:
+    """The tables of one tube for one core implementation. Immutable once built; runners copy
+    ``initial_values`` and get their own ``Dispatcher`` from ``dispatcher(fns)``.
+
+    Attributes (all lists/arrays indexed by dense node id ``i``, in spec order):
+
+    - ``node_ids``: node id of ``i``; ``index``: node id -> ``i``.
+    - ``signal_slot``: ``(node_id, signal)`` -> slot; ``signals``: per node, its signal names.
+    - ``input_slot`` / ``asset_slot``: input id / asset id -> slot; ``epoch_slot``.
+    - ``indptr`` / ``indices``: CSR successors of each node (node -> node edges).
+    - ``order``: execution order (generation-by-generation topological sort);
+      ``generation``: generation of each node.
+    - ``node_assets``: per node, ``[(asset_id, slot)]`` of node-scoped assets it takes.
+    - ``sources``: nodes without node predecessors.
+    - ``uses_epoch``: True if any node asks for the epoch.
+    """
+
+    def __init__(self, tube: Any, core: Any):
+        self.tube = tube
+        self.core = core
+        self.node_ids: list[str] = list(tube.nodes)
+        self.index = {k: i for i, k in enumerate(self.node_ids)}
+        n = len(self.node_ids)
+        values: list[Any] = []
+
+        # -- signal slots
+        self.signal_slot: dict[tuple[str, str], int] = {}
+        self.signals: list[list[str]] = []
+        for node_id in self.node_ids:
+            names = [s.name for s in tube.signals[node_id]]
+            self.signals.append(names)
+            for name in names:
+                self.signal_slot[(node_id, name)] = len(values)
+                values.append(NOEVENT)
+        # -- input, asset and epoch slots
+        self.input_slot: dict[str, int] = {}
+        for key in tube.input_collection.specs:
+            self.input_slot[key] = len(values)
+            values.append(None)
+        self.asset_slot: dict[str, int] = {}
+        for key in tube.assets:
+            self.asset_slot[key] = len(values)
+            values.append(None)
+        self.epoch_slot = len(values)
+        values.append(0)
+        self.uses_epoch = False
+
+        # -- per-node tables
+        arg_ptr = [0]
+        arg_src: list[int] = []
+        arg_req: list[int] = []
+        n_pos: list[int] = []
+        kwnames: list[Any] = []
+        out_ptr = [0]
+        out_slot: list[int] = []
+        src_e: list[int] = []
+        dst_e: list[int] = []
+        self.node_assets: list[list[tuple[str, int]]] = []
+        problems: list[Problem] = []
+        consumed: set[tuple[str, str]] = set()
+        for i, node_id in enumerate(self.node_ids):
+            node = tube.nodes[node_id]
+            nspec = tube.spec.nodes[node_id]
+            slots = tube.slots.get(node_id, {})
+            pos: dict[int, tuple[int, int]] = {}
+            kw: list[tuple[str, int, int]] = []
+            node_assets: list[tuple[str, int]] = []
+            offset = 0
+            if getattr(node, "params_per_call", False):
+                params = node.params
+                if isinstance(params, (list, tuple)):
+                    for j, value in enumerate(params):
+                        pos[j] = (len(values), 1)
+                        values.append(value)
+                    offset = len(params)
+                elif params:
+                    for key, value in params.items():
+                        kw.append((key, len(values), 1))
+                        values.append(value)
+            positions = [s.name for s in slots.values() if s.kind in (_P.POSITIONAL_ONLY, _P.POSITIONAL_OR_KEYWORD)]
+            given: set[str] = set()
+            for dep in nspec.dependencies:
+                if dep.node == "input":
+                    src = self.input_slot[dep.signal]
+                elif dep.node == "assets":
+                    src = self.asset_slot[dep.signal]
+                    if AssetScope(tube.assets[dep.signal].scope) == AssetScope.node:
+                        node_assets.append((dep.signal, src))
+                else:
+                    src = self.signal_slot[(dep.node, dep.signal)]
+                    consumed.add((dep.node, dep.signal))
+                    src_e.append(self.index[dep.node])
+                    dst_e.append(i)
+                if dep.slot is None or isinstance(dep.slot, int):
+                    idx = offset + (dep.slot or 0)
+                    if idx in pos:
+                        problems.append(Problem(dep.path, f"positional slot {idx} of node {node_id!r} is given twice"))
+                    pos[idx] = (src, 1)
+                else:
+                    slot = slots.get(dep.slot)
+                    required = 1 if slot is None else int(slot.required)
+                    if node.__class__.__name__ == "ReturnNode":
+                        required = 0
+                    if slot is not None and slot.kind == _P.POSITIONAL_ONLY:
+                        pos[positions.index(dep.slot)] = (src, required)
+                    else:
+                        kw.append((dep.slot, src, required))
+                    given.add(dep.slot)
+            for slot in slots.values():
+                if slot.injection == "epoch" and slot.name not in given:
+                    self.uses_epoch = True
+                    if slot.kind == _P.POSITIONAL_ONLY:
+                        pos[positions.index(slot.name)] = (self.epoch_slot, 1)
+                    else:
+                        kw.append((slot.name, self.epoch_slot, 1))
+            if pos and sorted(pos) != list(range(len(pos))):
+                problems.append(
+                    Problem(f"nodes.{node_id}.depends", f"positional slots {sorted(pos)} of node {node_id!r} leave gaps",
+                            "number positional slots 0, 1, 2, ... without gaps")
+                )
+            for j in sorted(pos):
+                arg_src.append(pos[j][0])
+                arg_req.append(pos[j][1])
+            for name, src, req in kw:
+                arg_src.append(src)
+                arg_req.append(req)
+            n_pos.append(len(pos))
+            kwnames.append(tuple(name for name, _, _ in kw) or None)
+            arg_ptr.append(len(arg_src))
+            for name in self.signals[i]:
+                out_slot.append(self.signal_slot[(node_id, name)])
+            out_ptr.append(len(out_slot))
+            self.node_assets.append(node_assets)
+        if problems:
+            raise SpecError(problems, tube=tube.tube_id, source=tube.spec.source)
+
+        # -- runner-scope asset round trips: (signal slot -> asset slot), copied only when
+        #    another node still consumes the signal after the store
+        stores: list[list[tuple[int, int, int]]] = [[] for _ in range(n)]
+        for asset_id, asset in tube.assets.items():
+            dep = asset.spec.dependency
+            if dep is None or AssetScope(asset.scope) != AssetScope.runner:
+                continue
+            stores[self.index[dep.node]].append(
+                (self.signal_slot[(dep.node, dep.signal)], self.asset_slot[asset_id], int((dep.node, dep.signal) in consumed))
+            )
+        store_ptr = [0]
+        store_src: list[int] = []
+        store_dst: list[int] = []
+        store_copy: list[int] = []
+        for entries in stores:
+            for s, d, c in entries:
+                store_src.append(s)
+                store_dst.append(d)
+                store_copy.append(c)
+            store_ptr.append(len(store_src))
+
+        # -- graph
+        self.indptr, self.indices = core.csr(n, src_e, dst_e)
+        self.order, self.generation, ok = core.toposort(n, self.indptr, self.indices)
+        assert ok, "Tube validation guarantees an acyclic graph"
+        indeg = np.bincount(np.asarray(dst_e, dtype=np.int64), minlength=n) if dst_e else np.zeros(n, dtype=np.int64)
+        self.sources = [i for i in range(n) if indeg[i] == 0]
+
+        self.initial_values = values
+        self._tables = dict(
+            order=self.order,
+            arg_ptr=np.asarray(arg_ptr, np.int32),
+            arg_src=np.asarray(arg_src, np.int32),
+            arg_req=np.asarray(arg_req, np.uint8),
+            n_pos=np.asarray(n_pos, np.int32),
+            kwnames=kwnames,
+            out_ptr=np.asarray(out_ptr, np.int32),
+            out_slot=np.asarray(out_slot, np.int32),
+            store_ptr=np.asarray(store_ptr, np.int32),
+            store_src=np.asarray(store_src, np.int32),
+            store_dst=np.asarray(store_dst, np.int32),
+            store_copy=np.asarray(store_copy, np.uint8),
+        )
+        self.process_inputs = [k for k, s in tube.input_collection.specs.items() if InputScope(s.scope) == InputScope.process]
+
+    @property
+    def tables(self) -> dict[str, Any]:
+        """The raw tables (for inspection, parity tests and benchmarks)."""
+        return dict(self._tables)
+
+    def dispatcher(self, fns: list, flags: np.ndarray) -> Any:
+        """A fresh ``Dispatcher`` over this plan's tables with the given callables and flags."""
+        t = self._tables
+        return self.core.Dispatcher(
+            fns, t["order"], flags, t["arg_ptr"], t["arg_src"], t["arg_req"], t["n_pos"], list(t["kwnames"]),
+            t["out_ptr"], t["out_slot"], t["store_ptr"], t["store_src"], t["store_dst"], t["store_copy"],
+            copy.deepcopy,
+        )

@@ -1,0 +1,503 @@
+"""The synchronous runner: one epoch per ``process()`` call, nodes in topological order.
+
+Owns: the runner's lifecycle (node and asset init/deinit, always paired), inputs per call,
+turning core failures into the user's own exception with a note naming node, epoch and
+tube, callbacks and the lazily built event store.
+Must not: decide execution order or skip logic (``noob._core``), or validate specs.
+
+Per epoch the work is: set process inputs and the epoch slot (only if used), create
+process-scoped assets, ``Dispatcher.run(values)``, close them, read the return slot.
+"""
+
+from __future__ import annotations
+
+import inspect
+import warnings
+from datetime import datetime, timezone
+from typing import Any, Callable, Iterator, Mapping
+
+import numpy as np
+
+from noob import _core
+from noob.asset import AssetScope
+from noob.event import EventMaker, EventStore, MetaEventType
+from noob.exceptions import AssetError, ExtraInputWarning, InputMissingError, SchedulerExhaustedError
+from noob.spec import InputScope
+from noob.tube import AssetRuntime, NodeSubclassAdapter, Tube, WrapClassNode, WrapFuncNode, run_coroutine_blocking
+from noob.types import Epoch, MetaSignal, RunnerContext
+
+__all__ = ["SynchronousRunner", "TubeRunner"]
+
+NOEVENT = MetaSignal.NoEvent
+
+
+def _inject_context(fn: Callable, context: RunnerContext) -> Callable:
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return fn
+    for name, p in params.items():
+        if p.annotation is RunnerContext or p.annotation == "RunnerContext":
+            return lambda: fn(**{name: context})
+    return fn
+
+
+def _note(exc: BaseException, text: str) -> None:
+    notes = getattr(exc, "__notes__", [])
+    if text not in notes:
+        exc.add_note(text)
+
+
+class TubeRunner:
+    """What every runner shares: the tube, the plan, lifecycle of nodes and assets.
+
+    ``core`` picks the core implementation (``"compiled"`` / ``"python"``; default: the
+    active one, see ``noob._core``).
+    """
+
+    def __init__(self, tube: Tube, store: EventStore | None = None, max_iter_loops: int = 100, core: str | None = None):
+        self.tube = tube
+        self.max_iter_loops = max_iter_loops
+        self.plan = tube.plan(core)
+        self.core = self.plan.core
+        self._callbacks: list[Callable[[dict], None]] = []
+        self._running = False
+        self._loop_holder: list = []
+        self._initialised: set[int] = set()
+        self._init_hooks_done: dict[int, bool] = {}
+
+    # ------------------------------------------------------------------ lifecycle helpers
+    def _run_async(self, awaitable: Any) -> Any:
+        return run_coroutine_blocking(awaitable, self._loop_holder)
+
+    def get_context(self) -> RunnerContext:
+        return RunnerContext(runner=self, input_collection=self.tube.input_collection)
+
+    def _call_hook(self, fn: Callable) -> None:
+        result = _inject_context(fn, self.get_context())()
+        if inspect.isawaitable(result):
+            self._run_async(result)
+
+    def _callable_for(self, node: Any) -> Callable:
+        target = node.target()
+        if node.is_async and not node.is_generator:
+            run_async = self._run_async
+
+            def call_async(*args: Any, **kwargs: Any) -> Any:
+                return run_async(target(*args, **kwargs))
+
+            return call_async
+        return target
+
+    def _init_node(self, i: int) -> None:
+        node = self.tube.nodes[self.plan.node_ids[i]]
+        try:
+            if isinstance(node, (WrapClassNode, NodeSubclassAdapter)):
+                for hook in node.init_hooks():
+                    self._call_hook(hook)
+            elif isinstance(node, WrapFuncNode):
+                node.init()
+            self._fns[i] = self._callable_for(node)
+        except BaseException as exc:
+            _note(exc, f"[noob] raised while initialising node {node.id!r} of tube {self.tube.tube_id!r}")
+            raise
+        self._initialised.add(i)
+
+    def _deinit_node(self, i: int) -> BaseException | None:
+        node = self.tube.nodes[self.plan.node_ids[i]]
+        self._initialised.discard(i)
+        error = None
+        try:
+            if isinstance(node, (WrapClassNode, NodeSubclassAdapter)):
+                for hook in node.deinit_hooks():
+                    self._call_hook(hook)
+                node.release()
+            elif isinstance(node, WrapFuncNode):
+                node.deinit()
+        except Exception as exc:
+            _note(exc, f"[noob] raised while deinitialising node {node.id!r} of tube {self.tube.tube_id!r}")
+            error = exc
+        self._fns[i] = _not_initialised(node.id)
+        return error
+
+    def _create_asset(self, asset: AssetRuntime) -> None:
+        try:
+            self._values[self.plan.asset_slot[asset.id]] = asset.create(self._run_async)
+        except Exception as exc:
+            raise AssetError(
+                f"asset {asset.id!r} ({asset.scope.value} scope) of tube {self.tube.tube_id!r} could not be created: "
+                f"{type(exc).__name__}: {exc}",
+                asset=asset.id,
+                scope=asset.scope.value,
+            ) from exc
+        self._open_assets.append(asset)
+
+    def _close_assets(self, assets: list[AssetRuntime], exc: BaseException | None = None) -> BaseException | None:
+        """Close ``assets`` in reverse creation order; every one is closed even if one fails."""
+        error = None
+        for asset in reversed(assets):
+            try:
+                asset.close(self._run_async, exc)
+            except Exception as close_exc:
+                error = error or close_exc
+            finally:
+                self._values[self.plan.asset_slot[asset.id]] = None
+                if asset in self._open_assets:
+                    self._open_assets.remove(asset)
+        return error
+
+
+def _not_initialised(node_id: str) -> Callable:
+    def fail(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError(f"node {node_id!r} is not initialised; call runner.init() first")
+
+    return fail
+
+
+class SynchronousRunner(TubeRunner):
+    """Runs a tube in the calling thread, one epoch per ``process()`` call.
+
+    ``init()`` initialises enabled nodes then runner-scoped assets; ``deinit()`` undoes both
+    (idempotent). ``process(**inputs)`` runs one epoch and returns what the ``return`` node
+    packed, or ``None``. ``run(n)`` collects ``n`` results; ``iter(n)`` yields them. A node
+    that raises lets its own exception through with a note naming node, epoch and tube; the
+    runner stays usable.
+    """
+
+    def __init__(self, tube: Tube, store: EventStore | None = None, max_iter_loops: int = 100, core: str | None = None):
+        super().__init__(tube, store=store, max_iter_loops=max_iter_loops, core=core)
+        plan = self.plan
+        n = len(plan.node_ids)
+        self._values: list[Any] = list(plan.initial_values)
+        self._fns: list[Callable] = [_not_initialised(k) for k in plan.node_ids]
+        flags = np.zeros(n, dtype=np.uint8)
+        for i, node_id in enumerate(plan.node_ids):
+            node = tube.nodes[node_id]
+            flags[i] = (
+                (self.core.F_ENABLED if node.enabled else 0)
+                | (self.core.F_GENERATOR if node.is_generator else 0)
+                | ((self.core.F_HOOK_BEFORE | self.core.F_HOOK_AFTER) if plan.node_assets[i] else 0)
+            )
+        self._dispatcher = plan.dispatcher(self._fns, flags)
+        self._dispatcher.hook_before = self._node_assets_open
+        self._dispatcher.hook_after = self._after_node
+        self._epoch = 0
+        self._last_epoch: int | None = None
+        self._exhausted = False
+        self._open_assets: list[AssetRuntime] = []
+        self._node_open: list[AssetRuntime] = []
+        self._events = EventMaker()
+        self._emitted: list[dict] = []
+        self._scoped = {
+            scope: [a for a in tube.assets.values() if a.scope == scope] for scope in AssetScope
+        }
+        self._process_input_slots = {k: plan.input_slot[k] for k in plan.process_inputs}
+        self._tube_input_slots = {k: plan.input_slot[k] for k in plan.input_slot if k not in self._process_input_slots}
+        for key, slot in self._tube_input_slots.items():
+            try:
+                self._values[slot] = tube.input_collection.get(key)
+            except InputMissingError:
+                self._values[slot] = None
+        self._return_slot = next(
+            (plan.signal_slot[(k, "value")] for k, nd in tube.nodes.items() if type(nd).__name__ == "ReturnNode"), None
+        )
+
+    # ------------------------------------------------------------------ lifecycle
+    @property
+    def running(self) -> bool:
+        return self._running
+
+    def init(self) -> None:
+        """Initialise enabled nodes (in spec order), then runner-scoped assets. Idempotent."""
+        if self._running:
+            return
+        try:
+            for i, node_id in enumerate(self.plan.node_ids):
+                if self.tube.nodes[node_id].enabled:
+                    self._init_node(i)
+            for asset in self._scoped[AssetScope.runner]:
+                self._create_asset(asset)
+        except BaseException:
+            self._teardown()
+            raise
+        self._running = True
+        self._exhausted = False
+        for i in range(len(self.plan.node_ids)):
+            self._dispatcher.set_flag(i, self.core.F_EXHAUSTED, False)
+
+    def deinit(self) -> None:
+        """Deinitialise nodes, then close runner-scoped assets. Idempotent; always completes."""
+        if not self._running and not self._initialised and not self._open_assets:
+            return
+        self._running = False
+        error = self._teardown()
+        if error is not None:
+            raise error
+
+    def _teardown(self) -> BaseException | None:
+        error = None
+        for i in sorted(self._initialised):
+            error = self._deinit_node(i) or error
+        error = self._close_assets(list(self._open_assets)) or error
+        self._running = False
+        if self._loop_holder and self._loop_holder[0] is not None and not self._loop_holder[0].is_running():
+            self._loop_holder[0].close()
+            self._loop_holder.clear()
+        return error
+
+    def __enter__(self) -> SynchronousRunner:
+        self.init()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.deinit()
+
+    # ------------------------------------------------------------------ epochs
+    def process(self, **inputs: Any) -> Any:
+        """Run one epoch and return the ``return`` node's value (``None`` if it did not fire)."""
+        if not self._running:
+            self.init()
+        if self._exhausted:
+            raise SchedulerExhaustedError(
+                f"every source of tube {self.tube.tube_id!r} is exhausted; call runner.deinit() and runner.init() to start again"
+            )
+        values = self._values
+        restore = self._set_inputs(inputs) if (inputs or self._process_input_slots) else None
+        epoch = self._epoch
+        self._epoch = epoch + 1
+        if self.plan.uses_epoch or self._callbacks:
+            values[self.plan.epoch_slot] = Epoch(epoch)
+        process_assets = self._scoped[AssetScope.process]
+        failure: BaseException | None = None
+        try:
+            for asset in process_assets:
+                self._create_asset(asset)
+            self._dispatcher.run(values)
+        except BaseException as exc:
+            failure = exc
+            node = self._dispatcher.current
+            if node >= 0:
+                _note(exc, f"[noob] raised by node {self.plan.node_ids[node]!r} in epoch {epoch} of tube {self.tube.tube_id!r}")
+                self._dispatcher.current = -1
+            if self._node_open:
+                self._close_assets(self._node_open, exc)
+                self._node_open = []
+            raise
+        finally:
+            open_process = [a for a in process_assets if a in self._open_assets]
+            close_error = self._close_assets(open_process, failure)
+            if restore:
+                for slot, value in restore:
+                    values[slot] = value
+            self._last_epoch = epoch
+            if self._callbacks:
+                self._emit_epoch_end(epoch)
+        if close_error is not None:
+            raise close_error
+        if self._dispatcher.n_exhausted_now:
+            self._check_exhausted()
+        if self._return_slot is None:
+            return None
+        result = values[self._return_slot]
+        return None if result is NOEVENT else result
+
+    def _set_inputs(self, inputs: Mapping[str, Any]) -> list[tuple[int, Any]]:
+        """Put this call's inputs in their slots; return what to restore after the epoch."""
+        values = self._values
+        collection = self.tube.input_collection
+        extra = {k: v for k, v in inputs.items() if k not in collection.specs}
+        if extra:
+            warnings.warn(
+                ExtraInputWarning(
+                    f"Ignoring extra input without a specification provided to scope `process`: {extra!r} "
+                    f"(declared inputs: {', '.join(map(repr, collection.specs)) or 'none'})"
+                ),
+                stacklevel=3,
+            )
+        for key, slot in self._process_input_slots.items():
+            if key in inputs:
+                continue
+            spec = collection.specs[key]
+            if spec.required and not spec.has_default:
+                raise InputMissingError(
+                    f"required process-scoped input {key!r} of tube {self.tube.tube_id!r} was not given; "
+                    f"call runner.process({key}=...)",
+                    input=key,
+                    scope="process",
+                )
+        restore = []
+        for key, slot in self._process_input_slots.items():
+            values[slot] = inputs[key] if key in inputs else collection.specs[key].default
+        for key, slot in self._tube_input_slots.items():
+            if key in inputs:  # a process call may override a tube-scoped input (documented behaviour)
+                restore.append((slot, values[slot]))
+                values[slot] = inputs[key]
+        return restore
+
+    def _check_exhausted(self) -> None:
+        flags = self._dispatcher.flags
+        sources = [i for i in self.plan.sources if flags[i] & self.core.F_ENABLED]
+        if sources and all(flags[i] & self.core.F_EXHAUSTED for i in sources):
+            self._exhausted = True
+
+    def _required_process_inputs(self) -> list[str]:
+        specs = self.tube.input_collection.specs
+        return [k for k in self._process_input_slots if specs[k].required and not specs[k].has_default]
+
+    def _check_no_process_inputs(self, method: str) -> None:
+        missing = self._required_process_inputs()
+        if missing:
+            raise InputMissingError(
+                f"Can't use the `{method}` method with tubes with process-scoped input that was not provided: "
+                f"{', '.join(map(repr, missing))}. Call runner.process({missing[0]}=...) once per epoch instead.",
+                input=missing[0],
+                scope="process",
+            )
+
+    def run(self, n: int | None = None) -> list | None:
+        """Call ``process()`` ``n`` times (forever if ``None``) and return the non-``None`` results.
+
+        Stops early, cleanly, when every source is exhausted or on ``KeyboardInterrupt``.
+        Returns ``None`` if there were no results (as the original does).
+        """
+        self._check_no_process_inputs("run")
+        if not self._running:
+            self.init()
+        results = []
+        count = 0
+        try:
+            while n is None or count < n:
+                count += 1
+                out = self.process()
+                if out is not None:
+                    results.append(out)
+                if self._exhausted:
+                    break
+        except (KeyboardInterrupt, SchedulerExhaustedError):
+            pass
+        return results or None
+
+    def iter(self, n: int | None = None) -> Iterator[Any]:
+        """Yield ``n`` results (forever if ``None``); deinitialises the runner when done.
+
+        With a ``return`` node, epochs that return ``None`` are skipped (at most
+        ``max_iter_loops`` in a row). Ends cleanly when every source is exhausted.
+        """
+        self._check_no_process_inputs("iter")
+        self.init()
+        has_return = self._return_slot is not None
+        try:
+            yielded = 0
+            while n is None or yielded < n:
+                if self._exhausted:
+                    return
+                out = self.process()
+                loops = 1
+                while has_return and out is None:
+                    if self._exhausted:
+                        return
+                    if loops >= self.max_iter_loops:
+                        raise RuntimeError(
+                            f"Reached maximum process calls per iteration ({self.max_iter_loops}) without a result "
+                            f"from tube {self.tube.tube_id!r}; raise max_iter_loops if this is expected"
+                        )
+                    out = self.process()
+                    loops += 1
+                yielded += 1
+                yield out
+        except SchedulerExhaustedError:
+            return
+        finally:
+            self.deinit()
+
+    def collect_return(self, epoch: Any = None) -> Any:
+        """The return value of the last epoch."""
+        if epoch is not None:
+            raise ValueError("Sync runner only stores a single epoch at a time")
+        if self._return_slot is None or self._last_epoch is None:
+            return None
+        value = self._values[self._return_slot]
+        return None if value is NOEVENT else value
+
+    # ------------------------------------------------------------------ nodes at runtime
+    def enable_node(self, node_id: str) -> None:
+        """Enable a node between epochs (initialising it if the runner is running)."""
+        i = self._node_index(node_id)
+        self.tube.enable_node(node_id)
+        if self._running and i not in self._initialised:
+            self._init_node(i)
+        self._dispatcher.set_flag(i, self.core.F_ENABLED, True)
+
+    def disable_node(self, node_id: str) -> None:
+        """Disable a node between epochs: it is deinitialised and its dependents are skipped."""
+        i = self._node_index(node_id)
+        self.tube.disable_node(node_id)
+        self._dispatcher.set_flag(i, self.core.F_ENABLED, False)
+        if i in self._initialised:
+            error = self._deinit_node(i)
+            if error is not None:
+                raise error
+
+    def _node_index(self, node_id: str) -> int:
+        try:
+            return self.plan.index[node_id]
+        except KeyError:
+            raise KeyError(f"tube {self.tube.tube_id!r} has no node {node_id!r} (nodes: {', '.join(map(repr, self.plan.node_ids))})") from None
+
+    # ------------------------------------------------------------------ hooks, callbacks, store
+    def _node_assets_open(self, i: int) -> None:
+        for asset_id, _slot in self.plan.node_assets[i]:
+            asset = self.tube.assets[asset_id]
+            self._create_asset(asset)
+            self._node_open.append(asset)
+
+    def _after_node(self, i: int) -> None:
+        if self._node_open:
+            opened, self._node_open = self._node_open, []
+            error = self._close_assets(opened)
+            if error is not None:
+                raise error
+        if self._callbacks:
+            self._emit_node(i)
+
+    def add_callback(self, callback: Callable[[dict], None]) -> None:
+        """Call ``callback(event)`` for every event a node emits, and for each ``EpochEnded``."""
+        self._callbacks.append(callback)
+        for i in range(len(self.plan.node_ids)):
+            self._dispatcher.set_flag(i, self.core.F_HOOK_AFTER, True)
+
+    def _emit_node(self, i: int) -> None:
+        node_id = self.plan.node_ids[i]
+        epoch = self._values[self.plan.epoch_slot]
+        stamp = datetime.now(timezone.utc)
+        for name in self.plan.signals[i]:
+            event = self._events.new(node_id, name, epoch, self._values[self.plan.signal_slot[(node_id, name)]], stamp)
+            for cb in self._callbacks:
+                cb(event)
+
+    def _emit_epoch_end(self, epoch: int) -> None:
+        e = Epoch(epoch)
+        event = self._events.new("meta", MetaEventType.EpochEnded.value, e, e)
+        for cb in self._callbacks:
+            cb(event)
+
+    @property
+    def store(self) -> EventStore:
+        """The events of the last epoch, built on demand from the slot table."""
+        store = EventStore()
+        if self._last_epoch is None:
+            return store
+        epoch = Epoch(self._last_epoch)
+        ran = self._dispatcher.ran
+        stamp = datetime.now(timezone.utc)
+        for i, node_id in enumerate(self.plan.node_ids):
+            if not ran[i]:
+                continue
+            for name in self.plan.signals[i]:
+                store.add(self._events.new(node_id, name, epoch, self._values[self.plan.signal_slot[(node_id, name)]], stamp))
+        return store
+
+    @property
+    def epoch(self) -> int:
+        """The number of the next epoch ``process()`` will run."""
+        return self._epoch

@@ -1,0 +1,1137 @@
+"""Tube specifications: a YAML file or a dict becomes attrs classes that mirror the file.
+
+Owns: reading tube YAML (``yaml.CSafeLoader`` when libyaml is available), resolving and
+merging ``extends``, and *structural* validation — everything that can be checked by looking
+at the file alone. Every problem found is collected as a :class:`~noob.exceptions.Problem`
+with the YAML path of the offending entry (``nodes.b.depends[1]``); ``strict=True`` raises
+them all at once in one :class:`~noob.exceptions.SpecError`, ``strict=False`` leaves them on
+``TubeSpecification.problems`` so the tube builder can add its own and raise once.
+
+What is checked here:
+
+- unknown keys at the top level and in every node, asset and input entry;
+- ids (identifiers, not ``assets``/``input``/``meta``/``tube``), ``noob_id`` (``[\\w\\-/#]+``);
+- the *shape* of ``type`` (special name, builtin, or dotted import path);
+- every ``depends`` form (:class:`Dependency` documents them), slot uniqueness, and that the
+  node / ``input.<id>`` / ``assets.<id>`` each dependency names exists;
+- ``params``, ``enabled``, ``stateful``, asset ``scope``/``depends``, input ``scope``/
+  ``required``; at most one ``return`` node; duplicate YAML keys; malformed YAML.
+
+Must not: import ``noob.tube``, ``noob.runner`` or ``noob._core``; import user code (whether a
+``type`` imports, whether a signal exists, whether params fit, and cycles are the tube
+builder's business); write any file while loading (``to_yaml(path)`` is the only writer).
+
+Data flow: ``from_any`` → ``from_yaml``/``from_id``/``from_dict`` → ``_read_yaml`` (raw data +
+YAML problems) → ``_apply_extends`` (raw merged mapping) → ``_Builder`` (spec objects +
+structural problems). Work per node is a handful of dict lookups and ``str.isidentifier``
+calls, so a 100 000-node file loads in a couple of seconds.
+"""
+
+from __future__ import annotations
+
+import builtins
+import difflib
+import enum
+import importlib.metadata
+import os
+import pathlib
+from typing import Any, Iterable
+
+import attrs
+import yaml
+
+from noob import config
+from noob.asset import AssetScope
+from noob.exceptions import Problem, SpecError
+from noob.types import valid_config_id
+
+__all__ = [
+    "RESERVED_IDS",
+    "SPECIAL_TYPES",
+    "AssetSpecification",
+    "Dependency",
+    "InputScope",
+    "InputSpecification",
+    "NodeSpecification",
+    "TubeSpecification",
+]
+
+try:
+    NOOB_VERSION: str = importlib.metadata.version("noob")
+except importlib.metadata.PackageNotFoundError:
+    NOOB_VERSION = "0"
+
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+RESERVED_IDS = frozenset({"assets", "input", "meta", "tube"})
+"""Names that cannot be node, asset, input or slot ids."""
+
+SPECIAL_TYPES = frozenset({"gather", "map", "return", "tube"})
+"""``type`` values naming noob's special nodes."""
+
+_BUILTIN_NAMES = frozenset(vars(builtins))
+
+_TOP_KEYS = ("noob_id", "noob_model", "noob_version", "description", "extends", "assets", "input", "nodes")
+_HEADER_KEYS = ("noob_id", "noob_model", "noob_version", "description", "extends")
+_NODE_KEYS = ("type", "depends", "params", "enabled", "stateful", "description", "id")
+_ASSET_KEYS = ("type", "scope", "params", "depends", "description", "id")
+_INPUT_KEYS = ("type", "scope", "default", "required", "description", "id")
+_IGNORED_NODE_KEYS = frozenset({"nodeinfo"})  # computed by the original on dump
+_LIST_CAP = 10  # how many existing ids a "does not exist" message lists
+
+
+class InputScope(str, enum.Enum):
+    """When an input is given: once to the tube (``tube``) or to every ``process()`` call."""
+
+    tube = "tube"
+    process = "process"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@attrs.define
+class Dependency:
+    """One parsed entry of a ``depends`` (or of an asset's ``depends``).
+
+    ``slot`` is ``None`` for the scalar form (``depends: a.x``); an ``int`` for a positional
+    argument (plain strings in a list count 0, 1, 2… skipping dict entries; ``- 0: a.x`` or
+    ``{0: a.x}`` give the index explicitly); a ``str`` for a keyword slot
+    (``- left: a.x`` or ``depends: {left: a.x}``). ``node`` is a node id or the virtual
+    ``input``/``assets``. ``path`` is the YAML path of the entry: ``nodes.b.depends``
+    (scalar), ``nodes.b.depends[1]`` (list item) or ``nodes.b.depends.left`` (mapping form).
+    """
+
+    node: str
+    signal: str
+    slot: str | int | None
+    path: str
+
+    @property
+    def source(self) -> str:
+        """``"node.signal"``, as written in the file."""
+        return f"{self.node}.{self.signal}"
+
+
+@attrs.define
+class NodeSpecification:
+    """One entry of ``nodes``, as written in the file (``depends`` kept raw).
+
+    ``dependencies`` holds the parsed, valid entries of ``depends``; it is derived data and
+    takes no part in equality.
+    """
+
+    id: str
+    type: str | None
+    params: dict | list | None = None
+    depends: Any = None
+    enabled: bool | str = True
+    stateful: bool | None = None
+    description: str | None = None
+    dependencies: list[Dependency] = attrs.field(factory=list, eq=False, repr=False)
+
+    @property
+    def type_(self) -> str | None:
+        """Alias of ``type`` (the original's attribute name)."""
+        return self.type
+
+    def to_dict(self) -> dict[str, Any]:
+        """The entry as plain data; keys left at their default are omitted."""
+        out: dict[str, Any] = {}
+        if self.type is not None:
+            out["type"] = self.type
+        if self.depends is not None:
+            out["depends"] = self.depends
+        if self.params is not None:
+            out["params"] = self.params
+        if self.enabled is not True:
+            out["enabled"] = self.enabled
+        if self.stateful is not None:
+            out["stateful"] = self.stateful
+        if self.description is not None:
+            out["description"] = self.description
+        return out
+
+
+@attrs.define
+class AssetSpecification:
+    """One entry of ``assets``. ``dependency`` is the parsed ``depends`` (slot ``None``)."""
+
+    id: str
+    type: str | None
+    scope: AssetScope = AssetScope.runner
+    params: dict | list | None = None
+    depends: str | None = None
+    description: str | None = None
+    dependency: Dependency | None = attrs.field(default=None, eq=False, repr=False)
+
+    @property
+    def type_(self) -> str | None:
+        """Alias of ``type`` (the original's attribute name)."""
+        return self.type
+
+    def to_dict(self) -> dict[str, Any]:
+        """The entry as plain data; keys left at their default are omitted (``scope`` always kept)."""
+        out: dict[str, Any] = {}
+        if self.type is not None:
+            out["type"] = self.type
+        out["scope"] = self.scope.value
+        if self.params is not None:
+            out["params"] = self.params
+        if self.depends is not None:
+            out["depends"] = self.depends
+        if self.description is not None:
+            out["description"] = self.description
+        return out
+
+
+@attrs.define
+class InputSpecification:
+    """One entry of ``input``. ``has_default`` is True when the file has a ``default:`` key (even null)."""
+
+    id: str
+    type: str = "Any"
+    scope: InputScope = InputScope.tube
+    default: Any = None
+    has_default: bool = False
+    required: bool = True
+    description: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The entry as plain data; keys left at their default are omitted (``type`` always kept)."""
+        out: dict[str, Any] = {"type": self.type}
+        if self.scope is not InputScope.tube:
+            out["scope"] = self.scope.value
+        if self.has_default:
+            out["default"] = self.default
+        if self.required is not True:
+            out["required"] = self.required
+        if self.description is not None:
+            out["description"] = self.description
+        return out
+
+
+@attrs.define
+class TubeSpecification:
+    """A whole tube file: header, ``nodes``, ``assets``, ``input`` and ``extends``.
+
+    After ``extends`` is resolved, ``nodes``/``assets``/``input`` hold the merged result
+    while ``noob_id``, ``description`` and ``extends`` are the extending spec's own.
+    ``source`` is the file it came from and ``problems`` the structural problems found while
+    loading (empty unless loaded with ``strict=False``); neither takes part in equality.
+    """
+
+    noob_id: str | None = None
+    noob_model: str = "noob.tube.TubeSpecification"
+    noob_version: str = NOOB_VERSION
+    description: str | None = None
+    nodes: dict[str, NodeSpecification] = attrs.Factory(dict)
+    assets: dict[str, AssetSpecification] = attrs.Factory(dict)
+    input: dict[str, InputSpecification] = attrs.Factory(dict)
+    extends: list[str] | None = None
+    source: pathlib.Path | None = attrs.field(default=None, eq=False)
+    problems: list[Problem] = attrs.field(factory=list, eq=False, repr=False)
+
+    # ------------------------------------------------------------------ loading
+    @classmethod
+    def from_any(cls, source: Any, *, strict: bool = True) -> TubeSpecification:
+        """Load from a spec (returned as is), a dict, a ``noob_id``, or a ``.yaml``/``.yml`` path.
+
+        A string that is a valid ``noob_id`` (no dots) is looked up in the config sources;
+        a relative path is tried against the cwd, then each config source. Raises
+        :class:`noob.config.TubeNotFoundError` if nothing matches and ``TypeError`` for
+        other kinds of ``source``.
+        """
+        if isinstance(source, cls):
+            return source
+        if isinstance(source, dict):
+            return cls.from_dict(source, strict=strict)
+        if isinstance(source, str) and valid_config_id(source):
+            return cls.from_id(source, strict=strict)
+        if isinstance(source, (str, os.PathLike)):
+            return cls.from_yaml(_locate(os.fspath(source), base=None), strict=strict)
+        raise TypeError(
+            f"cannot load a tube specification from {type(source).__name__} {source!r}: "
+            "expected a TubeSpecification, a dict, a noob_id or a .yaml/.yml path"
+        )
+
+    @classmethod
+    def from_yaml(cls, path: str | os.PathLike[str], *, strict: bool = True) -> TubeSpecification:
+        """Load a tube file (never writes it). Raises ``FileNotFoundError`` if it does not exist."""
+        path = pathlib.Path(path)
+        data, problems = _read_yaml(path)
+        return cls._build(data, path, problems, strict)
+
+    @classmethod
+    def from_dict(
+        cls, data: dict, *, source: str | os.PathLike[str] | None = None, strict: bool = True
+    ) -> TubeSpecification:
+        """Build from a mapping shaped like a tube file; ``source`` anchors relative ``extends``."""
+        return cls._build(data, pathlib.Path(source) if source is not None else None, [], strict)
+
+    @classmethod
+    def from_id(cls, noob_id: str, *, strict: bool = True) -> TubeSpecification:
+        """Load the tube file whose ``noob_id`` is ``noob_id`` (see :func:`noob.config.path_from_id`)."""
+        return cls.from_yaml(config.path_from_id(noob_id), strict=strict)
+
+    @classmethod
+    def _build(
+        cls, data: Any, source: pathlib.Path | None, problems: list[Problem], strict: bool
+    ) -> TubeSpecification:
+        if data is None and problems:
+            data = {}  # unreadable YAML, already reported
+        elif not isinstance(data, dict):
+            problems.append(
+                Problem(
+                    "",
+                    f"the top level of a tube must be a mapping, found {_found(data)}",
+                    "start the file with keys such as 'noob_id:' and 'nodes:'",
+                )
+            )
+            data = {}
+        stack = (source.resolve(),) if source is not None else ()
+        data = _apply_extends(data, source, stack, problems)
+        spec = _Builder(problems).tube(data)
+        spec.source = source
+        spec.problems = problems
+        if strict and problems:
+            raise SpecError(problems, tube=spec._name(), source=source)
+        return spec
+
+    def _name(self) -> str | None:
+        """What error messages call this tube: its ``noob_id``, else its file name."""
+        if self.noob_id:
+            return self.noob_id
+        return self.source.name if self.source is not None else None
+
+    # ------------------------------------------------------------------ dumping
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data in canonical key order; ``from_dict(spec.to_dict()) == spec``.
+
+        Values such as ``params`` dicts are shared with the spec, not copied.
+        """
+        out: dict[str, Any] = {
+            "noob_id": self.noob_id,
+            "noob_model": self.noob_model,
+            "noob_version": self.noob_version,
+        }
+        if self.description is not None:
+            out["description"] = self.description
+        if self.extends is not None:
+            out["extends"] = list(self.extends)
+        if self.assets:
+            out["assets"] = {k: v.to_dict() for k, v in self.assets.items()}
+        if self.input:
+            out["input"] = {k: v.to_dict() for k, v in self.input.items()}
+        out["nodes"] = {k: v.to_dict() for k, v in self.nodes.items()}
+        return out
+
+    def to_yaml(self, path: str | os.PathLike[str] | None = None) -> str:
+        """The spec as YAML text; also written to ``path`` when given."""
+        text = yaml.dump(self.to_dict(), Dumper=_Dumper, sort_keys=False, allow_unicode=True)
+        if path is not None:
+            pathlib.Path(path).write_text(text, encoding="utf-8")
+        return text
+
+    @property
+    def return_node(self) -> NodeSpecification | None:
+        """The node of ``type: return``, if any."""
+        for node in self.nodes.values():
+            if node.type == "return":
+                return node
+        return None
+
+
+# ---------------------------------------------------------------------- YAML reading
+class _Fallback(Exception):
+    """The fast event builder met YAML it does not handle (tags, merge keys, complex keys)."""
+
+
+_STR_TAG = "tag:yaml.org,2002:str"
+_MAP_TAGS = frozenset({None, "!", "tag:yaml.org,2002:map"})
+_SEQ_TAGS = frozenset({None, "!", "tag:yaml.org,2002:seq"})
+_SCALAR_CONSTRUCTORS = {
+    tag: yaml.constructor.SafeConstructor.yaml_constructors[tag]
+    for tag in ("null", "bool", "int", "float", "binary", "timestamp")
+    for tag in [f"tag:yaml.org,2002:{tag}"]
+}
+_IMPLICIT = {
+    first: [*resolvers, *yaml.resolver.Resolver.yaml_implicit_resolvers.get(None, [])]
+    for first, resolvers in yaml.resolver.Resolver.yaml_implicit_resolvers.items()
+    if first is not None
+}
+_SAFE_CONSTRUCTOR = yaml.constructor.SafeConstructor()
+
+
+def _scalar(event: yaml.ScalarEvent) -> Any:
+    """The Python value of a scalar event, resolved as ``SafeLoader`` would."""
+    value = event.value
+    tag = event.tag
+    if tag is None or tag == "!":
+        if not event.implicit[0]:
+            return value  # quoted: always a string
+        for tag, regexp in _IMPLICIT.get(value[:1], ()):
+            if regexp.match(value):
+                break
+        else:
+            return value
+    if tag == _STR_TAG:
+        return value
+    construct = _SCALAR_CONSTRUCTORS.get(tag)
+    if construct is None:
+        raise _Fallback  # merge key '<<', explicit or unknown tag
+    return construct(_SAFE_CONSTRUCTOR, yaml.ScalarNode(tag, value, event.start_mark, event.end_mark, event.style))
+
+
+def _load_events(loader: Any) -> tuple[Any, list[Problem]]:
+    """Build the document straight from parser events, reporting duplicate keys.
+
+    ``SafeLoader``'s compose-then-construct path resolves every scalar through a Python
+    resolver and allocates a node per value; for a 100 000-node tube that costs ~10 s. This
+    builder does one dict/list operation per event and resolves plain scalars with a
+    first-character table lookup, producing the same values for the YAML that tube files
+    use. Anything else (explicit tags, ``<<`` merge keys, collections as keys, several
+    documents) raises :class:`_Fallback`.
+    """
+    get_event = loader.get_event
+    problems: list[Problem] = []
+    anchors: dict[str, Any] = {}
+    get_event()  # StreamStartEvent
+    if isinstance(get_event(), yaml.StreamEndEvent):
+        return None, problems
+    root: Any = None
+    # one frame per open collection: [container, path component, pending key, key line]
+    stack: list[list[Any]] = []
+    while True:
+        event = get_event()
+        kind = type(event)
+        if kind is yaml.ScalarEvent:
+            value = _scalar(event)
+        elif kind is yaml.MappingStartEvent:
+            if event.tag not in _MAP_TAGS:
+                raise _Fallback
+            value = {}
+        elif kind is yaml.SequenceStartEvent:
+            if event.tag not in _SEQ_TAGS:
+                raise _Fallback
+            value = []
+        elif kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
+            stack.pop()
+            continue
+        elif kind is yaml.AliasEvent:
+            if event.anchor not in anchors:
+                raise _Fallback
+            value = anchors[event.anchor]
+        else:  # DocumentEndEvent
+            break
+        anchor = getattr(event, "anchor", None)
+        if anchor is not None and kind is not yaml.AliasEvent:
+            anchors[anchor] = value
+        component: Any = None
+        if not stack:
+            root = value
+        else:
+            frame = stack[-1]
+            container = frame[0]
+            if type(container) is list:
+                component = len(container)
+                container.append(value)
+            elif frame[2] is _NO_KEY:
+                if kind is not yaml.ScalarEvent:
+                    raise _Fallback  # a collection as a mapping key
+                frame[2], frame[3] = value, event.start_mark.line + 1
+                continue
+            else:
+                component = key = frame[2]
+                try:
+                    duplicate = key in container
+                except TypeError:
+                    raise _Fallback from None
+                if duplicate:
+                    path = _event_path(stack, key)
+                    problems.append(_duplicate_problem(path, key, frame[3]))
+                container[key] = value
+                frame[2] = _NO_KEY
+        if kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
+            stack.append([value, component, _NO_KEY, 0])
+    if not isinstance(get_event(), yaml.StreamEndEvent):
+        raise _Fallback  # several documents: let SafeLoader word the error
+    return root, problems
+
+
+_NO_KEY = object()
+
+
+def _event_path(stack: list[list[Any]], key: Any) -> str:
+    """The YAML path of ``key`` in the innermost open mapping of ``stack``."""
+    path = ""
+    for component in [frame[1] for frame in stack[1:]] + [key]:
+        if isinstance(component, int) and not isinstance(component, bool):
+            path += f"[{component}]"
+        else:
+            path = f"{path}.{component}" if path else str(component)
+    return path
+
+
+def _duplicate_problem(path: str, key: Any, line: int) -> Problem:
+    return Problem(
+        path,
+        f"duplicate key {key!r} at line {line}; YAML keeps only the last one",
+        "remove or rename one of them",
+    )
+
+
+def _read_yaml(path: pathlib.Path) -> tuple[Any, list[Problem]]:
+    """Parse a YAML file: ``(data, problems)``; data is ``None`` if it could not be parsed.
+
+    Duplicate mapping keys are reported (the last one is kept, as YAML loaders do); syntax
+    errors become a single problem naming the file, line and column (1-based).
+    """
+    text = path.read_bytes()
+    loader = _Loader(text)
+    try:
+        return _load_events(loader)
+    except _Fallback:
+        pass
+    except yaml.YAMLError as exc:
+        return None, [_yaml_error_problem(path, exc)]
+    finally:
+        loader.dispose()
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+        problems = _duplicate_keys(node) if node is not None else []
+        return (loader.construct_document(node) if node is not None else None), problems
+    except yaml.YAMLError as exc:
+        return None, [_yaml_error_problem(path, exc)]
+    finally:
+        loader.dispose()
+
+
+def _yaml_error_problem(path: pathlib.Path, exc: yaml.YAMLError) -> Problem:
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(path)
+    what = getattr(exc, "problem", None) or str(exc)
+    context = getattr(exc, "context", None)
+    if context:
+        what = f"{what} ({context})"
+    return Problem(
+        "",
+        f"{where}: not valid YAML: {what}",
+        "fix the YAML syntax at that line (indentation, quotes, ':' after keys)",
+    )
+
+
+def _duplicate_keys(root: yaml.Node) -> list[Problem]:
+    """Problems for every mapping key that appears twice, walking a composed node tree.
+
+    Used on the fallback path only (YAML the event builder does not handle).
+    """
+    problems: list[Problem] = []
+    seen: set[int] = set()
+    stack: list[tuple[yaml.Node, str]] = [(root, "")]
+    while stack:
+        node, path = stack.pop()
+        if id(node) in seen:  # aliases may share (or loop back to) a node
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            keys: set[Any] = set()
+            for key, value in node.value:
+                name = key.value if isinstance(key, yaml.ScalarNode) else None
+                child = f"{path}.{name}" if path else str(name)
+                if name is not None and name != "<<":
+                    if name in keys:
+                        problems.append(_duplicate_problem(child, name, key.start_mark.line + 1))
+                    keys.add(name)
+                if not isinstance(value, yaml.ScalarNode):
+                    stack.append((value, child))
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                if not isinstance(item, yaml.ScalarNode):
+                    stack.append((item, f"{path}[{i}]"))
+    return problems
+
+
+# ---------------------------------------------------------------------- extends
+def _locate(entry: str, base: pathlib.Path | None) -> pathlib.Path:
+    """Find the tube file ``entry`` names: a ``noob_id``, or a path.
+
+    A relative path is tried against ``base`` (the extending file's directory), then the
+    cwd, then each config source. Raises :class:`noob.config.TubeNotFoundError`.
+    """
+    if valid_config_id(entry):
+        return config.path_from_id(entry)
+    path = pathlib.Path(entry).expanduser()
+    if path.suffix not in config.YAML_SUFFIXES:
+        raise config.TubeNotFoundError(
+            f"{entry!r} is neither a noob_id (letters, digits, '_', '-', '/', '#') "
+            "nor a path ending in .yaml/.yml",
+            source=entry,
+        )
+    if path.is_absolute():
+        candidates = [path]
+    else:
+        roots = [base] if base is not None else []
+        candidates = [root / path for root in (*roots, pathlib.Path.cwd(), *config.config_sources())]
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate
+    raise config.TubeNotFoundError(
+        f"no file {entry!r} found (looked for {', '.join(str(c) for c in candidates)})",
+        source=entry,
+        searched=[c.parent for c in candidates],
+    )
+
+
+def _apply_extends(
+    data: dict, source: pathlib.Path | None, stack: tuple[pathlib.Path, ...], problems: list[Problem]
+) -> dict:
+    """``data`` merged over the tubes its ``extends`` lists (recursively), left to right.
+
+    Problems inside an extended file are reported at ``extends[i]`` of ``data``. A file that
+    is already on ``stack`` (the chain of files being extended) closes a cycle: reported and
+    skipped. The result keeps ``data``'s own header keys (``noob_id``, ``description``,
+    ``extends``, ``noob_model``, ``noob_version``).
+    """
+    extends = data.get("extends")
+    if not extends or not isinstance(extends, list):
+        return data  # absent, or malformed: the builder reports it
+    base = source.parent if source is not None else None
+    merged: dict = {}
+    for i, entry in enumerate(extends):
+        where = f"extends[{i}]"
+        if not isinstance(entry, str):
+            continue  # reported by the builder
+        try:
+            path = _locate(entry, base)
+        except config.TubeNotFoundError as exc:
+            problems.append(Problem(where, str(exc), "fix the path or noob_id, or add its directory as a config source"))
+            continue
+        resolved = path.resolve()
+        if resolved in stack:
+            chain = " -> ".join(p.name for p in (*stack[stack.index(resolved):], resolved))
+            problems.append(
+                Problem(where, f"extends cycle: {chain}", "remove the extends entry that closes the loop")
+            )
+            continue
+        parent, parent_problems = _read_yaml(path)
+        if isinstance(parent, dict):
+            parent = _apply_extends(parent, path, (*stack, resolved), parent_problems)
+        else:
+            if parent is not None or not parent_problems:
+                parent_problems.append(Problem("", f"the top level must be a mapping, found {_found(parent)}"))
+            parent = {}
+        for problem in parent_problems:
+            problems.append(Problem(where, f"in {path.name}: {problem}", ""))
+        merged = _merge_specs(merged, parent)
+    merged = _merge_specs(merged, data)
+    for key in _HEADER_KEYS:
+        merged.pop(key, None)
+        if key in data:
+            merged[key] = data[key]
+    return merged
+
+
+def _merge_specs(left: dict, right: dict) -> dict:
+    """Merge two raw tube mappings: right wins; ``nodes`` merged node by node."""
+    out = _merge_dicts(left, {k: v for k, v in right.items() if k != "nodes"})
+    left_nodes, right_nodes = left.get("nodes"), right.get("nodes")
+    if isinstance(left_nodes, dict) and isinstance(right_nodes, dict):
+        out["nodes"] = _merge_nodes(left_nodes, right_nodes)
+    elif right_nodes is not None:
+        out["nodes"] = right_nodes
+    return out
+
+
+def _merge_dicts(left: dict, right: dict) -> dict:
+    """Recursive merge: left keys then new right keys; two dicts merge, anything else right wins.
+
+    Lists are replaced, never concatenated. Neither argument is modified.
+    """
+    out = dict(left)
+    for key, value in right.items():
+        old = out.get(key)
+        out[key] = _merge_dicts(old, value) if isinstance(old, dict) and isinstance(value, dict) else value
+    return out
+
+
+def _is_return(entry: Any) -> bool:
+    return isinstance(entry, dict) and entry.get("type") == "return"
+
+
+def _merge_nodes(left: dict, right: dict) -> dict:
+    """Merge two ``nodes`` mappings.
+
+    A node present on both sides is merged with :func:`_merge_dicts`, except that a
+    ``depends`` given on the right replaces the left's wholesale. Only one return node
+    survives: when both sides have one under different keys, the left's is merged into the
+    right's and stored under the right's key; when only the left has one, it is kept.
+    """
+    out = dict(left)
+    right_return = next((k for k, v in right.items() if _is_return(v)), None)
+    left_return = next((k for k, v in left.items() if _is_return(v)), None)
+    if right_return is not None and left_return is not None and left_return != right_return:
+        out[right_return] = out.pop(left_return)
+    for key, value in right.items():
+        old = out.get(key)
+        if isinstance(old, dict) and isinstance(value, dict):
+            node = _merge_dicts(old, value)
+            if "depends" in value:
+                node["depends"] = value["depends"]
+            out[key] = node
+        else:
+            out[key] = value
+    return out
+
+
+# ---------------------------------------------------------------------- validation
+def _found(value: Any) -> str:
+    """``"list [1, 2]"``: a value's type and (shortened) repr, for messages."""
+    if value is None:
+        return "null"
+    text = repr(value)
+    if len(text) > 60:
+        text = text[:57] + "..."
+    return f"{type(value).__name__} {text}"
+
+
+def _names(names: Iterable[str]) -> str:
+    """``"'a', 'b'"``, capped at ``_LIST_CAP`` names, or ``"none"``."""
+    names = list(names)
+    if not names:
+        return "none"
+    shown = ", ".join(repr(n) for n in names[:_LIST_CAP])
+    if len(names) > _LIST_CAP:
+        shown += f", ... ({len(names) - _LIST_CAP} more)"
+    return shown
+
+
+class _Builder:
+    """Turns a raw (merged) tube mapping into spec objects, appending problems as it goes.
+
+    Broken parts of an entry fall back to their defaults; entries that are not mappings or
+    have invalid ids are left out. Ids declared in the file — valid or not — count as
+    existing for dependency checks, so one bad id does not cascade into "does not exist"
+    problems.
+    """
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        self.node_ids: dict[Any, None] = {}
+        self.asset_ids: dict[Any, None] = {}
+        self.input_ids: dict[Any, None] = {}
+        self.tube_inputs: set[str] = set()
+        self.process_inputs: set[str] = set()
+        self._type_problems: dict[str, tuple[str, str] | None] = {}
+
+    def problem(self, path: str, message: str, fix: str = "") -> None:
+        self.problems.append(Problem(path, message, fix))
+
+    # -------------------------------------------------------------- helpers
+    def unknown_keys(
+        self, entry: dict, allowed: tuple[str, ...], path: str, what: str, ignored: frozenset = frozenset()
+    ) -> None:
+        for key in entry:
+            if key not in allowed and key not in ignored:
+                close = difflib.get_close_matches(str(key), allowed, n=1)
+                fix = f"did you mean {close[0]!r}?" if close else "remove it"
+                self.problem(
+                    f"{path}.{key}" if path else str(key),
+                    f"unknown key {key!r} in {what} (allowed: {_names(allowed)})",
+                    fix,
+                )
+
+    def valid_id(self, key: Any, path: str, what: str) -> bool:
+        if not isinstance(key, str) or not key.isidentifier():
+            self.problem(
+                path,
+                f"{what} id must be a Python identifier, found {_found(key)}",
+                "use letters, digits and '_' only, not starting with a digit",
+            )
+            return False
+        if key in RESERVED_IDS:
+            self.problem(
+                path,
+                f"{what} id {key!r} is reserved ({_names(sorted(RESERVED_IDS))} cannot be ids)",
+                "rename it",
+            )
+            return False
+        return True
+
+    def entry_id(self, entry: dict, key: str, path: str) -> None:
+        if "id" in entry and entry["id"] != key:
+            self.problem(
+                f"{path}.id",
+                f"'id' must equal the mapping key {key!r}, found {_found(entry['id'])}",
+                "remove the 'id' key; the mapping key is the id",
+            )
+
+    def optional_str(self, entry: dict, key: str, path: str) -> str | None:
+        value = entry.get(key)
+        if value is None or isinstance(value, str):
+            return value
+        self.problem(f"{path}.{key}", f"{key} must be a string, found {_found(value)}", "quote it")
+        return None
+
+    def type_(self, entry: dict, path: str, what: str) -> str | None:
+        """The entry's ``type`` if present and well-formed, else ``None`` (with a problem)."""
+        if "type" not in entry or entry["type"] is None:
+            self.problem(
+                f"{path}.type",
+                f"{what} has no 'type'",
+                "add 'type: package.module.name' (a function or class), or a special type "
+                f"({_names(sorted(SPECIAL_TYPES))})",
+            )
+            return None
+        value = entry["type"]
+        if not isinstance(value, str):
+            self.problem(
+                f"{path}.type",
+                f"type must be an import path string, found {_found(value)}",
+                "write it as 'package.module.name'",
+            )
+            return None
+        if value not in self._type_problems:
+            self._type_problems[value] = _check_type(value)
+        found = self._type_problems[value]
+        if found is not None:
+            self.problem(f"{path}.type", *found)
+            return None
+        return value
+
+    def params(self, entry: dict, path: str) -> dict | list | None:
+        value = entry.get("params")
+        if value is None or isinstance(value, (dict, list)):
+            return value
+        self.problem(
+            f"{path}.params",
+            f"params must be a mapping (keyword arguments) or a list (positional arguments), found {_found(value)}",
+            "write 'params: {name: value}'",
+        )
+        return None
+
+    # -------------------------------------------------------------- dependencies
+    def dependency(self, value: Any, slot: str | int | None, path: str, owner: str) -> Dependency | None:
+        """Parse one ``node.signal`` and check its target exists; ``None`` (with a problem) if not."""
+        if not isinstance(value, str):
+            self.problem(
+                path,
+                f"a dependency must be a '<node>.<signal>' string, found {_found(value)}",
+                "write it as node.signal, e.g. 'a.value'",
+            )
+            return None
+        node, dot, signal = value.partition(".")
+        if not (dot and node.isidentifier() and signal.isidentifier()):
+            self.problem(
+                path,
+                f"{value!r} is not a dependency: expected '<node>.<signal>' "
+                "(exactly one dot, an identifier on each side)",
+                "write it as node.signal, e.g. 'a.value'",
+            )
+            return None
+        if node == "input":
+            if signal not in self.input_ids:
+                self.problem(
+                    path,
+                    f"{owner} depends on input {signal!r}, which does not exist (inputs: {_names(self.input_ids)})",
+                    "declare it under 'input:' or use one of the existing inputs",
+                )
+                return None
+        elif node == "assets":
+            if signal not in self.asset_ids:
+                self.problem(
+                    path,
+                    f"{owner} depends on asset {signal!r}, which does not exist (assets: {_names(self.asset_ids)})",
+                    "declare it under 'assets:' or use one of the existing assets",
+                )
+                return None
+        elif node not in self.node_ids:
+            self.problem(
+                path,
+                f"{value!r} depends on node {node!r}, which does not exist (nodes: {_names(self.node_ids)})",
+                f"use one of the existing node ids or add a node {node!r}",
+            )
+            return None
+        return Dependency(node, signal, slot, path)
+
+    def slot(self, key: Any, path: str, seen: dict[str | int, str]) -> str | int | None:
+        """Validate a slot key (keyword name or positional index); ``None`` if invalid or repeated."""
+        if isinstance(key, bool) or not isinstance(key, (str, int)):
+            self.problem(
+                path,
+                f"a slot must be a keyword name or a positional index, found {_found(key)}",
+                "write '- name: node.signal' or '- 0: node.signal'",
+            )
+            return None
+        if isinstance(key, int):
+            if key < 0:
+                self.problem(path, f"positional slot must be >= 0, found {key}", "use 0, 1, 2, ...")
+                return None
+        elif not key.isidentifier() or key in RESERVED_IDS:
+            reason = "is reserved" if key in RESERVED_IDS else "is not a Python identifier"
+            self.problem(
+                path,
+                f"slot name {key!r} {reason}",
+                "use the parameter's name, or an integer key (0: node.signal) for a positional slot",
+            )
+            return None
+        return self.unique_slot(key, path, seen)
+
+    def unique_slot(self, slot: str | int, path: str, seen: dict[str | int, str]) -> str | int | None:
+        if slot in seen:
+            kind = "positional slot" if isinstance(slot, int) else "slot"
+            self.problem(path, f"{kind} {slot!r} is given twice (first at {seen[slot]})", "give each slot one dependency")
+            return None
+        seen[slot] = path
+        return slot
+
+    def depends(self, raw: Any, path: str, owner: str) -> list[Dependency]:
+        """Parse every ``depends`` form (see :class:`Dependency`), keeping only valid entries."""
+        deps: list[Dependency] = []
+        if raw is None:
+            return deps
+        if isinstance(raw, str):
+            dep = self.dependency(raw, None, path, owner)
+            return [dep] if dep is not None else deps
+        seen: dict[str | int, str] = {}
+        if isinstance(raw, dict):
+            for key, value in raw.items():
+                sub = f"{path}.{key}"
+                slot = self.slot(key, sub, seen)
+                if slot is not None and (dep := self.dependency(value, slot, sub, owner)) is not None:
+                    deps.append(dep)
+            return deps
+        if not isinstance(raw, list):
+            self.problem(
+                path,
+                f"depends must be a 'node.signal' string, a list, or a mapping of slots, found {_found(raw)}",
+                "write 'depends: a.value' or a list such as '- left: a.value'",
+            )
+            return deps
+        position = 0
+        for i, item in enumerate(raw):
+            sub = f"{path}[{i}]"
+            if isinstance(item, str):
+                slot: str | int | None = self.unique_slot(position, sub, seen)
+                position += 1
+                value: Any = item
+            elif isinstance(item, dict):
+                if len(item) != 1:
+                    self.problem(
+                        sub,
+                        f"a depends list item must be a string or a mapping with exactly one key, "
+                        f"found {len(item)} keys ({_names(map(str, item))})",
+                        "give each slot its own list item",
+                    )
+                    continue
+                ((key, value),) = item.items()
+                slot = self.slot(key, sub, seen)
+            else:
+                self.problem(
+                    sub,
+                    f"a depends list item must be 'node.signal' or '{{slot: node.signal}}', found {_found(item)}",
+                    "write '- a.value' or '- left: a.value'",
+                )
+                continue
+            if slot is not None and (dep := self.dependency(value, slot, sub, owner)) is not None:
+                deps.append(dep)
+        return deps
+
+    # -------------------------------------------------------------- sections
+    def section(self, data: dict, key: str) -> dict:
+        value = data.get(key)
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            self.problem(key, f"{key} must be a mapping of id -> entry, found {_found(value)}", f"write '{key}:' followed by indented entries")
+            return {}
+        return value
+
+    def entry(self, key: Any, value: Any, path: str, what: str) -> bool:
+        if isinstance(value, dict):
+            return True
+        self.problem(path, f"{what} {key!r} must be a mapping, found {_found(value)}", "add its keys, e.g. 'type:'")
+        return False
+
+    def inputs(self, raw: dict) -> dict[str, InputSpecification]:
+        out: dict[str, InputSpecification] = {}
+        for key, entry in raw.items():
+            path = f"input.{key}"
+            ok = self.valid_id(key, path, "input")
+            if not self.entry(key, entry, path, "input"):
+                continue
+            self.unknown_keys(entry, _INPUT_KEYS, path, "an input")
+            self.entry_id(entry, key, path)
+            spec = InputSpecification(key)
+            type_ = entry.get("type", "Any")
+            if isinstance(type_, str):
+                spec.type = type_
+            else:
+                self.problem(f"{path}.type", f"input type must be a string, found {_found(type_)}", "write e.g. 'type: int'")
+            scope = entry.get("scope", "tube")
+            if scope in ("tube", "process"):
+                spec.scope = InputScope(scope)
+            else:
+                self.problem(f"{path}.scope", f"input scope must be 'tube' or 'process', found {_found(scope)}", "use 'scope: tube' or 'scope: process'")
+            if "default" in entry:
+                spec.default, spec.has_default = entry["default"], True
+            required = entry.get("required", True)
+            if isinstance(required, bool):
+                spec.required = required
+            else:
+                self.problem(f"{path}.required", f"required must be true or false, found {_found(required)}", "use 'required: false'")
+            spec.description = self.optional_str(entry, "description", path)
+            if ok:
+                out[key] = spec
+                (self.tube_inputs if spec.scope is InputScope.tube else self.process_inputs).add(key)
+        return out
+
+    def assets(self, raw: dict) -> dict[str, AssetSpecification]:
+        out: dict[str, AssetSpecification] = {}
+        for key, entry in raw.items():
+            path = f"assets.{key}"
+            ok = self.valid_id(key, path, "asset")
+            if not self.entry(key, entry, path, "asset"):
+                continue
+            self.unknown_keys(entry, _ASSET_KEYS, path, "an asset")
+            self.entry_id(entry, key, path)
+            spec = AssetSpecification(key, self.type_(entry, path, f"asset {key!r}"))
+            scope = entry.get("scope")
+            if scope in ("runner", "process", "node"):
+                spec.scope = AssetScope(scope)
+            else:
+                found = "no scope" if scope is None else f"scope {_found(scope)}"
+                self.problem(f"{path}.scope", f"asset scope must be 'runner', 'process' or 'node', found {found}", "add e.g. 'scope: runner'")
+            spec.params = self.params(entry, path)
+            depends = entry.get("depends")
+            if depends is not None:
+                if spec.scope is not AssetScope.runner:
+                    self.problem(
+                        f"{path}.depends",
+                        f"'depends' is only allowed with scope 'runner', found scope {spec.scope.value!r}",
+                        "use 'scope: runner' or remove 'depends'",
+                    )
+                elif isinstance(depends, str) and depends.partition(".")[0] in ("input", "assets"):
+                    self.problem(
+                        f"{path}.depends",
+                        f"an asset can only depend on a node's signal, found {depends!r}",
+                        "name a node signal, e.g. 'depends: b.value'",
+                    )
+                else:
+                    dep = self.dependency(depends, None, f"{path}.depends", f"asset {key!r}")
+                    if dep is not None:
+                        spec.depends, spec.dependency = depends, dep
+            spec.description = self.optional_str(entry, "description", path)
+            if ok:
+                out[key] = spec
+        return out
+
+    def enabled(self, value: Any, path: str) -> bool | str:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.startswith("input."):
+            name = value[len("input."):]
+            if name in self.tube_inputs:
+                return value
+            if name in self.process_inputs:
+                self.problem(path, f"enabled uses process-scoped input {name!r}; only tube-scoped inputs can enable a node", f"make input {name!r} 'scope: tube'")
+            else:
+                self.problem(path, f"enabled uses input {name!r}, which is not a declared tube-scoped input (tube inputs: {_names(sorted(self.tube_inputs))})", f"declare input {name!r} with 'scope: tube'")
+            return True
+        self.problem(path, f"enabled must be true, false or 'input.<name>', found {_found(value)}", "use 'enabled: false' or 'enabled: input.<name>'")
+        return True
+
+    def nodes(self, raw: dict) -> dict[str, NodeSpecification]:
+        out: dict[str, NodeSpecification] = {}
+        for key, entry in raw.items():
+            path = f"nodes.{key}"
+            ok = self.valid_id(key, path, "node")
+            if not self.entry(key, entry, path, "node"):
+                continue
+            self.unknown_keys(entry, _NODE_KEYS, path, "a node", _IGNORED_NODE_KEYS)
+            self.entry_id(entry, key, path)
+            spec = NodeSpecification(key, self.type_(entry, path, f"node {key!r}"))
+            if "params" in entry:
+                spec.params = self.params(entry, path)
+            if "depends" in entry:
+                spec.depends = entry["depends"]
+                spec.dependencies = self.depends(spec.depends, f"{path}.depends", f"node {key!r}")
+            if "enabled" in entry:
+                spec.enabled = self.enabled(entry["enabled"], f"{path}.enabled")
+            if "stateful" in entry:
+                stateful = entry["stateful"]
+                if stateful is None or isinstance(stateful, bool):
+                    spec.stateful = stateful
+                else:
+                    self.problem(f"{path}.stateful", f"stateful must be true, false or null, found {_found(stateful)}", "use 'stateful: true' or 'stateful: false'")
+            if "description" in entry:
+                spec.description = self.optional_str(entry, "description", path)
+            if ok:
+                out[key] = spec
+        returns = [k for k, v in out.items() if v.type == "return"]
+        if len(returns) > 1:
+            self.problem(
+                "nodes",
+                f"only one node of type 'return' is allowed, found {len(returns)}: {_names(returns)}",
+                "keep one return node; return several values by giving it a depends list",
+            )
+        return out
+
+    # -------------------------------------------------------------- top level
+    def tube(self, data: dict) -> TubeSpecification:
+        self.unknown_keys(data, _TOP_KEYS, "", "a tube")
+        spec = TubeSpecification()
+        noob_id = data.get("noob_id")
+        if noob_id is None or valid_config_id(noob_id):
+            spec.noob_id = noob_id
+        else:
+            self.problem("noob_id", f"noob_id must match [\\w\\-/#]+ (letters, digits, '_', '-', '/', '#'; no dots or spaces), found {_found(noob_id)}", "rename it, e.g. 'my-tube'")
+        for key in ("noob_model", "noob_version"):
+            value = data.get(key)
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                value = str(value)  # e.g. an unquoted 'noob_version: 1.0'
+            if isinstance(value, str):
+                setattr(spec, key, value)
+            elif value is not None:
+                self.problem(key, f"{key} must be a string, found {_found(value)}", "quote it")
+        spec.description = self.optional_str(data, "description", "")
+        extends = data.get("extends")
+        if extends is not None:
+            if isinstance(extends, list) and all(isinstance(e, str) for e in extends):
+                spec.extends = list(extends)
+            elif isinstance(extends, list):
+                for i, e in enumerate(extends):
+                    if not isinstance(e, str):
+                        self.problem(f"extends[{i}]", f"an extends entry must be a noob_id or path string, found {_found(e)}", "quote it")
+                spec.extends = [e for e in extends if isinstance(e, str)]
+            else:
+                self.problem("extends", f"extends must be a list of noob_ids or paths, found {_found(extends)}", "write it as a list: 'extends: [base.yaml]'")
+        inputs, assets, nodes = self.section(data, "input"), self.section(data, "assets"), self.section(data, "nodes")
+        self.input_ids = dict.fromkeys(inputs)
+        self.asset_ids = dict.fromkeys(assets)
+        self.node_ids = dict.fromkeys(nodes)
+        spec.input = self.inputs(inputs)
+        spec.assets = self.assets(assets)
+        spec.nodes = self.nodes(nodes)
+        return spec
+
+
+def _check_type(value: str) -> tuple[str, str] | None:
+    """``(message, fix)`` if ``value`` is not an absolute identifier, else ``None``."""
+    if value in SPECIAL_TYPES or value in _BUILTIN_NAMES:
+        return None
+    if "." not in value:
+        if value.isidentifier():
+            return (
+                f"type {value!r} is a bare name that is neither a builtin nor a special type ({_names(sorted(SPECIAL_TYPES))})",
+                f"use the full import path, e.g. 'package.module.{value}'",
+            )
+    elif all(part.isidentifier() for part in value.split(".")):
+        return None
+    return (
+        f"type {value!r} is not an absolute import path: expected 'package.module.name' "
+        "(identifiers separated by dots; no ':' and no leading '.')",
+        "write it as 'package.module.name'",
+    )

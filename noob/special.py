@@ -1,0 +1,53 @@
+"""Special node types named by short ``type`` names in tubes: ``gather`` (and ``return``,
+which lives in ``noob.tube`` because it is part of how a plan reads results).
+
+Owns: the behaviour of built-in nodes that are ordinary nodes to the core.
+Must not: depend on runners.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from noob.node import Node
+from noob.types import MetaSignal
+
+__all__ = ["Gather"]
+
+
+class Gather(Node):
+    """Collect values across epochs and emit them as one list.
+
+    ``n`` mode (``params: {n: 5}``): emits a list every ``n`` values, in the epoch where the
+    n-th arrives; other epochs emit nothing. Trigger mode (a ``trigger`` dependency): emits
+    what was collected, including this epoch's value, whenever the trigger fires.
+    ``flatten: true`` concatenates iterable values into one list.
+    """
+
+    n: Optional[int] = None
+    flatten: bool = False
+
+    def __post_init__(self) -> None:
+        if self.n is not None and (not isinstance(self.n, int) or isinstance(self.n, bool) or self.n < 1):
+            raise ValueError(f"gather node {self.id!r}: `n` must be a positive integer, got {self.n!r}")
+        self._items: list[Any] = []
+
+    def process(self, value: Any, trigger: Optional[Any] = None) -> Any:
+        if trigger is not None and self.n is not None:
+            raise ValueError(f"gather node {self.id!r}: cannot use a trigger while `n` is set")
+        self._items.append(value)
+        if (self.n is not None and len(self._items) >= self.n) or (self.n is None and trigger is not None):
+            items, self._items = self._items, []
+            if self.flatten:
+                flat: list[Any] = []
+                for item in items:
+                    try:
+                        flat.extend(item)
+                    except TypeError:
+                        raise TypeError(f"gather node {self.id!r} was asked to flatten, but got a non-iterable {item!r}") from None
+                return flat
+            return items
+        return MetaSignal.NoEvent
+
+    def deinit(self) -> None:
+        self._items = []
