@@ -352,9 +352,8 @@ _STR_TAG = "tag:yaml.org,2002:str"
 _MAP_TAGS = frozenset({None, "!", "tag:yaml.org,2002:map"})
 _SEQ_TAGS = frozenset({None, "!", "tag:yaml.org,2002:seq"})
 _SCALAR_CONSTRUCTORS = {
-    tag: yaml.constructor.SafeConstructor.yaml_constructors[tag]
-    for tag in ("null", "bool", "int", "float", "binary", "timestamp")
-    for tag in [f"tag:yaml.org,2002:{tag}"]
+    f"tag:yaml.org,2002:{name}": yaml.constructor.SafeConstructor.yaml_constructors[f"tag:yaml.org,2002:{name}"]
+    for name in ("null", "bool", "int", "float", "binary", "timestamp")
 }
 _IMPLICIT = {
     first: [*resolvers, *yaml.resolver.Resolver.yaml_implicit_resolvers.get(None, [])]
@@ -425,9 +424,8 @@ def _load_events(loader: Any) -> tuple[Any, list[Problem]]:
             value = anchors[event.anchor]
         else:  # DocumentEndEvent
             break
-        anchor = getattr(event, "anchor", None)
-        if anchor is not None and kind is not yaml.AliasEvent:
-            anchors[anchor] = value
+        if event.anchor is not None and kind is not yaml.AliasEvent:
+            anchors[event.anchor] = value
         component: Any = None
         if not stack:
             root = value

@@ -117,6 +117,8 @@ def _process_method(cls: type) -> Callable:
     proc = getattr(cls, "process", None)
     if callable(proc):
         return proc
+    if callable(getattr(cls, "__next__", None)):
+        return cls.__next__  # an iterator class (``itertools.count``) is a source
     raise TypeError(f"class {cls.__qualname__} has no 'process' method; add one or decorate a method with @process_method")
 
 
@@ -212,7 +214,8 @@ class WrapClassNode(_Wrapped):
     def __init__(self, id: str, obj: type, **kwargs: Any):
         super().__init__(id, obj, **kwargs)
         self.method = _process_method(obj)
-        self.is_generator = inspect.isgeneratorfunction(self.method)
+        self.is_iterator = self.method is getattr(obj, "__next__", None)
+        self.is_generator = self.is_iterator or inspect.isgeneratorfunction(self.method)
         self.is_async = inspect.iscoroutinefunction(self.method)
         self._init_hook = _hook_method(obj, "__is_init_method__", "init")
         self._deinit_hook = _hook_method(obj, "__is_deinit_method__", "deinit")
@@ -220,7 +223,7 @@ class WrapClassNode(_Wrapped):
         self._target: Callable | None = None
 
     def signal_list(self) -> list[Signal]:
-        return signals_of(self.method)
+        return [Signal("value")] if self.is_iterator else signals_of(self.method)
 
     def slot_list(self) -> list[Slot]:
         return [] if self.is_generator else slots_of(self.method, skip_self=True)
@@ -231,8 +234,11 @@ class WrapClassNode(_Wrapped):
     def init_hooks(self) -> list[Callable]:
         """Create the instance; return the class's own init hook bound to it (if any)."""
         self.instance = _call_with_params(self.obj, self.params)
-        bound = self.method.__get__(self.instance, self.obj)
-        self._target = bound().__next__ if self.is_generator else bound
+        if self.is_iterator:
+            self._target = self.instance.__next__
+        else:
+            bound = self.method.__get__(self.instance, self.obj)
+            self._target = bound().__next__ if self.is_generator else bound
         return [self._init_hook.__get__(self.instance, self.obj)] if self._init_hook else []
 
     def deinit_hooks(self) -> list[Callable]:
