@@ -99,7 +99,7 @@ def get_entrypoint_sources() -> list[Path]:
         for entry_point in entry_points(group=ENTRYPOINT_GROUP):
             try:
                 sources.extend(Path(p) for p in entry_point.load()())
-            except Exception as exc:  # a broken plugin must not break noob
+            except Exception as exc:  # noqa: BLE001 -- a broken plugin must not break noob
                 warnings.warn(
                     EntrypointImportWarning(
                         f"skipping {ENTRYPOINT_GROUP} entry point {entry_point.name!r} "
@@ -126,12 +126,12 @@ def _env_config_dirs() -> list[Path] | None:
     except json.JSONDecodeError as exc:
         raise ConfigError(
             f"{ENV_CONFIG_DIRS} must be a JSON list of directories, e.g. "
-            f'\'["/path/to/tubes"]\'; could not parse {raw!r}: {exc}'
+            f"'[\"/path/to/tubes\"]'; could not parse {raw!r}: {exc}"
         ) from None
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise ConfigError(
             f"{ENV_CONFIG_DIRS} must be a JSON list of directory strings, e.g. "
-            f'\'["/path/to/tubes"]\'; found {type(value).__name__} {value!r}'
+            f"'[\"/path/to/tubes\"]'; found {type(value).__name__} {value!r}"
         )
     return [Path(v).expanduser() for v in value]
 
@@ -158,7 +158,7 @@ def _peek_noob_id(path: Path) -> str | None:
         with path.open(encoding="utf-8", errors="replace") as f:
             for line in f:
                 if line.startswith("noob_id:"):
-                    value = line[len("noob_id:"):].split(" #", 1)[0].strip()
+                    value = line[len("noob_id:") :].split(" #", 1)[0].strip()
                     if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
                         value = value[1:-1]
                     return value

@@ -1,7 +1,7 @@
 """Tube specifications: a YAML file or a dict becomes attrs classes that mirror the file.
 
-Owns: reading tube YAML (``yaml.CSafeLoader`` when libyaml is available), resolving and
-merging ``extends``, and *structural* validation — everything that can be checked by looking
+Owns: reading tube YAML (libyaml's parser when available, objects built straight from its
+events; see ``_load_events``), resolving and merging ``extends``, and *structural* validation — everything that can be checked by looking
 at the file alone. Every problem found is collected as a :class:`~noob.exceptions.Problem`
 with the YAML path of the offending entry (``nodes.b.depends[1]``); ``strict=True`` raises
 them all at once in one :class:`~noob.exceptions.SpecError`, ``strict=False`` leaves them on
@@ -35,7 +35,8 @@ import enum
 import importlib.metadata
 import os
 import pathlib
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import attrs
 import yaml
@@ -352,7 +353,9 @@ _STR_TAG = "tag:yaml.org,2002:str"
 _MAP_TAGS = frozenset({None, "!", "tag:yaml.org,2002:map"})
 _SEQ_TAGS = frozenset({None, "!", "tag:yaml.org,2002:seq"})
 _SCALAR_CONSTRUCTORS = {
-    f"tag:yaml.org,2002:{name}": yaml.constructor.SafeConstructor.yaml_constructors[f"tag:yaml.org,2002:{name}"]
+    f"tag:yaml.org,2002:{name}": yaml.constructor.SafeConstructor.yaml_constructors[
+        f"tag:yaml.org,2002:{name}"
+    ]
     for name in ("null", "bool", "int", "float", "binary", "timestamp")
 }
 _IMPLICIT = {
@@ -361,6 +364,7 @@ _IMPLICIT = {
     if first is not None
 }
 _SAFE_CONSTRUCTOR = yaml.constructor.SafeConstructor()
+_NO_KEY = object()  # a mapping frame waiting for its next key
 
 
 def _scalar(event: yaml.ScalarEvent) -> Any:
@@ -380,7 +384,9 @@ def _scalar(event: yaml.ScalarEvent) -> Any:
     construct = _SCALAR_CONSTRUCTORS.get(tag)
     if construct is None:
         raise _Fallback  # merge key '<<', explicit or unknown tag
-    return construct(_SAFE_CONSTRUCTOR, yaml.ScalarNode(tag, value, event.start_mark, event.end_mark, event.style))
+    return construct(
+        _SAFE_CONSTRUCTOR, yaml.ScalarNode(tag, value, event.start_mark, event.end_mark, event.style)
+    )
 
 
 def _load_events(loader: Any) -> tuple[Any, list[Problem]]:
@@ -456,9 +462,6 @@ def _load_events(loader: Any) -> tuple[Any, list[Problem]]:
     if not isinstance(get_event(), yaml.StreamEndEvent):
         raise _Fallback  # several documents: let SafeLoader word the error
     return root, problems
-
-
-_NO_KEY = object()
 
 
 def _event_path(stack: list[list[Any]], key: Any) -> str:
@@ -605,11 +608,13 @@ def _apply_extends(
         try:
             path = _locate(entry, base)
         except config.TubeNotFoundError as exc:
-            problems.append(Problem(where, str(exc), "fix the path or noob_id, or add its directory as a config source"))
+            problems.append(
+                Problem(where, str(exc), "fix the path or noob_id, or add its directory as a config source")
+            )
             continue
         resolved = path.resolve()
         if resolved in stack:
-            chain = " -> ".join(p.name for p in (*stack[stack.index(resolved):], resolved))
+            chain = " -> ".join(p.name for p in (*stack[stack.index(resolved) :], resolved))
             problems.append(
                 Problem(where, f"extends cycle: {chain}", "remove the extends entry that closes the loop")
             )
@@ -619,7 +624,9 @@ def _apply_extends(
             parent = _apply_extends(parent, path, (*stack, resolved), parent_problems)
         else:
             if parent is not None or not parent_problems:
-                parent_problems.append(Problem("", f"the top level must be a mapping, found {_found(parent)}"))
+                parent_problems.append(
+                    Problem("", f"the top level must be a mapping, found {_found(parent)}")
+                )
             parent = {}
         for problem in parent_problems:
             problems.append(Problem(where, f"in {path.name}: {problem}", ""))
@@ -811,7 +818,7 @@ class _Builder:
         return None
 
     # -------------------------------------------------------------- dependencies
-    def dependency(self, value: Any, slot: str | int | None, path: str, owner: str) -> Dependency | None:
+    def dependency(self, value: Any, slot: str | int | None, path: str) -> Dependency | None:
         """Parse one ``node.signal`` and check its target exists; ``None`` (with a problem) if not."""
         if not isinstance(value, str):
             self.problem(
@@ -833,7 +840,7 @@ class _Builder:
             if signal not in self.input_ids:
                 self.problem(
                     path,
-                    f"{owner} depends on input {signal!r}, which does not exist (inputs: {_names(self.input_ids)})",
+                    f"{value!r} depends on input {signal!r}, which does not exist (inputs: {_names(self.input_ids)})",
                     "declare it under 'input:' or use one of the existing inputs",
                 )
                 return None
@@ -841,7 +848,7 @@ class _Builder:
             if signal not in self.asset_ids:
                 self.problem(
                     path,
-                    f"{owner} depends on asset {signal!r}, which does not exist (assets: {_names(self.asset_ids)})",
+                    f"{value!r} depends on asset {signal!r}, which does not exist (assets: {_names(self.asset_ids)})",
                     "declare it under 'assets:' or use one of the existing assets",
                 )
                 return None
@@ -880,25 +887,29 @@ class _Builder:
     def unique_slot(self, slot: str | int, path: str, seen: dict[str | int, str]) -> str | int | None:
         if slot in seen:
             kind = "positional slot" if isinstance(slot, int) else "slot"
-            self.problem(path, f"{kind} {slot!r} is given twice (first at {seen[slot]})", "give each slot one dependency")
+            self.problem(
+                path,
+                f"{kind} {slot!r} is given twice (first at {seen[slot]})",
+                "give each slot one dependency",
+            )
             return None
         seen[slot] = path
         return slot
 
-    def depends(self, raw: Any, path: str, owner: str) -> list[Dependency]:
+    def depends(self, raw: Any, path: str) -> list[Dependency]:
         """Parse every ``depends`` form (see :class:`Dependency`), keeping only valid entries."""
         deps: list[Dependency] = []
         if raw is None:
             return deps
         if isinstance(raw, str):
-            dep = self.dependency(raw, None, path, owner)
+            dep = self.dependency(raw, None, path)
             return [dep] if dep is not None else deps
         seen: dict[str | int, str] = {}
         if isinstance(raw, dict):
             for key, value in raw.items():
                 sub = f"{path}.{key}"
                 slot = self.slot(key, sub, seen)
-                if slot is not None and (dep := self.dependency(value, slot, sub, owner)) is not None:
+                if slot is not None and (dep := self.dependency(value, slot, sub)) is not None:
                     deps.append(dep)
             return deps
         if not isinstance(raw, list):
@@ -909,12 +920,14 @@ class _Builder:
             )
             return deps
         position = 0
+        slot: str | int | None
+        value: Any
         for i, item in enumerate(raw):
             sub = f"{path}[{i}]"
             if isinstance(item, str):
-                slot: str | int | None = self.unique_slot(position, sub, seen)
+                slot = self.unique_slot(position, sub, seen)
                 position += 1
-                value: Any = item
+                value = item
             elif isinstance(item, dict):
                 if len(item) != 1:
                     self.problem(
@@ -933,7 +946,7 @@ class _Builder:
                     "write '- a.value' or '- left: a.value'",
                 )
                 continue
-            if slot is not None and (dep := self.dependency(value, slot, sub, owner)) is not None:
+            if slot is not None and (dep := self.dependency(value, slot, sub)) is not None:
                 deps.append(dep)
         return deps
 
@@ -943,14 +956,20 @@ class _Builder:
         if value is None:
             return {}
         if not isinstance(value, dict):
-            self.problem(key, f"{key} must be a mapping of id -> entry, found {_found(value)}", f"write '{key}:' followed by indented entries")
+            self.problem(
+                key,
+                f"{key} must be a mapping of id -> entry, found {_found(value)}",
+                f"write '{key}:' followed by indented entries",
+            )
             return {}
         return value
 
     def entry(self, key: Any, value: Any, path: str, what: str) -> bool:
         if isinstance(value, dict):
             return True
-        self.problem(path, f"{what} {key!r} must be a mapping, found {_found(value)}", "add its keys, e.g. 'type:'")
+        self.problem(
+            path, f"{what} {key!r} must be a mapping, found {_found(value)}", "add its keys, e.g. 'type:'"
+        )
         return False
 
     def inputs(self, raw: dict) -> dict[str, InputSpecification]:
@@ -967,19 +986,31 @@ class _Builder:
             if isinstance(type_, str):
                 spec.type = type_
             else:
-                self.problem(f"{path}.type", f"input type must be a string, found {_found(type_)}", "write e.g. 'type: int'")
+                self.problem(
+                    f"{path}.type",
+                    f"input type must be a string, found {_found(type_)}",
+                    "write e.g. 'type: int'",
+                )
             scope = entry.get("scope", "tube")
             if scope in ("tube", "process"):
                 spec.scope = InputScope(scope)
             else:
-                self.problem(f"{path}.scope", f"input scope must be 'tube' or 'process', found {_found(scope)}", "use 'scope: tube' or 'scope: process'")
+                self.problem(
+                    f"{path}.scope",
+                    f"input scope must be 'tube' or 'process', found {_found(scope)}",
+                    "use 'scope: tube' or 'scope: process'",
+                )
             if "default" in entry:
                 spec.default, spec.has_default = entry["default"], True
             required = entry.get("required", True)
             if isinstance(required, bool):
                 spec.required = required
             else:
-                self.problem(f"{path}.required", f"required must be true or false, found {_found(required)}", "use 'required: false'")
+                self.problem(
+                    f"{path}.required",
+                    f"required must be true or false, found {_found(required)}",
+                    "use 'required: false'",
+                )
             spec.description = self.optional_str(entry, "description", path)
             if ok:
                 out[key] = spec
@@ -1001,7 +1032,11 @@ class _Builder:
                 spec.scope = AssetScope(scope)
             else:
                 found = "no scope" if scope is None else f"scope {_found(scope)}"
-                self.problem(f"{path}.scope", f"asset scope must be 'runner', 'process' or 'node', found {found}", "add e.g. 'scope: runner'")
+                self.problem(
+                    f"{path}.scope",
+                    f"asset scope must be 'runner', 'process' or 'node', found {found}",
+                    "add e.g. 'scope: runner'",
+                )
             spec.params = self.params(entry, path)
             depends = entry.get("depends")
             if depends is not None:
@@ -1018,7 +1053,7 @@ class _Builder:
                         "name a node signal, e.g. 'depends: b.value'",
                     )
                 else:
-                    dep = self.dependency(depends, None, f"{path}.depends", f"asset {key!r}")
+                    dep = self.dependency(depends, None, f"{path}.depends")
                     if dep is not None:
                         spec.depends, spec.dependency = depends, dep
             spec.description = self.optional_str(entry, "description", path)
@@ -1030,15 +1065,27 @@ class _Builder:
         if isinstance(value, bool):
             return value
         if isinstance(value, str) and value.startswith("input."):
-            name = value[len("input."):]
+            name = value[len("input.") :]
             if name in self.tube_inputs:
                 return value
             if name in self.process_inputs:
-                self.problem(path, f"enabled uses process-scoped input {name!r}; only tube-scoped inputs can enable a node", f"make input {name!r} 'scope: tube'")
+                self.problem(
+                    path,
+                    f"enabled uses process-scoped input {name!r}; only tube-scoped inputs can enable a node",
+                    f"make input {name!r} 'scope: tube'",
+                )
             else:
-                self.problem(path, f"enabled uses input {name!r}, which is not a declared tube-scoped input (tube inputs: {_names(sorted(self.tube_inputs))})", f"declare input {name!r} with 'scope: tube'")
+                self.problem(
+                    path,
+                    f"enabled uses input {name!r}, which is not a declared tube-scoped input (tube inputs: {_names(sorted(self.tube_inputs))})",
+                    f"declare input {name!r} with 'scope: tube'",
+                )
             return True
-        self.problem(path, f"enabled must be true, false or 'input.<name>', found {_found(value)}", "use 'enabled: false' or 'enabled: input.<name>'")
+        self.problem(
+            path,
+            f"enabled must be true, false or 'input.<name>', found {_found(value)}",
+            "use 'enabled: false' or 'enabled: input.<name>'",
+        )
         return True
 
     def nodes(self, raw: dict) -> dict[str, NodeSpecification]:
@@ -1055,7 +1102,7 @@ class _Builder:
                 spec.params = self.params(entry, path)
             if "depends" in entry:
                 spec.depends = entry["depends"]
-                spec.dependencies = self.depends(spec.depends, f"{path}.depends", f"node {key!r}")
+                spec.dependencies = self.depends(spec.depends, f"{path}.depends")
             if "enabled" in entry:
                 spec.enabled = self.enabled(entry["enabled"], f"{path}.enabled")
             if "stateful" in entry:
@@ -1063,7 +1110,11 @@ class _Builder:
                 if stateful is None or isinstance(stateful, bool):
                     spec.stateful = stateful
                 else:
-                    self.problem(f"{path}.stateful", f"stateful must be true, false or null, found {_found(stateful)}", "use 'stateful: true' or 'stateful: false'")
+                    self.problem(
+                        f"{path}.stateful",
+                        f"stateful must be true, false or null, found {_found(stateful)}",
+                        "use 'stateful: true' or 'stateful: false'",
+                    )
             if "description" in entry:
                 spec.description = self.optional_str(entry, "description", path)
             if ok:
@@ -1085,7 +1136,11 @@ class _Builder:
         if noob_id is None or valid_config_id(noob_id):
             spec.noob_id = noob_id
         else:
-            self.problem("noob_id", f"noob_id must match [\\w\\-/#]+ (letters, digits, '_', '-', '/', '#'; no dots or spaces), found {_found(noob_id)}", "rename it, e.g. 'my-tube'")
+            self.problem(
+                "noob_id",
+                f"noob_id must match [\\w\\-/#]+ (letters, digits, '_', '-', '/', '#'; no dots or spaces), found {_found(noob_id)}",
+                "rename it, e.g. 'my-tube'",
+            )
         for key in ("noob_model", "noob_version"):
             value = data.get(key)
             if isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -1102,11 +1157,23 @@ class _Builder:
             elif isinstance(extends, list):
                 for i, e in enumerate(extends):
                     if not isinstance(e, str):
-                        self.problem(f"extends[{i}]", f"an extends entry must be a noob_id or path string, found {_found(e)}", "quote it")
+                        self.problem(
+                            f"extends[{i}]",
+                            f"an extends entry must be a noob_id or path string, found {_found(e)}",
+                            "quote it",
+                        )
                 spec.extends = [e for e in extends if isinstance(e, str)]
             else:
-                self.problem("extends", f"extends must be a list of noob_ids or paths, found {_found(extends)}", "write it as a list: 'extends: [base.yaml]'")
-        inputs, assets, nodes = self.section(data, "input"), self.section(data, "assets"), self.section(data, "nodes")
+                self.problem(
+                    "extends",
+                    f"extends must be a list of noob_ids or paths, found {_found(extends)}",
+                    "write it as a list: 'extends: [base.yaml]'",
+                )
+        inputs, assets, nodes = (
+            self.section(data, "input"),
+            self.section(data, "assets"),
+            self.section(data, "nodes"),
+        )
         self.input_ids = dict.fromkeys(inputs)
         self.asset_ids = dict.fromkeys(assets)
         self.node_ids = dict.fromkeys(nodes)
@@ -1128,8 +1195,8 @@ def _check_type(value: str) -> tuple[str, str] | None:
             )
     elif all(part.isidentifier() for part in value.split(".")):
         return None
-    return (
+    message = (
         f"type {value!r} is not an absolute import path: expected 'package.module.name' "
-        "(identifiers separated by dots; no ':' and no leading '.')",
-        "write it as 'package.module.name'",
+        "(identifiers separated by dots; no ':' and no leading '.')"
     )
+    return message, "write it as 'package.module.name'"

@@ -1,0 +1,142 @@
+"""Tests for noob.config: config sources, entry points and finding tubes by noob_id."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import platformdirs
+import pytest
+
+from noob import config
+from noob.exceptions import ConfigError, EntrypointImportWarning
+
+
+@pytest.fixture(autouse=True)
+def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No NOOB_CONFIG_DIRS, extra sources or entry points; the user dir points into tmp_path."""
+    monkeypatch.delenv(config.ENV_CONFIG_DIRS, raising=False)
+    monkeypatch.setattr(config, "_extra_sources", [])
+    monkeypatch.setattr(config, "_entrypoint_sources", [])
+    monkeypatch.setattr(config, "user_config_dir", lambda: tmp_path / "user")
+
+
+def write_tube(directory: Path, name: str, noob_id_line: str) -> Path:
+    """Write a small tube file whose root-level id line is ``noob_id_line``."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / name
+    path.write_text(f"# a tube\n{noob_id_line}\nnodes:\n  a:\n    type: sum\n")
+    return path
+
+
+class FakeEntryPoint:
+    """Stands in for importlib.metadata.EntryPoint."""
+
+    def __init__(self, name: str, load):
+        self.name = name
+        self.value = f"fake:{name}"
+        self.load = load
+
+
+def test_user_config_dir_matches_original(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The user config dir is platformdirs' user_data_dir('noob', 'noob')/config and is not created."""
+    monkeypatch.undo()
+    expected = Path(platformdirs.user_data_dir("noob", "noob")) / "config"
+    assert expected == config.user_config_dir()
+
+
+def test_config_sources_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Sources are user dir, extra sources, entry points, in that order; missing dirs skipped."""
+    user, extra, plugin = tmp_path / "user", tmp_path / "extra", tmp_path / "plugin"
+    for d in (user, extra, plugin):
+        d.mkdir()
+    config.add_config_source(extra)
+    config.add_config_source(tmp_path / "missing")
+    monkeypatch.setattr(config, "_entrypoint_sources", [plugin])
+    assert [user, extra, plugin] == config.config_sources()
+    assert [extra, tmp_path / "missing"] == config.get_extra_sources()
+
+
+def test_env_config_dirs_replace_user_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """NOOB_CONFIG_DIRS (a JSON list) replaces the user config dir."""
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir()
+    b.mkdir()
+    (tmp_path / "user").mkdir()
+    monkeypatch.setenv(config.ENV_CONFIG_DIRS, json.dumps([str(a), str(b)]))
+    assert [a, b] == config.config_sources()
+
+
+@pytest.mark.parametrize("value", ["not json", '{"a": 1}', "[1, 2]"])
+def test_env_config_dirs_invalid(value: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A NOOB_CONFIG_DIRS that is not a JSON list of strings is a ConfigError naming the variable."""
+    monkeypatch.setenv(config.ENV_CONFIG_DIRS, value)
+    with pytest.raises(ConfigError, match=config.ENV_CONFIG_DIRS):
+        config.config_sources()
+
+
+def test_entrypoint_sources(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Entry points contribute paths; a failing one warns and is skipped; results are cached."""
+    calls = []
+
+    def good():
+        calls.append("good")
+        return [str(tmp_path)]
+
+    def bad_import():
+        raise ImportError("no such module")
+
+    def bad_call():
+        return lambda: 1 / 0
+
+    points = [
+        FakeEntryPoint("good", lambda: good),
+        FakeEntryPoint("bad_import", bad_import),
+        FakeEntryPoint("bad_call", bad_call),
+    ]
+    monkeypatch.setattr(config, "entry_points", lambda group: points if group == "noob.add_sources" else [])
+    monkeypatch.setattr(config, "_entrypoint_sources", None)
+    with pytest.warns(EntrypointImportWarning) as record:
+        assert [tmp_path] == config.get_entrypoint_sources()
+    assert 2 == len(record)
+    assert [tmp_path] == config.get_entrypoint_sources()
+    assert ["good"] == calls
+    config._entrypoint_sources = None
+    with pytest.warns(EntrypointImportWarning):
+        config.get_entrypoint_sources()
+    assert ["good", "good"] == calls
+
+
+def test_path_from_id(tmp_path: Path) -> None:
+    """path_from_id finds a tube by its root-level noob_id line, with quotes and comments stripped."""
+    src = tmp_path / "src"
+    plain = write_tube(src / "deep" / "er", "plain.yaml", "noob_id: plain-id")
+    quoted = write_tube(src, "quoted.yml", "noob_id: 'quoted/id'  # a comment")
+    write_tube(src, "nested.yaml", "  noob_id: nested-id")
+    write_tube(src, "other.txt", "noob_id: txt-id")
+    config.add_config_source(src)
+    assert (plain, quoted) == (config.path_from_id("plain-id"), config.path_from_id("quoted/id"))
+    for missing in ("nested-id", "txt-id"):
+        with pytest.raises(config.TubeNotFoundError):
+            config.path_from_id(missing)
+
+
+def test_path_from_id_priority(tmp_path: Path) -> None:
+    """The first source in config_sources order wins when two files share an id."""
+    user = write_tube(tmp_path / "user", "dup.yaml", "noob_id: dup")
+    write_tube(tmp_path / "extra", "dup.yaml", "noob_id: dup")
+    config.add_config_source(tmp_path / "extra")
+    assert user == config.path_from_id("dup")
+
+
+def test_path_from_id_not_found_message(tmp_path: Path) -> None:
+    """An unknown id raises a KeyError subclass naming the searched dirs and how to add one."""
+    (tmp_path / "user").mkdir()
+    with pytest.raises(KeyError) as info:
+        config.path_from_id("nope")
+    error = info.value
+    assert isinstance(error, config.TubeNotFoundError) and isinstance(error, ConfigError)
+    assert ([tmp_path / "user"], "nope") == (error.searched, error.source)
+    assert str(tmp_path / "user") in str(error)
+    assert "noob.config.add_config_source(path)" in str(error)
+    assert "NOOB_CONFIG_DIRS" in str(error)

@@ -1,0 +1,125 @@
+"""Node code used by the scenario tubes in tests/data (importable as ``testnodes.*``)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated, Any, Generator, Optional
+
+from noob import Epoch, MetaSignal, Name, Node, process_method
+
+CALLS: list[str] = []
+
+
+def plus1(x: int) -> int:
+    """x + 1."""
+    return x + 1
+
+
+def add(a: int, b: int = 0) -> int:
+    """a + b."""
+    return a + b
+
+
+def pos_only(a: int, b: int, /) -> int:
+    """a - b, both positional-only."""
+    return a - b
+
+
+def star_args(*args: int) -> tuple:
+    """All positional arguments as a tuple."""
+    return args
+
+
+def returns_none(x: Any) -> None:
+    """Always None, which is an ordinary value."""
+    return None
+
+
+def is_none(x: Any) -> bool:
+    """True if x is None."""
+    return x is None
+
+
+def odd_noevent(x: int) -> int:
+    """x if x is odd, else no event."""
+    return x if x % 2 else MetaSignal.NoEvent
+
+
+def two_signals(x: int) -> tuple[Annotated[int, Name("double")], Annotated[int, Name("triple")]]:
+    """2x and 3x."""
+    return 2 * x, 3 * x
+
+
+def maybe_sum(a: int, b: Optional[int] = None) -> int:
+    """a + b, with b optional."""
+    return a + (b or 0)
+
+
+def with_epoch(x: int, epoch: Epoch) -> tuple:
+    """(x, root of the injected epoch)."""
+    return (x, epoch.root)
+
+
+def boom(x: int) -> int:
+    """Raise ValueError on 2."""
+    if x == 2:
+        raise ValueError("two is not allowed")
+    return x
+
+
+async def async_double(x: int) -> int:
+    """2x, after yielding to the loop."""
+    await asyncio.sleep(0)
+    return 2 * x
+
+
+def finite(n: int = 3) -> Generator[Annotated[int, Name("item")], None, None]:
+    """0..n-1."""
+    yield from range(n)
+
+
+class Accumulate:
+    """A plain class keeping a running total."""
+
+    def __init__(self, start: int = 0):
+        self.total = start
+        self.inited = False
+
+    def init(self) -> None:
+        self.inited = True
+
+    def process(self, x: int) -> Annotated[int, Name("total")]:
+        self.total += x
+        return self.total
+
+
+class Scale(Node):
+    """A Node subclass with a declared parameter and lifecycle counters."""
+
+    factor: int = 3
+    inits: int = 0
+    deinits: int = 0
+
+    def init(self) -> None:
+        type(self).inits += 1
+        CALLS.append(f"init {self.id}")
+
+    def deinit(self) -> None:
+        type(self).deinits += 1
+        CALLS.append(f"deinit {self.id}")
+
+    def process(self, x: int) -> Annotated[int, Name("scaled")]:
+        return x * self.factor
+
+
+class Lifecycle(Node):
+    """Records init/deinit calls in CALLS."""
+
+    def init(self) -> None:
+        CALLS.append(f"init {self.id}")
+
+    def deinit(self) -> None:
+        CALLS.append(f"deinit {self.id}")
+
+    def process(self, x: int) -> int:
+        return x
