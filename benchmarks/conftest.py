@@ -47,7 +47,7 @@ def implementations() -> tuple[str, ...]:
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "impl" in metafunc.fixturenames:
-        metafunc.parametrize("impl", implementations(), ids=str)
+        metafunc.parametrize("impl", implementations(), ids=str, indirect=True)
 
 
 @functools.lru_cache(maxsize=1)

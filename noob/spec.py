@@ -251,7 +251,7 @@ class TubeSpecification:
         if isinstance(source, str) and valid_config_id(source):
             return cls.from_id(source, strict=strict)
         if isinstance(source, (str, os.PathLike)):
-            return cls.from_yaml(_locate(os.fspath(source), base=None), strict=strict)
+            return cls.from_yaml(_locate(source, base=None), strict=strict)
         raise TypeError(
             f"cannot load a tube specification from {type(source).__name__} {source!r}: "
             "expected a TubeSpecification, a dict, a noob_id or a .yaml/.yml path"
@@ -556,20 +556,20 @@ def _duplicate_keys(root: yaml.Node) -> list[Problem]:
 
 
 # ---------------------------------------------------------------------- extends
-def _locate(entry: str, base: pathlib.Path | None) -> pathlib.Path:
-    """Find the tube file ``entry`` names: a ``noob_id``, or a path.
+def _locate(entry: str | os.PathLike[str], base: pathlib.Path | None) -> pathlib.Path:
+    """Find the tube file ``entry`` names: a ``noob_id`` (strings only), or a path.
 
     A relative path is tried against ``base`` (the extending file's directory), then the
     cwd, then each config source. Raises :class:`noob.config.TubeNotFoundError`.
     """
-    if valid_config_id(entry):
+    if isinstance(entry, str) and valid_config_id(entry):
         return config.path_from_id(entry)
     path = pathlib.Path(entry).expanduser()
     if path.suffix not in config.YAML_SUFFIXES:
         raise config.TubeNotFoundError(
-            f"{entry!r} is neither a noob_id (letters, digits, '_', '-', '/', '#') "
+            f"{os.fspath(entry)!r} is neither a noob_id (letters, digits, '_', '-', '/', '#') "
             "nor a path ending in .yaml/.yml",
-            source=entry,
+            source=os.fspath(entry),
         )
     if path.is_absolute():
         candidates = [path]
@@ -580,8 +580,8 @@ def _locate(entry: str, base: pathlib.Path | None) -> pathlib.Path:
         if candidate.is_file():
             return candidate
     raise config.TubeNotFoundError(
-        f"no file {entry!r} found (looked for {', '.join(str(c) for c in candidates)})",
-        source=entry,
+        f"no file {os.fspath(entry)!r} found (looked for {', '.join(str(c) for c in candidates)})",
+        source=os.fspath(entry),
         searched=[c.parent for c in candidates],
     )
 
@@ -905,6 +905,8 @@ class _Builder:
             dep = self.dependency(raw, None, path)
             return [dep] if dep is not None else deps
         seen: dict[str | int, str] = {}
+        slot: str | int | None
+        value: Any
         if isinstance(raw, dict):
             for key, value in raw.items():
                 sub = f"{path}.{key}"
@@ -920,8 +922,6 @@ class _Builder:
             )
             return deps
         position = 0
-        slot: str | int | None
-        value: Any
         for i, item in enumerate(raw):
             sub = f"{path}[{i}]"
             if isinstance(item, str):

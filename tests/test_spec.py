@@ -436,6 +436,8 @@ def test_from_any_not_found() -> None:
         TubeSpecification.from_any("no-such-tube")
     with pytest.raises(ValueError):
         TubeSpecification.from_any("nowhere/none.yaml")
+    with pytest.raises(config.TubeNotFoundError):
+        TubeSpecification.from_any(Path("spec-depends-forms"))  # a Path is never an id
     with pytest.raises(TypeError):
         TubeSpecification.from_any(42)
 

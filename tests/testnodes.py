@@ -123,3 +123,70 @@ class Lifecycle(Node):
 
     def process(self, x: int) -> int:
         return x
+
+
+# ---------------------------------------------------------------- assets with counters
+
+from contextlib import contextmanager  # noqa: E402
+
+from noob import Asset  # noqa: E402
+
+LIFE: dict[str, int] = {"init": 0, "deinit": 0, "enter": 0, "exit": 0}
+
+
+def reset_life() -> None:
+    for key in LIFE:
+        LIFE[key] = 0
+
+
+class CountedAsset(Asset):
+    """An Asset subclass counting init/deinit; its obj is a fresh list."""
+
+    size: int = 0
+
+    def init(self) -> None:
+        LIFE["init"] += 1
+        self.obj = [0] * self.size
+
+    def deinit(self) -> None:
+        LIFE["deinit"] += 1
+        self.obj = None
+
+
+@contextmanager
+def counted_cm(start: int = 0):
+    """A context-manager asset counting enter/exit; yields a one-item list."""
+    LIFE["enter"] += 1
+    try:
+        yield [start]
+    finally:
+        LIFE["exit"] += 1
+
+
+def failing_factory() -> Any:
+    """An asset factory that always fails."""
+    raise OSError("device not found")
+
+
+def bump(box: list) -> Annotated[list, Name("box")]:
+    """Add one to box[0] in place and return the same list."""
+    box[0] += 1
+    return box
+
+
+def bump_fail_on_3(box: list) -> Annotated[list, Name("box")]:
+    """Like bump, but raise when box[0] reaches 3."""
+    box[0] += 1
+    if box[0] == 3:
+        raise RuntimeError("box hit 3")
+    return box
+
+
+def read(box: list) -> int:
+    """box[0]."""
+    return box[0]
+
+
+def ident(box: Any) -> Annotated[Any, Name("box")]:
+    """Return the object itself (identity is observed by tests)."""
+    return box
