@@ -7,7 +7,8 @@ the difference between a runner and its hand loop is the dispatch cost alone.
 from __future__ import annotations
 
 import itertools
-from typing import Annotated, Generator
+from collections.abc import Generator
+from typing import Annotated
 
 import numpy as np
 

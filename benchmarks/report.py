@@ -31,7 +31,7 @@ def run(pytest_args: list[str], json_path: Path) -> None:
         *pytest_args,
     ]  # fmt: skip
     print("$", " ".join(cmd), file=sys.stderr)
-    result = subprocess.run(cmd, cwd=REPO)
+    result = subprocess.run(cmd, cwd=REPO, check=False)
     if result.returncode != 0:
         sys.exit(f"pytest failed (exit code {result.returncode}); no table")
 
@@ -62,7 +62,9 @@ def table(rows: dict[str, dict[str, float]], unit: str, what: str) -> list[str]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--json", type=Path, help="also keep the pytest-benchmark JSON here")
     args, pytest_args = parser.parse_known_args()
 
@@ -80,8 +82,12 @@ def main() -> None:
         rows.setdefault(b["group"], {})[extra.get("implementation", b["param"])] = b["stats"]["median"]
         info = info or extra
     epoch_rows = {g: r for g, r in rows.items() if not g.startswith("load-")}
-    load_rows = dict(sorted(((g, r) for g, r in rows.items() if g.startswith("load-")),
-                            key=lambda item: int(item[0].removeprefix("load-chain"))))
+    load_rows = dict(
+        sorted(
+            ((g, r) for g, r in rows.items() if g.startswith("load-")),
+            key=lambda item: int(item[0].removeprefix("load-chain")),
+        )
+    )
 
     machine = data.get("machine_info", {})
     print(
@@ -93,8 +99,10 @@ def main() -> None:
     print("\n".join(table(epoch_rows, "µs", "epoch")))
     if load_rows:
         print()
-        print("Load + validate a chain of N nodes from YAML (hand = `yaml.load` with CSafeLoader; "
-              "compiled/python = `Tube.from_specification(path)` + `tube.plan(core)`):")
+        print(
+            "Load + validate a chain of N nodes from YAML (hand = `yaml.load` with CSafeLoader; "
+            "compiled/python = `Tube.from_specification(path)` + `tube.plan(core)`):"
+        )
         print()
         print("\n".join(table(load_rows, "ms", "load")))
 

@@ -32,7 +32,11 @@ def asset_spec(scope: str, n: int = NODES, rows: int = ROWS, cols: int = COLS) -
     for i in range(n):
         nodes[f"n{i}"] = {"type": "benchmarks.nodes.scale_inplace", "depends": [{"array": prev}]}
         prev = f"n{i}.array"
-    asset: dict = {"type": "benchmarks.nodes.make_array", "scope": scope, "params": {"rows": rows, "cols": cols}}
+    asset: dict = {
+        "type": "benchmarks.nodes.make_array",
+        "scope": scope,
+        "params": {"rows": rows, "cols": cols},
+    }
     if scope == "runner":
         asset["depends"] = f"n{n - 1}.array"
         nodes["ret"] = {"type": "return", "depends": f"n{n - 2}.array"}

@@ -190,3 +190,8 @@ def read(box: list) -> int:
 def ident(box: Any) -> Annotated[Any, Name("box")]:
     """Return the object itself (identity is observed by tests)."""
     return box
+
+
+def first_times_ten(items: list) -> Annotated[list, Name("box")]:
+    """A new one-item list: ten times the first gathered box's value."""
+    return [items[0][0] * 10]
