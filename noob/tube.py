@@ -695,19 +695,34 @@ class _TubeBuilder:
             # params are bound once, at construction / generator creation
             self._bind(path, node.param_signature(), params, what="params")
 
-    def _bind(self, path: str, fn: Any, params: Any, what: str, extra_kw: Iterable[str] = (), extra_pos: int = 0) -> None:
+    def _bind(self, path: str, fn: Any, params: Any, what: str, extra_kw: Iterable[str] = (), extra_pos: int = 0,
+              params_path: str | None = None) -> None:
+        """Check that ``params`` (plus ``extra_*`` placeholders for depends) fit ``fn``'s signature.
+
+        Unknown parameter names are reported one by one at ``<path>.<name>``; anything else
+        that does not bind (a missing required argument, too many positionals) once at ``path``.
+        """
         if fn is None:
             return
         try:
             sig = inspect.signature(fn)
         except (TypeError, ValueError):
             return  # builtins without signatures: cannot check before calling
+        accepted = [n for n, p in sig.parameters.items() if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+        if isinstance(params, Mapping) and not any(p.kind == p.VAR_KEYWORD for p in sig.parameters.values()):
+            unknown = [k for k in params if k not in sig.parameters or sig.parameters[k].kind == _P.POSITIONAL_ONLY]
+            for key in unknown:
+                hint = _close_matches(str(key), accepted)
+                self.problem(f"{params_path or path}.{key}",
+                             f"{_callable_name(fn)} has no parameter {key!r} (parameters: {_quoted(accepted)})",
+                             f"use {hint}" if hint else "remove it")
+            if unknown:
+                return
         pos = list(params) if isinstance(params, (list, tuple)) else []
         kw = dict(params) if isinstance(params, Mapping) else {}
         try:
             sig.bind(*pos, *([None] * extra_pos), **kw, **{k: None for k in extra_kw})
         except TypeError as exc:
-            accepted = [n for n, p in sig.parameters.items() if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
             self.problem(path, f"{what} do not fit {_callable_name(fn)}{sig}: {exc}", f"it accepts {_quoted(accepted)}")
 
     # -- assets
@@ -773,6 +788,7 @@ class _TubeBuilder:
     def _check_slots(self, node_id: str, node: _Wrapped, nspec: NodeSpecification, node_slots: dict[str, Slot]) -> None:
         var_kw = any(s.kind == _P.VAR_KEYWORD for s in node_slots.values())
         named = [s.name for s in node_slots.values() if s.kind not in (_P.VAR_POSITIONAL, _P.VAR_KEYWORD) and not s.injection]
+        before = len(self.problems)
         for dep in nspec.dependencies:
             if isinstance(dep.slot, str) and dep.slot not in node_slots and not var_kw:
                 hint = _close_matches(dep.slot, named)
@@ -792,9 +808,9 @@ class _TubeBuilder:
         injected = [s.name for s in node_slots.values() if s.injection and s.name not in _dep_slot_names(nspec)]
         kw = [d.slot for d in nspec.dependencies if isinstance(d.slot, str)] + injected
         npos = sum(1 for d in nspec.dependencies if not isinstance(d.slot, str))
-        if fn is not None:
+        if fn is not None and len(self.problems) == before:
             self._bind(f"nodes.{node_id}.depends" if nspec.dependencies else f"nodes.{node_id}", fn, params,
-                       what="depends and params", extra_kw=kw, extra_pos=npos)
+                       what="depends and params", extra_kw=kw, extra_pos=npos, params_path=f"nodes.{node_id}.params")
 
 
 def _dep_slot_names(nspec: NodeSpecification) -> set[str]:
