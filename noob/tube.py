@@ -808,7 +808,8 @@ class _TubeBuilder:
         injected = [s.name for s in node_slots.values() if s.injection and s.name not in _dep_slot_names(nspec)]
         kw = [d.slot for d in nspec.dependencies if isinstance(d.slot, str)] + injected
         npos = sum(1 for d in nspec.dependencies if not isinstance(d.slot, str))
-        if fn is not None and len(self.problems) == before:
+        broken_depends = any(p.path.startswith(f"nodes.{node_id}.depends") for p in self.problems)
+        if fn is not None and len(self.problems) == before and not broken_depends:
             self._bind(f"nodes.{node_id}.depends" if nspec.dependencies else f"nodes.{node_id}", fn, params,
                        what="depends and params", extra_kw=kw, extra_pos=npos, params_path=f"nodes.{node_id}.params")
 

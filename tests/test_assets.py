@@ -291,4 +291,4 @@ def test_asset_errors_collected(core):
              "three": {"type": "testnodes.counted_cm", "scope": "runner", "depends": "a.missing"}},
         ))
     paths = [p.path for p in info.value.problems]
-    assert ["assets.one.type", "assets.three.depends", "assets.two.params"] == sorted(paths)
+    assert ["assets.one.type", "assets.three.depends", "assets.two.params.stop"] == sorted(paths)
