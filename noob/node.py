@@ -27,6 +27,7 @@ __all__ = [
     "deinit_method",
     "init_method",
     "process_method",
+    "signature",
     "signals_of",
     "slots_of",
 ]
@@ -134,9 +135,47 @@ def signals_from_annotation(annotation: Any) -> list[Signal]:
     return [Signal(n, a) for n, a in names]
 
 
+def _cached(fn: Callable) -> Callable:
+    """Memoise an introspection function on its (hashable) callable argument.
+
+    Loading a tube introspects the same few callables thousands of times; signatures of
+    builtins in particular are slow to compute. Unhashable callables are not cached.
+    """
+    cache: dict[Any, Any] = {}
+
+    @functools.wraps(fn)
+    def wrapper(target: Any, *args: Any) -> Any:
+        try:
+            key = (target, *args)
+            hash(key)
+        except TypeError:
+            return fn(target, *args)
+        try:
+            return cache[key]
+        except KeyError:
+            value = cache[key] = fn(target, *args)
+            return value
+
+    return wrapper
+
+
+@_cached
+def signature(fn: Callable) -> inspect.Signature | None:
+    """``inspect.signature(fn)``, or ``None`` when it has none (some builtins); memoised."""
+    try:
+        return inspect.signature(fn)
+    except (TypeError, ValueError):
+        return None
+
+
+@_cached
+def _signals_of(fn: Callable) -> tuple[Signal, ...]:
+    return tuple(signals_from_annotation(_hints(fn).get("return", inspect.Signature.empty)))
+
+
 def signals_of(fn: Callable) -> list[Signal]:
     """The signals of a function or method, from its return annotation."""
-    return signals_from_annotation(_hints(fn).get("return", inspect.Signature.empty))
+    return list(_signals_of(fn))
 
 
 def _is_optional(annotation: Any) -> bool:
@@ -157,11 +196,15 @@ def _injection(annotation: Any) -> str | None:
 
 def slots_of(fn: Callable, skip_self: bool = False) -> list[Slot]:
     """The slots of a callable, from its signature. ``self`` is skipped when asked."""
-    try:
-        sig = inspect.signature(fn)
-    except (TypeError, ValueError):
+    return list(_slots_of(fn, skip_self))
+
+
+@_cached
+def _slots_of(fn: Callable, skip_self: bool) -> tuple[Slot, ...]:
+    sig = signature(fn)
+    if sig is None:
         # builtins without a signature (``print``, ``max``): treat as *args
-        return [Slot("args", Any, True, inspect.Parameter.VAR_POSITIONAL)]
+        return (Slot("args", Any, False, inspect.Parameter.VAR_POSITIONAL),)
     hints = _hints(fn)
     out = []
     for i, (name, p) in enumerate(sig.parameters.items()):
@@ -172,7 +215,7 @@ def slots_of(fn: Callable, skip_self: bool = False) -> list[Slot]:
         if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
             required = False
         out.append(Slot(name, ann, required, p.kind, p.default, _injection(ann)))
-    return out
+    return tuple(out)
 
 
 # --------------------------------------------------------------------------- Node

@@ -29,7 +29,7 @@ from noob.exceptions import (
     RaceWarning,
     SpecError,
 )
-from noob.node import Node, Signal, Slot, signals_of, slots_of
+from noob.node import Node, Signal, Slot, signals_of, signature, slots_of
 from noob.spec import (
     AssetSpecification,
     Dependency,
@@ -702,11 +702,8 @@ class _TubeBuilder:
         Unknown parameter names are reported one by one at ``<path>.<name>``; anything else
         that does not bind (a missing required argument, too many positionals) once at ``path``.
         """
-        if fn is None:
-            return
-        try:
-            sig = inspect.signature(fn)
-        except (TypeError, ValueError):
+        sig = None if fn is None else signature(fn)
+        if sig is None:
             return  # builtins without signatures: cannot check before calling
         accepted = [n for n, p in sig.parameters.items() if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
         if isinstance(params, Mapping) and not any(p.kind == p.VAR_KEYWORD for p in sig.parameters.values()):
@@ -798,8 +795,8 @@ class _TubeBuilder:
             fn = node.obj
             params = node.params
         elif isinstance(node, (WrapClassNode,)) and not node.is_generator:
-            fn = functools.partial(node.method, None)
-            params = None
+            fn = node.method  # unbound: one extra positional placeholder stands for `self`
+            params = [None]
         elif isinstance(node, NodeSubclassAdapter) and not node.is_generator:
             fn = None
             params = None
