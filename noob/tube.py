@@ -15,6 +15,7 @@ import contextlib
 import functools
 import importlib
 import inspect
+import os
 import re
 import warnings
 from typing import Any, Callable, Iterable, Mapping
@@ -23,6 +24,7 @@ from noob import _core
 from noob.asset import Asset, AssetScope
 from noob.exceptions import (
     CycleError,
+    SchedulerExhaustedError,
     ExtraInputWarning,
     InputMissingError,
     Problem,
@@ -31,6 +33,7 @@ from noob.exceptions import (
 )
 from noob.node import Node, Signal, Slot, signals_of, signature, slots_of
 from noob.spec import (
+    _locate,
     AssetSpecification,
     Dependency,
     InputScope,
@@ -38,7 +41,7 @@ from noob.spec import (
     NodeSpecification,
     TubeSpecification,
 )
-from noob.types import Epoch
+from noob.types import Epoch, MetaSignal, RunnerContext
 
 __all__ = ["AssetRuntime", "InputCollection", "Tube", "WrapClassNode", "WrapFuncNode", "resolve_python_identifier"]
 
@@ -301,6 +304,79 @@ class NodeSubclassAdapter(_Wrapped):
         return self._target
 
 
+class TubeNodeAdapter(_Wrapped):
+    """A ``type: tube`` node: another tube run as one node.
+
+    ``params.tube`` names the child (a ``noob_id`` or a path, relative paths resolved against
+    the parent's file); other params become the child's tube-scoped inputs. The child's
+    process-scoped inputs are this node's slots; its return node's values are this node's
+    signals (one per key of a dict-form return, else ``value``). A child epoch that returns
+    nothing emits no event; a child whose sources ran out makes this node exhausted. The
+    child's runner is started and stopped with the parent's.
+    """
+
+    stateful = True
+
+    def __init__(self, id: str, child: "Tube", **kwargs: Any):
+        super().__init__(id, None, **kwargs)
+        self.child = child
+        ret = child.spec.return_node
+        deps = ret.dependencies if ret is not None else []
+        self.keys = [d.slot for d in deps] if deps and all(isinstance(d.slot, str) for d in deps) else None
+        self.runner: Any = None
+        self._target: Callable | None = None
+
+    def signal_list(self) -> list[Signal]:
+        return [Signal(k) for k in self.keys] if self.keys else [Signal("value")]
+
+    def slot_list(self) -> list[Slot]:
+        return [
+            Slot(k, required=s.required and not s.has_default, kind=_P.KEYWORD_ONLY)
+            for k, s in self.child.input_collection.specs.items()
+            if InputScope(s.scope) == InputScope.process
+        ]
+
+    def param_signature(self) -> Callable | None:
+        return None
+
+    def init_hooks(self) -> list[Callable]:
+        def start(context: RunnerContext) -> None:
+            from noob.runner.sync import SynchronousRunner
+
+            parent = context["runner"]
+            self.runner = SynchronousRunner(self.child, core=getattr(parent.core, "IMPLEMENTATION", None))
+            self.runner.init()
+
+        start.__annotations__ = {"context": RunnerContext}
+        self._target = self._call
+        return [start]
+
+    def _call(self, **inputs: Any) -> Any:
+        try:
+            result = self.runner.process(**inputs)
+        except SchedulerExhaustedError:
+            return MetaSignal.Exhausted
+        if result is None and self.runner._exhausted:
+            return MetaSignal.Exhausted if self.runner._return_slot is None else MetaSignal.NoEvent
+        if self.keys is None:
+            return MetaSignal.NoEvent if result is None else result
+        if result is None:
+            return MetaSignal.NoEvent
+        return tuple(result.get(k, MetaSignal.NoEvent) for k in self.keys)
+
+    def deinit_hooks(self) -> list[Callable]:
+        return [self.runner.deinit] if self.runner is not None else []
+
+    def release(self) -> None:
+        self.runner = None
+        self._target = None
+
+    def target(self) -> Callable:
+        if self._target is None:
+            raise RuntimeError(f"node {self.id!r} is not initialised; call runner.init() first")
+        return self._target
+
+
 class ReturnNode(_Wrapped):
     """The ``return`` node: packs its inputs into what ``process()`` returns.
 
@@ -507,7 +583,8 @@ class InputCollection:
 
 # --------------------------------------------------------------------------- Tube
 
-_SPECIAL_UNSUPPORTED = {"map", "tube"}
+_SPECIAL_UNSUPPORTED = {"map"}
+_LOADING: list[str] = []  # sources of the tubes being built, to catch a tube nesting itself
 
 
 class Tube:
@@ -586,6 +663,16 @@ class _TubeBuilder:
         self.problems.append(Problem(path, message, fix))
 
     def build(self) -> Tube:
+        key = str(self.spec.source) if self.spec.source else None
+        if key:
+            _LOADING.append(key)
+        try:
+            return self._build()
+        finally:
+            if key:
+                _LOADING.pop()
+
+    def _build(self) -> Tube:
         spec = self.spec
         name = spec.noob_id or (spec.source.name if spec.source else None)
         # inputs are checked first: a missing required tube input is its own error
@@ -647,6 +734,8 @@ class _TubeBuilder:
             from noob.special import Gather
 
             obj: Any = Gather
+        elif nspec.type == "tube":
+            return self._tube_node(node_id, nspec, params, bool(enabled), inputs)
         elif nspec.type in _SPECIAL_UNSUPPORTED:
             self.problem(
                 f"{path}.type",
@@ -675,6 +764,36 @@ class _TubeBuilder:
             return None
         self._check_params(f"{path}.params", node, params)
         return node
+
+    def _tube_node(self, node_id: str, nspec: NodeSpecification, params: Any, enabled: bool,
+                   inputs: InputCollection) -> _Wrapped | None:
+        path = f"nodes.{node_id}.params"
+        if not isinstance(params, Mapping) or "tube" not in params:
+            self.problem(path, "a `type: tube` node needs `params: {tube: <noob_id or path>}`", "add the child tube's id or path")
+            return None
+        child_input = {**inputs.tube_input, **{k: v for k, v in params.items() if k != "tube"}}
+        base = self.spec.source.parent if self.spec.source else None
+        try:
+            source = _locate(params["tube"], base)
+        except Exception as exc:
+            self.problem(f"{path}.tube", f"cannot find child tube {params['tube']!r}: {exc}", "give an existing noob_id or a path")
+            return None
+        key = str(source)
+        if key in _LOADING:
+            chain = " -> ".join(os.path.basename(k) for k in [*_LOADING[_LOADING.index(key):], key])
+            self.problem(f"{path}.tube", f"tubes nest each other in a loop: {chain}", "a tube cannot contain itself")
+            return None
+        child_specs = TubeSpecification.from_any(source, strict=False).input
+        known = {k: v for k, v in child_input.items() if k in child_specs and InputScope(child_specs[k].scope) == InputScope.tube}
+        try:
+            child = Tube.from_specification(source, input=known)
+        except SpecError as exc:
+            self.problem(f"{path}.tube", f"child tube {params['tube']!r} is invalid: " + "; ".join(str(p) for p in exc.problems))
+            return None
+        except InputMissingError as exc:
+            self.problem(path, f"child tube {params['tube']!r}: {exc}", f"add `{exc.input}: ...` to this node's params")
+            return None
+        return TubeNodeAdapter(node_id, child, spec=nspec, params=params, enabled=enabled, stateful=nspec.stateful)
 
     def _check_params(self, path: str, node: _Wrapped, params: Any) -> None:
         if isinstance(node, NodeSubclassAdapter):
@@ -791,6 +910,14 @@ class _TubeBuilder:
                 hint = _close_matches(dep.slot, named)
                 self.problem(dep.path, f"{nspec.type!r} has no slot {dep.slot!r} (slots: {_quoted(named)})",
                              f"use {hint}" if hint else "rename the slot to one of its parameters")
+        if isinstance(node, TubeNodeAdapter):
+            given = _dep_slot_names(nspec)
+            for slot in node_slots.values():
+                if slot.required and slot.name not in given:
+                    self.problem(f"nodes.{node_id}.depends",
+                                 f"child tube {node.child.tube_id!r} requires process input {slot.name!r}, which no dependency gives",
+                                 f"add `- {slot.name}: <node>.<signal>` to depends")
+            return
         if isinstance(node, WrapFuncNode) and not node.is_generator:
             fn = node.obj
             params = node.params

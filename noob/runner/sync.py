@@ -23,7 +23,7 @@ from noob.asset import AssetScope
 from noob.event import EventMaker, EventStore, MetaEventType
 from noob.exceptions import AssetError, ExtraInputWarning, InputMissingError, SchedulerExhaustedError
 from noob.spec import InputScope
-from noob.tube import AssetRuntime, NodeSubclassAdapter, Tube, WrapClassNode, WrapFuncNode, run_coroutine_blocking
+from noob.tube import AssetRuntime, Tube, WrapFuncNode, run_coroutine_blocking
 from noob.types import Epoch, MetaSignal, RunnerContext
 
 __all__ = ["SynchronousRunner", "TubeRunner"]
@@ -92,7 +92,7 @@ class TubeRunner:
     def _init_node(self, i: int) -> None:
         node = self.tube.nodes[self.plan.node_ids[i]]
         try:
-            if isinstance(node, (WrapClassNode, NodeSubclassAdapter)):
+            if hasattr(node, "init_hooks"):
                 for hook in node.init_hooks():
                     self._call_hook(hook)
             elif isinstance(node, WrapFuncNode):
@@ -108,7 +108,7 @@ class TubeRunner:
         self._initialised.discard(i)
         error = None
         try:
-            if isinstance(node, (WrapClassNode, NodeSubclassAdapter)):
+            if hasattr(node, "deinit_hooks"):
                 for hook in node.deinit_hooks():
                     self._call_hook(hook)
                 node.release()
