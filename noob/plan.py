@@ -192,10 +192,11 @@ class Plan:
         assert ok, "Tube validation guarantees an acyclic graph"
         indeg = np.bincount(np.asarray(dst_e, dtype=np.int64), minlength=n) if dst_e else np.zeros(n, dtype=np.int64)
         self.sources = [i for i in range(n) if indeg[i] == 0]
+        self._map_regions(tube, src_e, dst_e)
 
         self.initial_values = values
         self._tables = dict(
-            order=self.order,
+            order=self.top_order,
             arg_ptr=np.asarray(arg_ptr, np.int32),
             arg_src=np.asarray(arg_src, np.int32),
             arg_req=np.asarray(arg_req, np.uint8),
@@ -215,11 +216,78 @@ class Plan:
         """The raw tables (for inspection, parity tests and benchmarks)."""
         return dict(self._tables)
 
-    def dispatcher(self, fns: list, flags: np.ndarray) -> Any:
-        """A fresh ``Dispatcher`` over this plan's tables with the given callables and flags."""
+    def _map_regions(self, tube: Any, src_e: list[int], dst_e: list[int]) -> None:
+        """Find what each ``map`` node runs once per element.
+
+        The region of map ``m`` is every node downstream of ``m.value``, not looking past the
+        ``gather`` nodes that collapse ``m`` (a gather inside a nested map's region belongs to
+        that map). Regions of nested maps are computed first (reverse topological order).
+        ``top_order`` is the execution order without any region's nodes; ``region_order[m]``
+        is the order ``m`` runs per element, without its nested maps' regions.
+        """
+        n = len(self.node_ids)
+        from noob.special import Gather
+        from noob.tube import MapNodeAdapter
+
+        nodes = [tube.nodes[k] for k in self.node_ids]
+        is_gather = [isinstance(nd.obj, type) and issubclass(nd.obj, Gather) for nd in nodes]
+        maps = [i for i in (int(x) for x in self.order) if isinstance(nodes[i], MapNodeAdapter)]
+        succ: list[list[int]] = [[] for _ in range(n)]
+        for s_, d_ in zip(src_e, dst_e):
+            succ[s_].append(d_)
+        value_consumers: dict[int, list[int]] = {m: [] for m in maps}
+        for i, node_id in enumerate(self.node_ids):
+            for dep in tube.spec.nodes[node_id].dependencies:
+                j = self.index.get(dep.node)
+                if j in value_consumers and dep.signal == "value":
+                    value_consumers[j].append(i)
+        regions: dict[int, set[int]] = {}
+        for m in reversed(maps):
+            inner = [m2 for m2 in regions if m2 != m]
+            region: set[int] = set()
+            frontier = list(value_consumers[m])
+            while frontier:
+                x = frontier.pop()
+                if x in region:
+                    continue
+                region.add(x)
+                if is_gather[x] and not any(x in regions[m2] and m2 in region for m2 in inner):
+                    continue
+                frontier.extend(succ[x])
+            regions[m] = region
+        # a node may be in the shadow of several maps only if they are nested
+        problems = []
+        for i in range(n):
+            owners = [m for m in maps if i in regions[m]]
+            for a in owners:
+                for b in owners:
+                    if a < b and a not in regions[b] and b not in regions[a]:
+                        problems.append(Problem(
+                            f"nodes.{self.node_ids[i]}.depends",
+                            f"node {self.node_ids[i]!r} is downstream of two unrelated maps, "
+                            f"{self.node_ids[a]!r} and {self.node_ids[b]!r}; its per-element epochs would be ambiguous",
+                            "gather one map's results before combining them with the other's",
+                        ))
+        if problems:
+            raise SpecError(problems, tube=tube.tube_id, source=tube.spec.source)
+        nested_in = {m: set().union(*(regions[m2] for m2 in maps if m2 in regions[m])) if maps else set() for m in maps}
+        everything = set().union(*regions.values()) if regions else set()
+        order = [int(x) for x in self.order]
+        self.top_order = np.asarray([i for i in order if i not in everything], dtype=np.int32)
+        self.region_order = {
+            m: np.asarray([i for i in order if i in regions[m] and i not in nested_in[m]], dtype=np.int32) for m in maps
+        }
+        self.regions = regions
+
+    def dispatcher(self, fns: list, flags: np.ndarray, order: np.ndarray | None = None) -> Any:
+        """A fresh ``Dispatcher`` over this plan's tables with the given callables and flags.
+
+        ``order`` defaults to the top-level order; a map region's order gives the dispatcher
+        that runs the region once per element (sharing ``fns``, ``flags`` and the slot table).
+        """
         t = self._tables
         return self.core.Dispatcher(
-            fns, t["order"], flags, t["arg_ptr"], t["arg_src"], t["arg_req"], t["n_pos"], list(t["kwnames"]),
+            fns, t["order"] if order is None else order, flags, t["arg_ptr"], t["arg_src"], t["arg_req"], t["n_pos"], list(t["kwnames"]),
             t["out_ptr"], t["out_slot"], t["store_ptr"], t["store_src"], t["store_dst"], t["store_copy"],
             copy.deepcopy,
         )

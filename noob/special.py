@@ -32,11 +32,14 @@ class Gather(Node):
             raise ValueError(f"gather node {self.id!r}: `n` must be a positive integer, got {self.n!r}")
         self._items: list[Any] = []
 
-    def process(self, value: Any, trigger: Optional[Any] = None) -> Any:
-        if trigger is not None and self.n is not None:
+    def process(self, value: Any, trigger: Optional[Any] = None, n: Optional[int] = None) -> Any:
+        """Collect ``value``; emit the list when ``n`` values are in (``n`` from params, or from
+        a map's ``n`` signal) or when ``trigger`` fires."""
+        target = n if n is not None else self.n
+        if trigger is not None and target is not None:
             raise ValueError(f"gather node {self.id!r}: cannot use a trigger while `n` is set")
         self._items.append(value)
-        if (self.n is not None and len(self._items) >= self.n) or (self.n is None and trigger is not None):
+        if (target is not None and len(self._items) >= target) or (target is None and trigger is not None):
             items, self._items = self._items, []
             if self.flatten:
                 flat: list[Any] = []

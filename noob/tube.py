@@ -377,6 +377,36 @@ class TubeNodeAdapter(_Wrapped):
         return self._target
 
 
+class MapNodeAdapter(_Wrapped):
+    """A ``type: map`` node: spreads one iterable event into one sub-epoch per element.
+
+    Signals: ``value`` (each element, in its own sub-epoch) and ``n`` (how many, in the
+    parent epoch). The nodes downstream of ``value`` run once per element, up to the
+    ``gather`` that collects them back (``depends: [{value: ...}, {n: <map>.n}]``). The
+    runner supplies the callable that drives the per-element runs (see ``Plan.region_order``).
+    """
+
+    stateful = False
+
+    def __init__(self, id: str, **kwargs: Any):
+        super().__init__(id, None, **kwargs)
+        self._target: Callable | None = None
+
+    def signal_list(self) -> list[Signal]:
+        return [Signal("value"), Signal("n", int)]
+
+    def slot_list(self) -> list[Slot]:
+        return [Slot("value")]
+
+    def param_signature(self) -> Callable | None:
+        return None
+
+    def target(self) -> Callable:
+        if self._target is None:
+            raise RuntimeError(f"map node {self.id!r} is not initialised; call runner.init() first")
+        return self._target
+
+
 class ReturnNode(_Wrapped):
     """The ``return`` node: packs its inputs into what ``process()`` returns.
 
@@ -583,7 +613,6 @@ class InputCollection:
 
 # --------------------------------------------------------------------------- Tube
 
-_SPECIAL_UNSUPPORTED = {"map"}
 _LOADING: list[str] = []  # sources of the tubes being built, to catch a tube nesting itself
 
 
@@ -707,6 +736,8 @@ class _TubeBuilder:
         tube = Tube(spec.noob_id or name or "tube", spec, nodes, assets, inputs)
         tube.signals = signals
         tube.slots = slots
+        if any(isinstance(n, MapNodeAdapter) for n in nodes.values()):
+            tube.plan()  # map regions are checked when planned: report problems at load time
         return tube
 
     # -- nodes
@@ -736,13 +767,10 @@ class _TubeBuilder:
             obj: Any = Gather
         elif nspec.type == "tube":
             return self._tube_node(node_id, nspec, params, bool(enabled), inputs)
-        elif nspec.type in _SPECIAL_UNSUPPORTED:
-            self.problem(
-                f"{path}.type",
-                f"special node type {nspec.type!r} is not supported by this version of noob yet",
-                "see the project's open issue on composition (map, nested tubes)",
-            )
-            return None
+        elif nspec.type == "map":
+            if params:
+                self.problem(f"{path}.params", "a `map` node takes no params", "remove `params`")
+            return MapNodeAdapter(node_id, spec=nspec, enabled=bool(enabled), stateful=nspec.stateful)
         else:
             try:
                 obj = resolve_python_identifier(nspec.type)
@@ -889,7 +917,7 @@ class _TubeBuilder:
                 self.problem(f"nodes.{node_id}.depends", f"{nspec.type!r} is a generator function (a source); it cannot take inputs",
                              "remove `depends`, or make it a function or class")
                 continue
-            if isinstance(node, ReturnNode):
+            if isinstance(node, (ReturnNode, MapNodeAdapter)):
                 continue
             self._check_slots(node_id, node, nspec, slots[node_id])
         for asset_id, aspec in spec.assets.items():

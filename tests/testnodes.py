@@ -195,3 +195,28 @@ def ident(box: Any) -> Annotated[Any, Name("box")]:
 def first_times_ten(items: list) -> Annotated[list, Name("box")]:
     """A new one-item list: ten times the first gathered box's value."""
     return [items[0][0] * 10]
+
+
+def upper(letter: str) -> str:
+    """letter.upper()."""
+    return letter.upper()
+
+
+def join(items: list) -> str:
+    """''.join(items)."""
+    return "".join(items)
+
+
+def words(n: int = 3) -> Generator[Annotated[list, Name("words")], None, None]:
+    """Lists of n words, forever: ['w0', 'w1', ...], then ['w1', ...]."""
+    k = 0
+    while True:
+        yield [f"w{k + i}" for i in range(n)]
+        k += 1
+
+
+def sized(n: int = 0) -> Generator[Annotated[list, Name("items")], None, None]:
+    """[0..n-1], then [0..n], ... (the first epoch's list has n items)."""
+    while True:
+        yield list(range(n))
+        n += 1

@@ -23,7 +23,7 @@ from noob.asset import AssetScope
 from noob.event import EventMaker, EventStore, MetaEventType
 from noob.exceptions import AssetError, ExtraInputWarning, InputMissingError, SchedulerExhaustedError
 from noob.spec import InputScope
-from noob.tube import AssetRuntime, Tube, WrapFuncNode, run_coroutine_blocking
+from noob.tube import AssetRuntime, MapNodeAdapter, ReturnNode, Tube, WrapFuncNode, run_coroutine_blocking
 from noob.types import Epoch, MetaSignal, RunnerContext
 
 __all__ = ["SynchronousRunner", "TubeRunner"]
@@ -79,6 +79,8 @@ class TubeRunner:
             self._run_async(result)
 
     def _callable_for(self, node: Any) -> Callable:
+        if isinstance(node, MapNodeAdapter):
+            return self._map_call(self.plan.index[node.id])
         target = node.target()
         if node.is_async and not node.is_generator:
             run_async = self._run_async
@@ -147,6 +149,15 @@ class TubeRunner:
         return error
 
 
+class _Batch:
+    """The return node's per-element values collected by a map (``items``), before shaping."""
+
+    __slots__ = ("items",)
+
+    def __init__(self, items: list[Any]):
+        self.items = items
+
+
 def _not_initialised(node_id: str) -> Callable:
     def fail(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError(f"node {node_id!r} is not initialised; call runner.init() first")
@@ -179,8 +190,14 @@ class SynchronousRunner(TubeRunner):
                 | ((self.core.F_HOOK_BEFORE | self.core.F_HOOK_AFTER) if plan.node_assets[i] else 0)
             )
         self._dispatcher = plan.dispatcher(self._fns, flags)
-        self._dispatcher.hook_before = self._node_assets_open
-        self._dispatcher.hook_after = self._after_node
+        # map regions: one dispatcher each, sharing callables, flags and the slot table
+        self._subs = {m: plan.dispatcher(self._fns, self._dispatcher.flags, order=order) for m, order in plan.region_order.items()}
+        for d in (self._dispatcher, *self._subs.values()):
+            d.hook_before = self._node_assets_open
+            d.hook_after = self._after_node
+        self._region_slots = [
+            plan.signal_slot[(plan.node_ids[i], name)] for r in plan.regions.values() for i in r for name in plan.signals[i]
+        ]
         self._epoch = 0
         self._last_epoch: int | None = None
         self._exhausted = False
@@ -198,9 +215,8 @@ class SynchronousRunner(TubeRunner):
                 self._values[slot] = tube.input_collection.get(key)
             except InputMissingError:
                 self._values[slot] = None
-        self._return_slot = next(
-            (plan.signal_slot[(k, "value")] for k, nd in tube.nodes.items() if type(nd).__name__ == "ReturnNode"), None
-        )
+        self._return_index = next((plan.index[k] for k, nd in tube.nodes.items() if isinstance(nd, ReturnNode)), None)
+        self._return_slot = None if self._return_index is None else plan.signal_slot[(plan.node_ids[self._return_index], "value")]
 
     # ------------------------------------------------------------------ lifecycle
     @property
@@ -267,6 +283,8 @@ class SynchronousRunner(TubeRunner):
         self._epoch = epoch + 1
         if self.plan.uses_epoch or self._callbacks:
             values[self.plan.epoch_slot] = Epoch(epoch)
+        for slot in self._region_slots:  # nodes in map regions only run if their map does
+            values[slot] = NOEVENT
         process_assets = self._scoped[AssetScope.process]
         failure: BaseException | None = None
         try:
@@ -277,7 +295,8 @@ class SynchronousRunner(TubeRunner):
             failure = exc
             node = self._dispatcher.current
             if node >= 0:
-                _note(exc, f"[noob] raised by node {self.plan.node_ids[node]!r} in epoch {epoch} of tube {self.tube.tube_id!r}")
+                if not any(n.startswith("[noob] raised by node") for n in getattr(exc, "__notes__", ())):
+                    _note(exc, f"[noob] raised by node {self.plan.node_ids[node]!r} in epoch {epoch} of tube {self.tube.tube_id!r}")
                 self._dispatcher.current = -1
             if self._node_open:
                 self._close_assets(self._node_open, exc)
@@ -298,8 +317,98 @@ class SynchronousRunner(TubeRunner):
             self._check_exhausted()
         if self._return_slot is None:
             return None
-        result = values[self._return_slot]
-        return None if result is NOEVENT else result
+        return self._result(values[self._return_slot])
+
+    def _result(self, value: Any) -> Any:
+        if value is NOEVENT:
+            return None
+        if type(value) is _Batch:
+            return self._aggregate(value)
+        return value
+
+    # ------------------------------------------------------------------ map
+    def _map_call(self, m: int) -> Callable:
+        """The callable of map node ``m``: runs its region once per element of the value."""
+        plan = self.plan
+        values = self._values
+        sub = self._subs[m]
+        node_id = plan.node_ids[m]
+        value_slot = plan.signal_slot[(node_id, "value")]
+        n_slot = plan.signal_slot[(node_id, "n")]
+        epoch_slot = plan.epoch_slot
+        ret = self._return_index if self._return_index in plan.regions[m] else None
+        ret_slot = self._return_slot
+        tube_id = self.tube.tube_id
+
+        def run_map(value: Any) -> Any:
+            try:
+                items = list(value)
+            except TypeError:
+                raise TypeError(f"map node {node_id!r} needs an iterable value, got {type(value).__name__}: {value!r}") from None
+            if not items:
+                return (NOEVENT, NOEVENT)
+            values[n_slot] = len(items)
+            parent = values[epoch_slot]
+            stamp = plan.uses_epoch or bool(self._callbacks)
+            collected: list[Any] = []
+            try:
+                for k, item in enumerate(items):
+                    values[value_slot] = item
+                    if stamp:
+                        values[epoch_slot] = (parent if isinstance(parent, Epoch) else Epoch(parent)) / (node_id, k)
+                    try:
+                        sub.run(values)
+                    except BaseException as exc:
+                        inner = sub.current
+                        if inner >= 0 and not any(n.startswith("[noob] raised by node") for n in getattr(exc, "__notes__", ())):
+                            where = (parent if isinstance(parent, Epoch) else Epoch(parent)) / (node_id, k)
+                            _note(exc, f"[noob] raised by node {plan.node_ids[inner]!r} in epoch {where} of tube {tube_id!r}")
+                        raise
+                    if ret is not None and sub.ran[ret]:
+                        got = values[ret_slot]
+                        collected.extend(got.items if type(got) is _Batch else [got])
+            finally:
+                values[epoch_slot] = parent
+            if ret is not None:
+                values[ret_slot] = _Batch(collected) if collected else NOEVENT
+            return (items[-1], len(items))
+
+        return run_map
+
+    def _aggregate(self, batch: _Batch) -> Any:
+        """The return value after a map: per-element values gathered into the return's shape.
+
+        Scalar form -> list; list form -> one tuple of every element's values; dict form ->
+        each key a list of per-element values (a key fed from outside the map: its single
+        value); both -> ``(tuple, dict)``. Unlike the original, a one-element map still gives
+        lists (§13.3: the scalar was a bug).
+        """
+        node = self.tube.nodes[self.plan.node_ids[self._return_index]]
+        items = [v for v in batch.items if v is not None]
+        if node.scalar:
+            return list(batch.items)
+        outside = self._return_outside_keys()
+        pos: list[Any] = []
+        kw: dict[str, Any] = {}
+        for item in items:
+            args, kwargs = (item if node.has_pos and node.has_kw else ((item, {}) if node.has_pos else ((), item)))
+            pos.extend(args)
+            for key, value in kwargs.items():
+                if key in outside:
+                    kw.setdefault(key, value)
+                else:
+                    kw.setdefault(key, []).append(value)
+        if node.has_pos and node.has_kw:
+            return (tuple(pos), kw)
+        if node.has_kw:
+            return kw or None
+        return tuple(pos)
+
+    def _return_outside_keys(self) -> set[str]:
+        plan = self.plan
+        inside = set().union(*plan.regions.values()) if plan.regions else set()
+        nspec = self.tube.spec.nodes[plan.node_ids[self._return_index]]
+        return {d.slot for d in nspec.dependencies if isinstance(d.slot, str) and plan.index.get(d.node) not in inside}
 
     def _set_inputs(self, inputs: Mapping[str, Any]) -> list[tuple[int, Any]]:
         """Put this call's inputs in their slots; return what to restore after the epoch."""
@@ -416,8 +525,7 @@ class SynchronousRunner(TubeRunner):
             raise ValueError("Sync runner only stores a single epoch at a time")
         if self._return_slot is None or self._last_epoch is None:
             return None
-        value = self._values[self._return_slot]
-        return None if value is NOEVENT else value
+        return self._result(self._values[self._return_slot])
 
     # ------------------------------------------------------------------ nodes at runtime
     def enable_node(self, node_id: str) -> None:

@@ -1,0 +1,74 @@
+"""map: one sub-epoch per element, gathered back; on both cores."""
+
+from __future__ import annotations
+
+import pytest
+
+from noob import Tube
+from noob.exceptions import SpecError
+
+
+def test_map_then_gather(make_runner):
+    """Mapped letters are upper-cased one by one and gathered back into the parent epoch."""
+    runner = make_runner("map/map_gather.yaml")
+    for result in runner.run(3):
+        assert result["word"].upper() == result["joined"]
+
+
+def test_return_inside_map_gives_lists(make_runner):
+    """A return fed per element gets a list per key (also for one element); a parent key stays scalar."""
+    runner = make_runner("map/map_return.yaml")
+    assert [{"each": [1], "count": 1}, {"each": [1, 2], "count": 2}, {"each": [1, 2, 3], "count": 3}] == runner.run(3)
+
+
+def test_parent_signal_repeated_per_element(make_runner):
+    """A node fed by a mapped signal and a parent signal runs per element with the parent value repeated."""
+    runner = make_runner("map/map_depends.yaml")
+    assert [[["w0", 0], ["w1", 0]], [["w1", 1], ["w2", 1]]] == [[list(p) for p in g] for g in runner.run(2)]
+
+
+def test_nested_maps(make_runner):
+    """A map inside a map: letters of each word, of each list, gathered twice."""
+    runner = make_runner("map/map_nested.yaml")
+    assert [["W0", "W1"], ["W1", "W2"]] == runner.run(2)
+
+
+def test_empty_list_emits_nothing(make_runner):
+    """Mapping an empty list runs nothing downstream; the epoch returns None."""
+    runner = make_runner({"noob_id": "e", "nodes": {
+        "src": {"type": "testnodes.sized", "params": {"n": 0}},
+        "m": {"type": "map", "depends": "src.items"},
+        "p": {"type": "testnodes.plus1", "depends": "m.value"},
+        "g": {"type": "gather", "depends": [{"value": "p.value"}, {"n": "m.n"}]},
+        "r": {"type": "return", "depends": "g.value"},
+    }})
+    assert [None, [1], [1, 2]] == [runner.process() for _ in range(3)]
+
+
+def test_map_over_non_iterable(make_runner):
+    """Mapping a non-iterable raises TypeError naming the map node."""
+    runner = make_runner({"noob_id": "e", "nodes": {
+        "src": {"type": "noob.testing.count_source"},
+        "m": {"type": "map", "depends": "src.index"},
+        "p": {"type": "testnodes.plus1", "depends": "m.value"},
+    }})
+    with pytest.raises(TypeError, match="map node 'm' needs an iterable value, got int"):
+        runner.process()
+
+
+def test_error_inside_map_names_subepoch(make_runner):
+    """A node failing inside a map is named with its sub-epoch."""
+    runner = make_runner({"noob_id": "e", "nodes": {
+        "src": {"type": "testnodes.sized", "params": {"n": 4}},
+        "m": {"type": "map", "depends": "src.items"},
+        "b": {"type": "testnodes.boom", "depends": "m.value"},
+    }})
+    with pytest.raises(ValueError) as info:
+        runner.process()
+    assert ["[noob] raised by node 'b' in epoch (0, ('m', 2)) of tube 'e'"] == info.value.__notes__
+
+
+def test_two_unrelated_maps_rejected(core, data_dir):
+    """A node downstream of two unrelated maps is an error naming both."""
+    with pytest.raises(SpecError, match="two unrelated maps, 'm1' and 'm2'"):
+        Tube.from_specification(data_dir / "map" / "map_two_unrelated.yaml")
