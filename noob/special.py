@@ -27,6 +27,17 @@ class Gather(Node):
     n: Optional[int] = None
     flatten: bool = False
 
+    @classmethod
+    def check_params(cls, params: dict) -> list[tuple[str, str, str]]:
+        """Load-time check of ``params``: ``[(key, problem, fix)]``."""
+        out = []
+        n = params.get("n")
+        if n is not None and (not isinstance(n, int) or isinstance(n, bool) or n < 1):
+            out.append(("n", f"`n` must be a positive integer, got {n!r}", "use a count like `n: 5`, or a `trigger` dependency"))
+        if not isinstance(params.get("flatten", False), bool):
+            out.append(("flatten", f"`flatten` must be true or false, got {params['flatten']!r}", "use `flatten: true`"))
+        return out
+
     def __post_init__(self) -> None:
         if self.n is not None and (not isinstance(self.n, int) or isinstance(self.n, bool) or self.n < 1):
             raise ValueError(f"gather node {self.id!r}: `n` must be a positive integer, got {self.n!r}")

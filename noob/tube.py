@@ -837,6 +837,10 @@ class _TubeBuilder:
             for key, default in fields.items():
                 if default is _P.empty and key not in given:
                     self.problem(path, f"{node.obj.__name__} requires parameter {key!r}, which is not given", f"add `{key}: ...` to params")
+            check = getattr(node.obj, "check_params", None)
+            if callable(check) and not unknown:
+                for key, message, fix in check(dict(given)):
+                    self.problem(f"{path}.{key}", message, fix)
             return
         if isinstance(node, WrapClassNode) or (isinstance(node, WrapFuncNode) and node.is_generator):
             # params are bound once, at construction / generator creation
