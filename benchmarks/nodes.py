@@ -41,3 +41,13 @@ def scale_inplace(array: np.ndarray, factor: float = 1.0000001) -> Annotated[np.
 def make_array(rows: int = 1000, cols: int = 1000) -> np.ndarray:
     """A fresh ``rows x cols`` float64 array of ones."""
     return np.ones((rows, cols), dtype=np.float64)
+
+
+def make_items(start: int, n: int = 100) -> list:
+    """``[start, start + 1, ..., start + n - 1]``."""
+    return list(range(start, start + n))
+
+
+def sum_list(values: list) -> int:
+    """``sum(values)``."""
+    return sum(values)

@@ -208,6 +208,10 @@ class SynchronousRunner(TubeRunner):
         self._scoped = {
             scope: [a for a in tube.assets.values() if a.scope == scope] for scope in AssetScope
         }
+        self._process_assets = self._scoped[AssetScope.process]
+        self._run = self._dispatcher.run
+        self._stamp_epoch = plan.uses_epoch
+        self._epoch_slot = plan.epoch_slot
         self._process_input_slots = {k: plan.input_slot[k] for k in plan.process_inputs}
         self._tube_input_slots = {k: plan.input_slot[k] for k in plan.input_slot if k not in self._process_input_slots}
         for key, slot in self._tube_input_slots.items():
@@ -271,40 +275,59 @@ class SynchronousRunner(TubeRunner):
     # ------------------------------------------------------------------ epochs
     def process(self, **inputs: Any) -> Any:
         """Run one epoch and return the ``return`` node's value (``None`` if it did not fire)."""
+        if not self._running or self._exhausted:
+            self._prepare()
+        values = self._values
+        epoch = self._epoch
+        if inputs or self._process_input_slots or self._process_assets or self._callbacks or self._region_slots:
+            return self._process_full(epoch, inputs)
+        # fast path: nothing to set up or tear down around the core's loop
+        self._epoch = epoch + 1
+        if self._stamp_epoch:
+            values[self._epoch_slot] = Epoch(epoch)
+        try:
+            self._run(values)
+        except BaseException as exc:
+            self._failed(exc, epoch)
+            raise
+        finally:
+            self._last_epoch = epoch
+        if self._dispatcher.n_exhausted_now:
+            self._check_exhausted()
+        if self._return_slot is None:
+            return None
+        result = values[self._return_slot]
+        return None if result is NOEVENT else result
+
+    def _prepare(self) -> None:
         if not self._running:
             self.init()
         if self._exhausted:
             raise SchedulerExhaustedError(
                 f"every source of tube {self.tube.tube_id!r} is exhausted; call runner.deinit() and runner.init() to start again"
             )
+
+    def _process_full(self, epoch: int, inputs: Mapping[str, Any]) -> Any:
+        """``process()`` with inputs, process-scoped assets, callbacks or maps to handle."""
         values = self._values
         restore = self._set_inputs(inputs) if (inputs or self._process_input_slots) else None
-        epoch = self._epoch
         self._epoch = epoch + 1
-        if self.plan.uses_epoch or self._callbacks:
-            values[self.plan.epoch_slot] = Epoch(epoch)
+        if self._stamp_epoch or self._callbacks:
+            values[self._epoch_slot] = Epoch(epoch)
         for slot in self._region_slots:  # nodes in map regions only run if their map does
             values[slot] = NOEVENT
-        process_assets = self._scoped[AssetScope.process]
         failure: BaseException | None = None
         try:
-            for asset in process_assets:
+            for asset in self._process_assets:
                 self._create_asset(asset)
-            self._dispatcher.run(values)
+            self._run(values)
         except BaseException as exc:
             failure = exc
-            node = self._dispatcher.current
-            if node >= 0:
-                if not any(n.startswith("[noob] raised by node") for n in getattr(exc, "__notes__", ())):
-                    _note(exc, f"[noob] raised by node {self.plan.node_ids[node]!r} in epoch {epoch} of tube {self.tube.tube_id!r}")
-                self._dispatcher.current = -1
-            if self._node_open:
-                self._close_assets(self._node_open, exc)
-                self._node_open = []
+            self._failed(exc, epoch)
             raise
         finally:
-            open_process = [a for a in process_assets if a in self._open_assets]
-            close_error = self._close_assets(open_process, failure)
+            open_process = [a for a in self._process_assets if a in self._open_assets]
+            close_error = self._close_assets(open_process, failure) if open_process else None
             if restore:
                 for slot, value in restore:
                     values[slot] = value
@@ -318,6 +341,17 @@ class SynchronousRunner(TubeRunner):
         if self._return_slot is None:
             return None
         return self._result(values[self._return_slot])
+
+    def _failed(self, exc: BaseException, epoch: int) -> None:
+        """Name the failing node on ``exc`` and close the node-scoped assets it had open."""
+        node = self._dispatcher.current
+        if node >= 0:
+            if not any(n.startswith("[noob] raised by node") for n in getattr(exc, "__notes__", ())):
+                _note(exc, f"[noob] raised by node {self.plan.node_ids[node]!r} in epoch {epoch} of tube {self.tube.tube_id!r}")
+            self._dispatcher.current = -1
+        if self._node_open:
+            self._close_assets(self._node_open, exc)
+            self._node_open = []
 
     def _result(self, value: Any) -> Any:
         if value is NOEVENT:
