@@ -12,8 +12,9 @@ import enum
 import itertools
 import random
 from collections import defaultdict
-from datetime import datetime, timezone
-from typing import Any, Iterator, TypedDict
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any, TypedDict
 
 from noob.types import Epoch, MetaSignal
 
@@ -63,7 +64,7 @@ def is_event(value: Any) -> bool:
 class EventMaker:
     """Makes events with ids ``prefix << 32 ^ n`` for n = 0, 1, 2, ..."""
 
-    __slots__ = ("prefix", "_seq")
+    __slots__ = ("_seq", "prefix")
 
     def __init__(self, prefix: int | None = None):
         self.prefix = random.getrandbits(_ID_PREFIX_BITS) if prefix is None else prefix
@@ -72,7 +73,7 @@ class EventMaker:
     def new(self, node_id: str, signal: str, epoch: Epoch, value: Any, timestamp: datetime | None = None) -> Event:
         return Event(
             id=event_id(self.prefix, next(self._seq)),
-            timestamp=timestamp or datetime.now(timezone.utc),
+            timestamp=timestamp or datetime.now(UTC),
             node_id=node_id,
             signal=signal,
             epoch=epoch,

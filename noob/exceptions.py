@@ -10,7 +10,8 @@ This module owns no logic beyond formatting: it must not import any other part o
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import attrs
 

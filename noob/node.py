@@ -14,7 +14,8 @@ import functools
 import inspect
 import types
 import typing
-from typing import Annotated, Any, Callable, ClassVar, get_args, get_origin
+from collections.abc import Callable
+from typing import Annotated, Any, ClassVar, get_args, get_origin
 
 import attrs
 
@@ -27,8 +28,8 @@ __all__ = [
     "deinit_method",
     "init_method",
     "process_method",
-    "signature",
     "signals_of",
+    "signature",
     "slots_of",
 ]
 

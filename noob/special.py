@@ -7,7 +7,7 @@ Must not: depend on runners.
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 from noob.node import Node
 from noob.types import MetaSignal
@@ -24,7 +24,7 @@ class Gather(Node):
     ``flatten: true`` concatenates iterable values into one list.
     """
 
-    n: Optional[int] = None
+    n: int | None = None
     flatten: bool = False
 
     @classmethod
@@ -43,7 +43,7 @@ class Gather(Node):
             raise ValueError(f"gather node {self.id!r}: `n` must be a positive integer, got {self.n!r}")
         self._items: list[Any] = []
 
-    def process(self, value: Any, trigger: Optional[Any] = None, n: Optional[int] = None) -> Any:
+    def process(self, value: Any, trigger: Any | None = None, n: int | None = None) -> Any:
         """Collect ``value``; emit the list when ``n`` values are in (``n`` from params, or from
         a map's ``n`` signal) or when ``trigger`` fires."""
         target = n if n is not None else self.n

@@ -18,28 +18,29 @@ import inspect
 import os
 import re
 import warnings
-from typing import Any, Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 from noob import _core
 from noob.asset import Asset, AssetScope
 from noob.exceptions import (
     CycleError,
-    SchedulerExhaustedError,
     ExtraInputWarning,
     InputMissingError,
     Problem,
     RaceWarning,
+    SchedulerExhaustedError,
     SpecError,
 )
 from noob.node import Node, Signal, Slot, signals_of, signature, slots_of
 from noob.spec import (
-    _locate,
     AssetSpecification,
     Dependency,
     InputScope,
     InputSpecification,
     NodeSpecification,
     TubeSpecification,
+    _locate,
 )
 from noob.types import Epoch, MetaSignal, RunnerContext
 
@@ -317,7 +318,7 @@ class TubeNodeAdapter(_Wrapped):
 
     stateful = True
 
-    def __init__(self, id: str, child: "Tube", **kwargs: Any):
+    def __init__(self, id: str, child: Tube, **kwargs: Any):
         super().__init__(id, None, **kwargs)
         self.child = child
         ret = child.spec.return_node
@@ -970,6 +971,92 @@ class _TubeBuilder:
                        what="depends and params", extra_kw=kw, extra_pos=npos, params_path=f"nodes.{node_id}.params")
 
 
+    def _check_graph(self, nodes: dict[str, _Wrapped]) -> None:
+        """Cycles, found by the core on the node graph and spelled out by name."""
+        ids = list(nodes)
+        index = {k: i for i, k in enumerate(ids)}
+        src, dst = [], []
+        for node_id in ids:
+            for dep in self.spec.nodes[node_id].dependencies:
+                if dep.node in index:
+                    src.append(index[dep.node])
+                    dst.append(index[node_id])
+        core = _core.active
+        indptr, indices = core.csr(len(ids), src, dst)
+        _, _, ok = core.toposort(len(ids), indptr, indices)
+        if not ok:
+            cycle = [ids[i] for i in core.find_cycle(len(ids), indptr, indices)]
+            self.cycle = cycle
+            self.problem(
+                f"nodes.{cycle[0]}.depends",
+                "the graph has a cycle: " + " -> ".join(cycle),
+                "break the cycle; to carry state from one epoch to the next use a runner-scoped asset with `depends`",
+            )
+        self._graph = (ids, index, indptr, indices)
+
+
+    def _check_assets(self, nodes: dict[str, _Wrapped]) -> None:
+        """The seed's CAUTION, checked: unordered mutation of a shared asset, and use after store."""
+        ids, index, indptr, indices = self._graph
+        core = _core.active
+        n = len(ids)
+        reach_cache: dict[int, Any] = {}
+
+        def reach(i: int) -> Any:
+            if i not in reach_cache:
+                reach_cache[i] = core.reachable(n, indptr, indices, i)
+            return reach_cache[i]
+
+        def ordered(a: int, b: int) -> bool:
+            return bool(reach(a)[b] or reach(b)[a])
+
+        for asset_id, aspec in self.spec.assets.items():
+            direct = [
+                (node_id, dep) for node_id, ns in self.spec.nodes.items() if node_id in index
+                for dep in ns.dependencies if dep.node == "assets" and dep.signal == asset_id
+            ]
+            if not direct:
+                continue
+            scope = AssetScope(aspec.scope)
+            store = aspec.dependency
+            if store is not None and store.node in index:
+                s = index[store.node]
+                for node_id, dep in direct:
+                    i = index[node_id]
+                    if i != s and not reach(i)[s]:
+                        when = "after" if reach(s)[i] else "possibly after (no order between them)"
+                        self.problem(
+                            dep.path,
+                            f"node {node_id!r} takes asset {asset_id!r} directly, but runs {when} node {store.node!r}, "
+                            f"where `assets.{asset_id}.depends: {store.source}` stores the asset for the next epoch",
+                            f"take the asset from the events of the node before it (e.g. `{dep.slot if isinstance(dep.slot, str) else 'slot'}: "
+                            f"{store.source}`), or point `depends` at the last node that modifies the asset",
+                        )
+            if scope == AssetScope.node:
+                continue
+            receivers = sorted({index[nid] for nid, _ in direct})
+            if store is not None and store.node in index:
+                s = index[store.node]
+                # nodes on a path from a direct consumer to the storing node carry the asset too
+                between = [j for j in range(n) if reach(j)[s] and any(reach(r)[j] for r in receivers)]
+                receivers = sorted(set(receivers) | set(between))
+            for x in range(len(receivers)):
+                for y in range(x + 1, len(receivers)):
+                    a, b = receivers[x], receivers[y]
+                    if not ordered(a, b):
+                        warnings.warn(
+                            RaceWarning(
+                                f"tube {self.spec.noob_id!r}: nodes {ids[a]!r} and {ids[b]!r} both receive the {scope.value}-scoped "
+                                f"asset {asset_id!r} with no order between them; if either modifies it in place, the result "
+                                f"depends on which runs first. Fix: make one depend on the other (chain them), or give each "
+                                f"its own node-scoped asset.",
+                                asset=asset_id,
+                                nodes=(ids[a], ids[b]),
+                            ),
+                            stacklevel=5,
+                        )
+
+
 def _dep_slot_names(nspec: NodeSpecification) -> set[str]:
     return {d.slot for d in nspec.dependencies if isinstance(d.slot, str)}
 
@@ -980,94 +1067,6 @@ def _callable_name(fn: Any) -> str:
     return getattr(fn, "__qualname__", None) or repr(fn)
 
 
-# graph checks live on the builder but need the core; kept together for readability
-def _check_graph(self: _TubeBuilder, nodes: dict[str, _Wrapped]) -> None:
-    ids = list(nodes)
-    index = {k: i for i, k in enumerate(ids)}
-    src, dst = [], []
-    for node_id in ids:
-        for dep in self.spec.nodes[node_id].dependencies:
-            if dep.node in index:
-                src.append(index[dep.node])
-                dst.append(index[node_id])
-    core = _core.active
-    indptr, indices = core.csr(len(ids), src, dst)
-    _, _, ok = core.toposort(len(ids), indptr, indices)
-    if not ok:
-        cycle = [ids[i] for i in core.find_cycle(len(ids), indptr, indices)]
-        self.cycle = cycle
-        self.problem(
-            f"nodes.{cycle[0]}.depends",
-            "the graph has a cycle: " + " -> ".join(cycle),
-            "break the cycle; to carry state from one epoch to the next use a runner-scoped asset with `depends`",
-        )
-    self._graph = (ids, index, indptr, indices)
-
-
-def _check_assets(self: _TubeBuilder, nodes: dict[str, _Wrapped]) -> None:
-    """The seed's CAUTION, checked: unordered mutation of a shared asset, and use after store."""
-    ids, index, indptr, indices = self._graph
-    core = _core.active
-    n = len(ids)
-    reach_cache: dict[int, Any] = {}
-
-    def reach(i: int) -> Any:
-        if i not in reach_cache:
-            reach_cache[i] = core.reachable(n, indptr, indices, i)
-        return reach_cache[i]
-
-    def ordered(a: int, b: int) -> bool:
-        return bool(reach(a)[b] or reach(b)[a])
-
-    for asset_id, aspec in self.spec.assets.items():
-        direct = [
-            (node_id, dep) for node_id, ns in self.spec.nodes.items() if node_id in index
-            for dep in ns.dependencies if dep.node == "assets" and dep.signal == asset_id
-        ]
-        if not direct:
-            continue
-        scope = AssetScope(aspec.scope)
-        store = aspec.dependency
-        if store is not None and store.node in index:
-            s = index[store.node]
-            for node_id, dep in direct:
-                i = index[node_id]
-                if i != s and not reach(i)[s]:
-                    when = "after" if reach(s)[i] else "possibly after (no order between them)"
-                    self.problem(
-                        dep.path,
-                        f"node {node_id!r} takes asset {asset_id!r} directly, but runs {when} node {store.node!r}, "
-                        f"where `assets.{asset_id}.depends: {store.source}` stores the asset for the next epoch",
-                        f"take the asset from the events of the node before it (e.g. `{dep.slot if isinstance(dep.slot, str) else 'slot'}: "
-                        f"{store.source}`), or point `depends` at the last node that modifies the asset",
-                    )
-        if scope == AssetScope.node:
-            continue
-        receivers = sorted({index[nid] for nid, _ in direct})
-        if store is not None and store.node in index:
-            s = index[store.node]
-            # nodes on a path from a direct consumer to the storing node carry the asset too
-            between = [j for j in range(n) if reach(j)[s] and any(reach(r)[j] for r in receivers)]
-            receivers = sorted(set(receivers) | set(between))
-        for x in range(len(receivers)):
-            for y in range(x + 1, len(receivers)):
-                a, b = receivers[x], receivers[y]
-                if not ordered(a, b):
-                    warnings.warn(
-                        RaceWarning(
-                            f"tube {self.spec.noob_id!r}: nodes {ids[a]!r} and {ids[b]!r} both receive the {scope.value}-scoped "
-                            f"asset {asset_id!r} with no order between them; if either modifies it in place, the result "
-                            f"depends on which runs first. Fix: make one depend on the other (chain them), or give each "
-                            f"its own node-scoped asset.",
-                            asset=asset_id,
-                            nodes=(ids[a], ids[b]),
-                        ),
-                        stacklevel=5,
-                    )
-
-
-_TubeBuilder._check_graph = _check_graph  # type: ignore[attr-defined]
-_TubeBuilder._check_assets = _check_assets  # type: ignore[attr-defined]
 
 
 def run_coroutine_blocking(coro: Any, loop_holder: list) -> Any:

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import enum
 import re
-from typing import Any, Iterable, Literal, NamedTuple, TypedDict, TypeVar, Union
+from collections.abc import Iterable
+from typing import Any, Literal, NamedTuple, TypedDict, TypeVar, Union
 
 import attrs
 
@@ -77,7 +78,7 @@ class Epoch:
     (``e[0] == ("tube", root)``), ordering and arithmetic follow the original noob.
     """
 
-    __slots__ = ("_root", "_path", "_hash")
+    __slots__ = ("_hash", "_path", "_root")
 
     def __init__(self, root: int, path: Iterable[tuple[str, int]] = ()):
         root = int(root)

@@ -13,16 +13,15 @@ from __future__ import annotations
 
 import inspect
 import warnings
-from datetime import datetime, timezone
-from typing import Any, Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from datetime import UTC, datetime
+from typing import Any
 
 import numpy as np
 
-from noob import _core
 from noob.asset import AssetScope
 from noob.event import EventMaker, EventStore, MetaEventType
 from noob.exceptions import AssetError, ExtraInputWarning, InputMissingError, SchedulerExhaustedError
-from noob.spec import InputScope
 from noob.tube import AssetRuntime, MapNodeAdapter, ReturnNode, Tube, WrapFuncNode, run_coroutine_blocking
 from noob.types import Epoch, MetaSignal, RunnerContext
 
@@ -269,7 +268,7 @@ class SynchronousRunner(TubeRunner):
         self.init()
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.deinit()
 
     # ------------------------------------------------------------------ epochs
@@ -611,7 +610,7 @@ class SynchronousRunner(TubeRunner):
     def _emit_node(self, i: int) -> None:
         node_id = self.plan.node_ids[i]
         epoch = self._values[self.plan.epoch_slot]
-        stamp = datetime.now(timezone.utc)
+        stamp = datetime.now(UTC)
         for name in self.plan.signals[i]:
             event = self._events.new(node_id, name, epoch, self._values[self.plan.signal_slot[(node_id, name)]], stamp)
             for cb in self._callbacks:
@@ -631,7 +630,7 @@ class SynchronousRunner(TubeRunner):
             return store
         epoch = Epoch(self._last_epoch)
         ran = self._dispatcher.ran
-        stamp = datetime.now(timezone.utc)
+        stamp = datetime.now(UTC)
         for i, node_id in enumerate(self.plan.node_ids):
             if not ran[i]:
                 continue
