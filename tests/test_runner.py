@@ -403,3 +403,25 @@ def test_runner_positional_tube_argument(core):
     """SynchronousRunner(tube) works positionally, as in the original."""
     runner = SynchronousRunner(Tube.from_specification(tube({"a": COUNT, "r": {"type": "return", "depends": "a.index"}})), core=core)
     assert [0, 1] == runner.run(2)
+
+
+def test_name_is_hashable_and_compares_by_value():
+    """Name can sit in unions and sets (the original's cannot on Python 3.11)."""
+    from typing import Annotated, Optional
+
+    from noob import Name
+
+    assert {Name("x")} == {Name("x")}
+    Optional[Annotated[int, Name("x")]]  # building the union needs a hashable Name
+
+
+def test_statefulness_defaults_and_override(core):
+    """Classes and generators are stateful, plain functions not; the spec's `stateful` overrides."""
+    t = Tube.from_specification(tube({
+        "g": COUNT,
+        "f": {"type": "testnodes.plus1", "depends": "g.index"},
+        "c": {"type": "testnodes.Accumulate", "depends": "f.value"},
+        "s": {"type": "testnodes.Scale", "depends": "f.value"},
+        "o": {"type": "testnodes.plus1", "depends": "f.value", "stateful": True},
+    }))
+    assert {"g": True, "f": False, "c": True, "s": True, "o": True} == {k: n.stateful for k, n in t.nodes.items()}
