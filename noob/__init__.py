@@ -19,6 +19,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 from noob.asset import Asset, AssetScope
 from noob.event import Event, EventStore, MetaEvent, MetaEventType
+from noob.logging import init_logger
 from noob.node import Node, deinit_method, init_method, process_method
 from noob.runner import SynchronousRunner
 from noob.spec import AssetSpecification, InputScope, InputSpecification, NodeSpecification, TubeSpecification
@@ -51,6 +52,7 @@ __all__ = [
     "Tube",
     "TubeSpecification",
     "deinit_method",
+    "init_logger",
     "init_method",
     "process_method",
 ]
