@@ -5,10 +5,9 @@
   callables, check the graph) followed by ``tube.plan(core)`` (the tables that core runs),
   i.e. everything a runner needs before ``init()``.
 
-The 100 000-node case runs a single round and is skipped under ``--benchmark-disable``: it
-takes ~8-10 s per implementation (most of it YAML parsing), ~25 s for the three, which is
-too much for CI's "run each body once" pass; 10 000 nodes already exercises the same path
-there. 10 000 and 100 000 are marked ``slow_load`` (deselect with ``-m "not slow_load"``).
+The 100 000-node case runs a single round (a few seconds per implementation, most of it
+YAML parsing). 10 000 and 100 000 are marked ``slow_load`` (deselect with
+``-m "not slow_load"``).
 """
 
 from __future__ import annotations
@@ -58,8 +57,6 @@ def _param(n: int):
 
 @pytest.mark.parametrize("n", [_param(n) for n in SIZES])
 def test_load_chain(bench, impl, chain_file, n):
-    if n >= SINGLE_ROUND and bench.disabled:
-        pytest.skip(f"{n}-node load only runs when benchmarking (~25 s in all); see module docstring")
     bench.extra_info["N"] = n
     path = chain_file(n)
 
