@@ -1,0 +1,163 @@
+"""``noob run TUBE``: run a tube epoch by epoch and print what it returns.
+
+Owns: the epoch loop of the command line (``-n`` epochs, inputs from ``-i`` and standard
+input, the sync or async runner), writing results as text, JSON or JSON lines, the summary
+line on stderr, and a clean stop on Ctrl-C (the runner is always deinitialised; exit 130).
+Must not: change what a runner does per epoch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import sys
+import time
+from collections.abc import Callable, Iterator
+from typing import Any, TextIO
+
+from noob.cli.common import (
+    EXIT_INTERRUPTED,
+    CliError,
+    Progress,
+    build_tube,
+    input_feed,
+    load_spec,
+    parse_assignments,
+    to_json,
+)
+
+__all__ = ["command"]
+
+
+class _State:
+    """What the loop has done so far (read after an interruption)."""
+
+    def __init__(self) -> None:
+        self.epochs = 0
+        self.results = 0
+        self.exhausted = False
+
+
+class _Sink:
+    """Writes each epoch's result to ``out`` in one format; ``close()`` ends the document."""
+
+    def __init__(self, fmt: str, out: TextIO, progress: Progress):
+        self.fmt = fmt
+        self.out = out
+        self.progress = progress
+        self.collected: list[str] = []
+
+    def emit(self, epoch: int, value: Any) -> None:
+        if value is None:
+            return
+        if self.fmt == "json":
+            self.collected.append(to_json(value, f"the result of epoch {epoch}"))
+        elif self.fmt == "jsonl":
+            self.progress.print(to_json(value, f"the result of epoch {epoch}"), self.out)
+            self.out.flush()  # a pipe reader sees each epoch as it completes
+        else:
+            self.progress.print(f"{epoch:>4}  {_text(value)}", self.out)
+
+    def close(self) -> None:
+        if self.fmt == "json":
+            print("[" + ", ".join(self.collected) + "]", file=self.out)
+        self.out.flush()
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, dict):
+        return "  ".join(f"{k}={v!r}" for k, v in value.items())
+    if isinstance(value, str):
+        return value
+    return repr(value)
+
+
+def _sync_loop(runner: Any, feed: Iterator[dict], emit: Callable[[int, Any], None], state: _State) -> None:
+    from noob.exceptions import SchedulerExhaustedError
+
+    runner.init()
+    try:
+        for inputs in feed:
+            try:
+                out = runner.process(**inputs)
+            except SchedulerExhaustedError:
+                state.exhausted = True
+                return
+            state.epochs += 1
+            emit(state.epochs - 1, out)
+    finally:
+        runner.deinit()
+
+
+async def _async_loop(runner: Any, feed: Iterator[dict], emit: Callable[[int, Any], None], state: _State) -> None:
+    from noob.exceptions import SchedulerExhaustedError
+
+    async with runner:
+        for inputs in feed:
+            try:
+                out = await runner.process(**inputs)
+            except SchedulerExhaustedError:
+                state.exhausted = True
+                return
+            state.epochs += 1
+            emit(state.epochs - 1, out)
+
+
+def make_runner(kind: str, tube: Any, core: str | None) -> Any:
+    """A runner of ``kind`` (``sync``/``async``) for ``tube``; the async one is imported lazily."""
+    if kind == "async":
+        try:
+            from noob.runner.asyncio import AsyncRunner
+        except ImportError as exc:
+            raise CliError(f"--runner async is not available in this installation of noob ({exc}); use --runner sync") from None
+        return AsyncRunner(tube, core=core)
+    from noob.runner import SynchronousRunner
+
+    return SynchronousRunner(tube, core=core)
+
+
+def command(args: argparse.Namespace) -> int:
+    spec = load_spec(args.tube)
+    tube, constants = build_tube(spec, parse_assignments(args.inputs))
+    runner = make_runner(args.runner, tube, args.core)
+    feed: Iterator[dict] = input_feed(tube, constants, sys.stdin, "run")
+    if args.n is not None:
+        feed = itertools.islice(feed, args.n)
+    progress = Progress(args.n, args.progress, tube.tube_id)
+    sink = _Sink(args.format, sys.stdout, progress)
+    state = _State()
+
+    def emit(epoch: int, value: Any) -> None:
+        progress.update()
+        sink.emit(epoch, value)
+        if value is not None:
+            state.results += 1
+
+    interrupted = False
+    start = time.perf_counter()
+    try:
+        if args.runner == "async":
+            asyncio.run(_async_loop(runner, feed, emit, state))
+        else:
+            _sync_loop(runner, feed, emit, state)
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        progress.close()
+    elapsed = time.perf_counter() - start
+    sink.close()
+    if interrupted or not args.quiet:
+        print(_summary(tube, state, elapsed, interrupted), file=sys.stderr)
+    return EXIT_INTERRUPTED if interrupted else 0
+
+
+def _summary(tube: Any, state: _State, elapsed: float, interrupted: bool) -> str:
+    epochs = f"{state.epochs} epoch{'s' if state.epochs != 1 else ''}"
+    results = f", {state.results} result{'s' if state.results != 1 else ''}" if tube.has_return else " (no return node)"
+    text = f"noob run: {epochs}{results} of tube {tube.tube_id!r} in {elapsed:.3g} s"
+    if interrupted:
+        return f"noob run: interrupted after {epochs}{results}; nodes and assets were deinitialised"
+    if state.exhausted:
+        text += "; the sources ran out"
+    return text
