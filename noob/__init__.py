@@ -21,7 +21,7 @@ from noob.asset import Asset, AssetScope
 from noob.event import Event, EventStore, MetaEvent, MetaEventType
 from noob.logging import init_logger
 from noob.node import Node, deinit_method, init_method, process_method
-from noob.runner import SynchronousRunner
+from noob.runner import AsyncRunner, SynchronousRunner
 from noob.spec import AssetSpecification, InputScope, InputSpecification, NodeSpecification, TubeSpecification
 from noob.tube import InputCollection, Tube
 from noob.types import Epoch, MetaSignal, Name, NoEventable
@@ -33,6 +33,7 @@ except PackageNotFoundError:  # running from a source tree without installing
 
 __all__ = [
     "Asset",
+    "AsyncRunner",
     "AssetScope",
     "AssetSpecification",
     "Epoch",

@@ -12,7 +12,6 @@ Chromium the test is skipped — except in CI (``CI`` set), where it fails.
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import re
@@ -313,18 +312,7 @@ def test_run_progress_bar_on_terminal():
     assert "%|" in tty, tty
 
 
-def _async_runner_available() -> bool:
-    try:
-        importlib.import_module("noob.runner.asyncio")
-    except ImportError:
-        return False
-    return True
-
-
-ASYNC = pytest.mark.skipif(not _async_runner_available(), reason="noob.runner.asyncio does not import yet")
-
-
-@pytest.mark.parametrize("runner", ["sync", pytest.param("async", marks=ASYNC)])
+@pytest.mark.parametrize("runner", ["sync", "async"])
 def test_run_ctrl_c_stops_cleanly(tmp_path, runner):
     """Ctrl-C: the runner is deinitialised (the node's deinit runs), the epochs run are
     reported, partial results stay printed, exit code 130."""
@@ -350,7 +338,6 @@ def test_run_ctrl_c_stops_cleanly(tmp_path, runner):
     assert int(m.group(1)) == len(seen) + len(lines(out))
 
 
-@ASYNC
 def test_run_async_runner():
     """``--runner async`` gives the same results as the sync runner."""
     proc = noob("run", CLI / "basic.yaml", "-n", 4, "--runner", "async", "-f", "json")
@@ -358,14 +345,6 @@ def test_run_async_runner():
     assert [0, 1, 4, 9] == json.loads(proc.stdout)
     proc = noob("run", CLI / "process_input.yaml", "--runner", "async", "-f", "json", stdin='{"right": 2}\n{"right": 3}\n')
     assert [0, 3] == json.loads(proc.stdout)
-
-
-@pytest.mark.skipif(_async_runner_available(), reason="noob.runner.asyncio exists")
-def test_run_async_runner_unavailable():
-    """Without ``noob.runner.asyncio``, ``--runner async`` fails with one clear message."""
-    proc = noob("run", CLI / "basic.yaml", "-n", 4, "--runner", "async")
-    assert_clean_error(proc)
-    assert "--runner async is not available" in proc.stderr
 
 
 # --------------------------------------------------------------------------- noob validate

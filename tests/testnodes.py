@@ -220,3 +220,93 @@ def sized(n: int = 0) -> Generator[Annotated[list, Name("items")], None, None]:
     while True:
         yield list(range(n))
         n += 1
+
+
+# ---------------------------------------------------------------- async runner helpers
+
+import threading  # noqa: E402
+import time  # noqa: E402
+
+ASYNC_LIFE: dict[str, Any] = {"init": 0, "deinit": 0, "loops": [], "cancelled": 0, "peak": 0, "active": 0}
+_active_lock = threading.Lock()
+
+
+def reset_async_life() -> None:
+    ASYNC_LIFE.update(init=0, deinit=0, loops=[], cancelled=0, peak=0, active=0)
+
+
+def mix(a: int, b: Optional[int] = None, c: Optional[int] = None) -> int:
+    """a + b + c (missing ones count 0); no event when the sum is a multiple of 3."""
+    total = a + (b or 0) + (c or 0)
+    return MetaSignal.NoEvent if total % 3 == 0 else total
+
+
+async def sleep_then(x: int, delay: float = 0.01) -> int:
+    """x, after ``await asyncio.sleep(delay)``; counts calls in flight (ASYNC_LIFE peak)."""
+    ASYNC_LIFE["active"] += 1
+    ASYNC_LIFE["peak"] = max(ASYNC_LIFE["peak"], ASYNC_LIFE["active"])
+    try:
+        await asyncio.sleep(delay)
+    except asyncio.CancelledError:
+        ASYNC_LIFE["cancelled"] += 1
+        raise
+    finally:
+        ASYNC_LIFE["active"] -= 1
+    return x
+
+
+def block_then(x: int, delay: float = 0.01) -> int:
+    """x, after ``time.sleep(delay)`` (a blocking node, for the thread pool)."""
+    with _active_lock:
+        ASYNC_LIFE["active"] += 1
+        ASYNC_LIFE["peak"] = max(ASYNC_LIFE["peak"], ASYNC_LIFE["active"])
+    time.sleep(delay)
+    with _active_lock:
+        ASYNC_LIFE["active"] -= 1
+    return x
+
+
+async def async_boom(x: int, delay: float = 0.0) -> int:
+    """Raise ValueError on 2, after ``delay`` seconds."""
+    await asyncio.sleep(delay)
+    if x == 2:
+        raise ValueError("async two is not allowed")
+    return x
+
+
+class AsyncLifecycle(Node):
+    """async init/deinit: counts them in ASYNC_LIFE and records the loop they ran on."""
+
+    async def init(self) -> None:
+        await asyncio.sleep(0)
+        ASYNC_LIFE["init"] += 1
+        ASYNC_LIFE["loops"].append(asyncio.get_running_loop())
+
+    async def deinit(self) -> None:
+        await asyncio.sleep(0)
+        ASYNC_LIFE["deinit"] += 1
+        ASYNC_LIFE["loops"].append(asyncio.get_running_loop())
+
+    def process(self, x: int) -> int:
+        return x
+
+
+class AsyncCountedAsset(Asset):
+    """An Asset subclass with async init/deinit (counted in LIFE); its obj is a one-item list."""
+
+    async def init(self) -> None:
+        await asyncio.sleep(0)
+        LIFE["init"] += 1
+        self.obj = [0]
+
+    async def deinit(self) -> None:
+        await asyncio.sleep(0)
+        LIFE["deinit"] += 1
+        self.obj = None
+
+
+async def hold(box: list, x: int = 0, delay: float = 0.01) -> Annotated[int, Name("seen")]:
+    """Put a marker in box, wait, and return box[0] — another call sharing the box would change it."""
+    box[0] = (id(box), x)
+    await asyncio.sleep(delay)
+    return box[0] == (id(box), x)

@@ -12,6 +12,12 @@ cdef enum:
     C_HOOK_AFTER = 8
     C_EXHAUSTED = 16
 
+# per-node scheduler states (mirrored as STATE_* constants in _dispatch_py.py)
+cdef enum:
+    S_WAITING = 0
+    S_READY = 1
+    S_DONE = 2
+
 cdef class Dispatcher:
     cdef public list fns
     cdef public object order, flags, arg_ptr, arg_src, arg_req, n_pos, out_ptr, out_slot
@@ -26,4 +32,15 @@ cdef class Dispatcher:
     cdef PyObject** _buf
     cdef Py_ssize_t _buf_len
     cpdef int run(self, list values) except -1
+    cpdef object prepare_call(self, int node, list values)
+    cpdef int finish(self, int node, list values, object result) except -1
     cdef int _scatter(self, list values, Py_ssize_t o0, Py_ssize_t o1, object result) except -1
+
+cdef class Scheduler:
+    cdef readonly int n
+    cdef readonly int n_done
+    cdef readonly object indptr, indices, indegree
+    cdef int32_t[::1] _indptr, _indices, _indeg, _pending
+    cdef uint8_t[::1] _state
+    cpdef list start(self)
+    cpdef list done(self, int node)

@@ -39,6 +39,7 @@ from libc.stdint cimport int32_t, uint8_t
 
 import numpy as np
 
+from noob.exceptions import AlreadyDoneError
 from noob.types import MetaSignal
 
 cdef extern from "Python.h":
@@ -56,6 +57,11 @@ F_GENERATOR = C_GENERATOR
 F_HOOK_BEFORE = C_HOOK_BEFORE
 F_HOOK_AFTER = C_HOOK_AFTER
 F_EXHAUSTED = C_EXHAUSTED
+
+# scheduler node states (mirrored as S_* in _dispatch_py.py)
+STATE_WAITING = S_WAITING
+STATE_READY = S_READY
+STATE_DONE = S_DONE
 
 IMPLEMENTATION = "compiled"
 
@@ -207,6 +213,78 @@ cdef inline void _set(list values, Py_ssize_t i, object v):
     PyList_SetItem(values, i, v)
 
 
+cdef inline int _check_node(Py_ssize_t node, Py_ssize_t n) except -1:
+    # the one bounds check of the Python-facing per-node methods: ids come from callers
+    # outside this module, and with boundscheck off a bad id would read out of bounds
+    if node < 0 or node >= n:
+        raise IndexError(f"node id {node} out of range for {n} nodes")
+    return 0
+
+
+# _check's verdict on a node (plain ints: they never leave this module)
+cdef enum:
+    CHECK_SKIP = 0    # do not call: outputs set to NoEvent, ran = 0
+    CHECK_DENSE = 1   # call with every argument
+    CHECK_SPARSE = 2  # call, leaving out optional keywords whose slot holds NoEvent
+
+
+cdef inline void _skip(Dispatcher d, int32_t node, list values):
+    # outputs := NoEvent, ran := 0 (a skipped, disabled or exhausted node)
+    cdef Py_ssize_t k
+    d._ran[node] = 0
+    for k in range(d._out_ptr[node], d._out_ptr[node + 1]):
+        _set(values, d._out_slot[k], NOEVENT)
+
+
+cdef inline int _check(Dispatcher d, int32_t node, list values) except -1:
+    """Decide whether ``node`` runs this epoch; skip it (``_skip``) if not. Shared by ``run``
+    and ``prepare_call`` so both paths take the same decision.
+
+    Python: skip if disabled or exhausted or any required arg slot holds NoEvent; else
+    CHECK_SPARSE if an optional keyword slot holds NoEvent, else CHECK_DENSE.
+    """
+    cdef uint8_t f = d._flags[node]
+    cdef Py_ssize_t k
+    cdef int status = CHECK_DENSE
+    if not (f & C_ENABLED) or (f & C_EXHAUSTED):
+        _skip(d, node, values)
+        return CHECK_SKIP
+    for k in range(d._arg_ptr[node], d._arg_ptr[node + 1]):
+        if <PyObject*>PyList_GET_ITEM(values, d._arg_src[k]) == _NOEVENT:
+            if d._arg_req[k]:
+                _skip(d, node, values)
+                return CHECK_SKIP
+            status = CHECK_SPARSE
+    return status
+
+
+cdef inline int _finish(Dispatcher d, int32_t node, list values, object result) except -1:
+    """Store what ``node`` returned; 1 if it was ``Exhausted`` (node flagged, outputs NoEvent).
+
+    Python: on Exhausted set C_EXHAUSTED and skip; else ran := 1, scatter ``result`` over the
+    node's signal slots, then fire its asset round trips (``store_*``; NoEvent never stores).
+    """
+    cdef Py_ssize_t k, o0 = d._out_ptr[node], o1 = d._out_ptr[node + 1]
+    cdef PyObject* v
+    if <PyObject*>result == _EXHAUSTED:
+        d._flags[node] |= C_EXHAUSTED
+        _skip(d, node, values)
+        return 1
+    d._ran[node] = 1
+    if o1 - o0 == 1:
+        _set(values, d._out_slot[o0], result)
+    elif o1 > o0:
+        d._scatter(values, o0, o1, result)
+    for k in range(d._store_ptr[node], d._store_ptr[node + 1]):
+        v = <PyObject*>PyList_GET_ITEM(values, d._store_src[k])
+        if v != _NOEVENT:
+            if d._store_copy[k]:
+                _set(values, d._store_dst[k], d.deepcopy(<object>v))
+            else:
+                _set(values, d._store_dst[k], <object>v)
+    return 0
+
+
 cdef class Dispatcher:
     """Runs one epoch over the plan's tables (see the module docstring for every field).
 
@@ -280,43 +358,26 @@ cdef class Dispatcher:
         its signal slots, fire asset round trips, and call the hooks. Returns the number of
         generator nodes that ran out this epoch.
         """
-        cdef Py_ssize_t oi, k, a0, a1, o0, o1, npos, nkw, j, n_order = self._order.shape[0]
+        cdef Py_ssize_t oi, k, a0, a1, npos, nkw, j, n_order = self._order.shape[0]
         cdef int32_t node
         cdef uint8_t f
+        cdef int status
         cdef PyObject* v
         cdef PyObject** buf = self._buf
-        cdef bint skip, dense
         cdef object fn, result, names, kw_tuple
         cdef int exhausted_now = 0
         for oi in range(n_order):
             node = self._order[oi]
             self.current = node
+            status = _check(self, node, values)
+            if status == CHECK_SKIP:
+                continue
             f = self._flags[node]
-            o0 = self._out_ptr[node]
-            o1 = self._out_ptr[node + 1]
-            if not (f & C_ENABLED) or (f & C_EXHAUSTED):
-                self._ran[node] = 0
-                for k in range(o0, o1):
-                    _set(values, self._out_slot[k], NOEVENT)
-                continue
-            a0 = self._arg_ptr[node]
-            a1 = self._arg_ptr[node + 1]
-            skip = False
-            dense = True
-            for k in range(a0, a1):
-                if <PyObject*>PyList_GET_ITEM(values, self._arg_src[k]) == _NOEVENT:
-                    if self._arg_req[k]:
-                        skip = True
-                        break
-                    dense = False
-            if skip:
-                self._ran[node] = 0
-                for k in range(o0, o1):
-                    _set(values, self._out_slot[k], NOEVENT)
-                continue
             if f & C_HOOK_BEFORE:
                 self.hook_before(node)
             fn = self.fns[node]
+            a0 = self._arg_ptr[node]
+            a1 = self._arg_ptr[node + 1]
             npos = self._n_pos[node]
             nkw = (a1 - a0) - npos
             try:
@@ -324,7 +385,7 @@ cdef class Dispatcher:
                     for k in range(a0, a1):
                         buf[k - a0] = <PyObject*>PyList_GET_ITEM(values, self._arg_src[k])
                     result = PyObject_Vectorcall(fn, buf, <size_t>(a1 - a0), NULL)
-                elif dense:
+                elif status == CHECK_DENSE:
                     # every keyword present: the node's precomputed kwnames tuple applies
                     for k in range(a0, a1):
                         buf[k - a0] = <PyObject*>PyList_GET_ITEM(values, self._arg_src[k])
@@ -350,30 +411,57 @@ cdef class Dispatcher:
                 if not f & C_GENERATOR:
                     raise
                 result = EXHAUSTED
-            if <PyObject*>result == _EXHAUSTED:
-                self._flags[node] |= C_EXHAUSTED
+            if _finish(self, node, values, result):
                 exhausted_now += 1
-                self._ran[node] = 0
-                for k in range(o0, o1):
-                    _set(values, self._out_slot[k], NOEVENT)
                 continue
-            self._ran[node] = 1
-            if o1 - o0 == 1:
-                _set(values, self._out_slot[o0], result)
-            elif o1 > o0:
-                self._scatter(values, o0, o1, result)
-            for k in range(self._store_ptr[node], self._store_ptr[node + 1]):
-                v = <PyObject*>PyList_GET_ITEM(values, self._store_src[k])
-                if v != _NOEVENT:
-                    if self._store_copy[k]:
-                        _set(values, self._store_dst[k], self.deepcopy(<object>v))
-                    else:
-                        _set(values, self._store_dst[k], <object>v)
             if f & C_HOOK_AFTER:
                 self.hook_after(node)
         self.current = -1
         self.n_exhausted_now = exhausted_now
         return exhausted_now
+
+    cpdef object prepare_call(self, int node, list values):
+        """The call of one node, for runners that call nodes themselves (``AsyncRunner``).
+
+        ``None`` if ``node`` is skipped this epoch -- disabled, exhausted, or a required slot
+        holds NoEvent -- with its signal slots set to NoEvent and ``ran[node] = 0``, exactly
+        as ``run`` would; else ``(args, kwargs)``: call ``fns[node](*args, **kwargs)`` (an
+        optional keyword whose slot holds NoEvent is left out). Hooks are not called: the
+        caller does what ``hook_before`` would.
+        Python: ``None if skipped else (tuple(pos values), {name: value for present kw})``.
+        """
+        cdef int status
+        cdef Py_ssize_t k, a0, a1, npos
+        cdef PyObject* v
+        cdef dict kwargs
+        cdef tuple names
+        _check_node(node, self._flags.shape[0])
+        status = _check(self, <int32_t>node, values)
+        if status == CHECK_SKIP:
+            return None
+        a0 = self._arg_ptr[node]
+        a1 = self._arg_ptr[node + 1]
+        npos = self._n_pos[node]
+        args = tuple([<object>PyList_GET_ITEM(values, self._arg_src[k]) for k in range(a0, a0 + npos)])
+        kwargs = {}
+        if a1 - a0 > npos:
+            names = self.kwnames[node]
+            for k in range(a0 + npos, a1):
+                v = <PyObject*>PyList_GET_ITEM(values, self._arg_src[k])
+                if v != _NOEVENT:
+                    kwargs[names[k - a0 - npos]] = <object>v
+        return (args, kwargs)
+
+    cpdef int finish(self, int node, list values, object result) except -1:
+        """Store what ``node`` returned, as ``run`` does after a call; 1 if it ran out.
+
+        ``result`` is the node's return value, or ``Exhausted`` for a generator node whose
+        call raised ``StopIteration``. Scatters it over the node's signal slots and fires its
+        asset round trips; on ``Exhausted`` flags the node C_EXHAUSTED, sets its outputs to
+        NoEvent and returns 1. Hooks are not called.
+        """
+        _check_node(node, self._flags.shape[0])
+        return _finish(self, <int32_t>node, values, result)
 
     cdef int _scatter(self, list values, Py_ssize_t o0, Py_ssize_t o1, object result) except -1:
         # one value per signal, zip-like: a short tuple leaves the trailing signals NoEvent
@@ -394,3 +482,104 @@ cdef class Dispatcher:
         for k in range(o0, o1):
             _set(values, self._out_slot[k], items[k - o0] if k - o0 < n_items else NOEVENT)
         return 0
+
+
+cdef class Scheduler:
+    """Ready/done bookkeeping of one epoch over a CSR graph, for event-driven runners.
+
+    A small state machine in the manner of ``graphlib.TopologicalSorter``: ``start()``
+    begins an epoch and returns the nodes without predecessors; ``done(node)`` marks a
+    ready node finished and returns the successors it released (those whose last
+    predecessor it was). Every node becomes ready exactly once per epoch -- a node the
+    runner skips is still ``done`` so that its successors are released (and skipped in
+    turn by ``Dispatcher.prepare_call`` if they required its signals).
+
+    Fields:
+        n          int           number of nodes
+        indptr     int32[n+1]    CSR successors: node i -> indices[indptr[i]:indptr[i+1]]
+        indices    int32[m]        (duplicate edges count once each, on both sides)
+        indegree   int32[n]      predecessor edges of each node
+        n_done     int           nodes marked done in the current epoch
+        state      uint8[n]      (property, a copy) S_WAITING / S_READY / S_DONE per node
+        pending    int32[n]      (property, a copy) predecessor edges not yet done
+
+    Python: see ``_dispatch_py.Scheduler`` (lists instead of typed buffers).
+    """
+
+    def __init__(self, int n, indptr, indices):
+        cdef Py_ssize_t k
+        self.n = n
+        self.indptr = np.ascontiguousarray(indptr, dtype=np.int32)
+        self.indices = np.ascontiguousarray(indices, dtype=np.int32)
+        if self.indptr.shape[0] != n + 1:
+            raise ValueError(f"indptr must have n + 1 = {n + 1} entries, got {self.indptr.shape[0]}")
+        self._indptr = self.indptr
+        self._indices = self.indices
+        self.indegree = np.zeros(n, dtype=np.int32)
+        self._indeg = self.indegree
+        for k in range(self._indices.shape[0]):
+            self._indeg[self._indices[k]] += 1
+        self._pending = np.zeros(n, dtype=np.int32)
+        self._state = np.full(n, S_DONE, dtype=np.uint8)
+        self.n_done = n
+
+    @property
+    def state(self):
+        return np.asarray(self._state).copy()
+
+    @property
+    def pending(self):
+        return np.asarray(self._pending).copy()
+
+    @property
+    def remaining(self):
+        """Nodes not yet done in this epoch (0 once every node is done)."""
+        return self.n - self.n_done
+
+    cpdef list start(self):
+        """Begin an epoch: every node waits on its predecessors; return the ready ones.
+
+        May be called again at any time to abandon the current epoch. The ready nodes come
+        in id order (the plan's generation 0).
+        Python: ``[i for i in range(n) if indegree[i] == 0]``.
+        """
+        cdef Py_ssize_t i
+        cdef list ready = []
+        for i in range(self.n):
+            self._pending[i] = self._indeg[i]
+            if self._indeg[i] == 0:
+                self._state[i] = S_READY
+                ready.append(i)
+            else:
+                self._state[i] = S_WAITING
+        self.n_done = 0
+        return ready
+
+    cpdef list done(self, int node):
+        """Mark ready ``node`` done; return the successors it released, in edge order.
+
+        Raises ``AlreadyDoneError`` if ``node`` is already done this epoch and
+        ``ValueError`` if it is still waiting for a predecessor.
+        Python: ``for s in succ(node): pending[s] -= 1; release s if pending[s] == 0``.
+        """
+        cdef Py_ssize_t k
+        cdef int32_t succ
+        cdef list released = []
+        _check_node(node, self.n)
+        if self._state[node] != S_READY:
+            _not_ready(node, self._state[node])
+        self._state[node] = S_DONE
+        self.n_done += 1
+        for k in range(self._indptr[node], self._indptr[node + 1]):
+            succ = self._indices[k]
+            self._pending[succ] -= 1
+            if self._pending[succ] == 0:
+                self._state[succ] = S_READY
+                released.append(succ)
+        return released
+
+
+cdef int _not_ready(int node, int state) except -1:
+    if state == S_DONE:
+        raise AlreadyDoneError(f"node {node} is already done in this epoch")
+    raise ValueError(f"node {node} is not ready: {node} still waits for a predecessor")

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from noob.runner.asyncio import AsyncRunner
 from noob.runner.sync import SynchronousRunner, TubeRunner
 
-__all__ = ["SynchronousRunner", "TubeRunner", "get_runner"]
+__all__ = ["AsyncRunner", "SynchronousRunner", "TubeRunner", "get_runner"]
 
 
 def get_runner(name: str) -> type[TubeRunner]:
-    """The runner class called ``name`` (``"sync"``)."""
-    runners = {"sync": SynchronousRunner}
+    """The runner class called ``name`` (``"sync"`` or ``"async"``)."""
+    runners = {"sync": SynchronousRunner, "async": AsyncRunner}
     try:
         return runners[name]
     except KeyError:
