@@ -61,12 +61,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapp
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-import numpy as np
 
 from noob.asset import AssetScope
-from noob.event import EventMaker, EventStore
-from noob.exceptions import AssetError, InputMissingError, SchedulerExhaustedError
-from noob.runner.sync import SynchronousRunner, TubeRunner, _not_initialised, _note
+from noob.event import EventStore
+from noob.exceptions import AssetError, SchedulerExhaustedError
+from noob.runner.sync import SynchronousRunner, TubeRunner, _note
 from noob.tube import AssetRuntime, MapNodeAdapter, ReturnNode, Tube
 from noob.types import Epoch, MetaSignal
 
@@ -161,43 +160,13 @@ class AsyncRunner(TubeRunner):
             if unknown:
                 raise KeyError(f"loop_nodes names nodes tube {tube.tube_id!r} does not have: {', '.join(map(repr, unknown))}")
 
-        # -- the same tables and state as SynchronousRunner (its helpers below rely on them)
-        self._values: list[Any] = list(plan.initial_values)
-        self._fns: list[Callable] = [_not_initialised(k) for k in plan.node_ids]
-        flags = np.zeros(n, dtype=np.uint8)
-        for i, node_id in enumerate(plan.node_ids):
-            node = tube.nodes[node_id]
-            flags[i] = (
-                (core_mod.F_ENABLED if node.enabled else 0)
-                | (core_mod.F_GENERATOR if node.is_generator else 0)
-                | ((core_mod.F_HOOK_BEFORE | core_mod.F_HOOK_AFTER) if plan.node_assets[i] else 0)
-            )
-        self._dispatcher = plan.dispatcher(self._fns, flags)
-        # map regions run in a worker thread by per-region dispatchers, as in the sync runner
-        self._subs = {m: plan.dispatcher(self._fns, self._dispatcher.flags, order=order) for m, order in plan.region_order.items()}
+        # -- the tables and state are TubeRunner's; map regions run in a worker thread
         for d in self._subs.values():
             d.hook_before = self._region_node_open
             d.hook_after = self._region_node_after
         self._in_region: set[int] = set().union(*plan.regions.values()) if plan.regions else set()
-        self._region_slots = [plan.signal_slot[(plan.node_ids[i], name)] for i in sorted(self._in_region) for name in plan.signals[i]]
         self._region_open: dict[int, list[AssetRuntime]] = {}
         self._scheduler = core_mod.Scheduler(n, plan.indptr, plan.indices)
-        self._epoch = 0
-        self._last_epoch: int | None = None
-        self._exhausted = False
-        self._open_assets: list[AssetRuntime] = []
-        self._events = EventMaker()
-        self._scoped = {scope: [a for a in tube.assets.values() if a.scope == scope] for scope in AssetScope}
-        self._process_assets = self._scoped[AssetScope.process]
-        self._process_input_slots = {k: plan.input_slot[k] for k in plan.process_inputs}
-        self._tube_input_slots = {k: plan.input_slot[k] for k in plan.input_slot if k not in self._process_input_slots}
-        for key, slot in self._tube_input_slots.items():
-            try:
-                self._values[slot] = tube.input_collection.get(key)
-            except InputMissingError:
-                self._values[slot] = None
-        self._return_index = next((plan.index[k] for k, nd in tube.nodes.items() if isinstance(nd, ReturnNode)), None)
-        self._return_slot = None if self._return_index is None else plan.signal_slot[(plan.node_ids[self._return_index], "value")]
 
         # -- where each node runs, and which of its arguments are node-scoped assets
         self._kind = [self._kind_of(i, loop_nodes) for i in range(n)]

@@ -63,7 +63,41 @@ class TubeRunner:
         self._running = False
         self._loop_holder: list = []
         self._initialised: set[int] = set()
-        self._init_hooks_done: dict[int, bool] = {}
+        plan = self.plan
+        # -- the slot table (see noob.plan) and the callables the core calls, one per node
+        self._values: list[Any] = list(plan.initial_values)
+        self._fns: list[Callable] = [_not_initialised(k) for k in plan.node_ids]
+        flags = np.zeros(len(plan.node_ids), dtype=np.uint8)
+        for i, node_id in enumerate(plan.node_ids):
+            node = tube.nodes[node_id]
+            flags[i] = (
+                (self.core.F_ENABLED if node.enabled else 0)
+                | (self.core.F_GENERATOR if node.is_generator else 0)
+                | ((self.core.F_HOOK_BEFORE | self.core.F_HOOK_AFTER) if plan.node_assets[i] else 0)
+            )
+        self._dispatcher = plan.dispatcher(self._fns, flags)
+        # map regions: one dispatcher each, sharing callables, flags and the slot table
+        self._subs = {m: plan.dispatcher(self._fns, self._dispatcher.flags, order=order) for m, order in plan.region_order.items()}
+        self._region_slots = [
+            plan.signal_slot[(plan.node_ids[i], name)] for r in plan.regions.values() for i in r for name in plan.signals[i]
+        ]
+        # -- epochs, assets, inputs, the return slot
+        self._epoch = 0
+        self._last_epoch: int | None = None
+        self._exhausted = False
+        self._open_assets: list[AssetRuntime] = []
+        self._events = EventMaker()
+        self._scoped = {scope: [a for a in tube.assets.values() if a.scope == scope] for scope in AssetScope}
+        self._process_assets = self._scoped[AssetScope.process]
+        self._process_input_slots = {k: plan.input_slot[k] for k in plan.process_inputs}
+        self._tube_input_slots = {k: plan.input_slot[k] for k in plan.input_slot if k not in self._process_input_slots}
+        for key, slot in self._tube_input_slots.items():
+            try:
+                self._values[slot] = tube.input_collection.get(key)
+            except InputMissingError:
+                self._values[slot] = None
+        self._return_index = next((plan.index[k] for k, nd in tube.nodes.items() if isinstance(nd, ReturnNode)), None)
+        self._return_slot = None if self._return_index is None else plan.signal_slot[(plan.node_ids[self._return_index], "value")]
 
     # ------------------------------------------------------------------ lifecycle helpers
     def _run_async(self, awaitable: Any) -> Any:
@@ -176,50 +210,13 @@ class SynchronousRunner(TubeRunner):
 
     def __init__(self, tube: Tube, store: EventStore | None = None, max_iter_loops: int = 100, core: str | None = None):
         super().__init__(tube, store=store, max_iter_loops=max_iter_loops, core=core)
-        plan = self.plan
-        n = len(plan.node_ids)
-        self._values: list[Any] = list(plan.initial_values)
-        self._fns: list[Callable] = [_not_initialised(k) for k in plan.node_ids]
-        flags = np.zeros(n, dtype=np.uint8)
-        for i, node_id in enumerate(plan.node_ids):
-            node = tube.nodes[node_id]
-            flags[i] = (
-                (self.core.F_ENABLED if node.enabled else 0)
-                | (self.core.F_GENERATOR if node.is_generator else 0)
-                | ((self.core.F_HOOK_BEFORE | self.core.F_HOOK_AFTER) if plan.node_assets[i] else 0)
-            )
-        self._dispatcher = plan.dispatcher(self._fns, flags)
-        # map regions: one dispatcher each, sharing callables, flags and the slot table
-        self._subs = {m: plan.dispatcher(self._fns, self._dispatcher.flags, order=order) for m, order in plan.region_order.items()}
         for d in (self._dispatcher, *self._subs.values()):
             d.hook_before = self._node_assets_open
             d.hook_after = self._after_node
-        self._region_slots = [
-            plan.signal_slot[(plan.node_ids[i], name)] for r in plan.regions.values() for i in r for name in plan.signals[i]
-        ]
-        self._epoch = 0
-        self._last_epoch: int | None = None
-        self._exhausted = False
-        self._open_assets: list[AssetRuntime] = []
         self._node_open: list[AssetRuntime] = []
-        self._events = EventMaker()
-        self._emitted: list[dict] = []
-        self._scoped = {
-            scope: [a for a in tube.assets.values() if a.scope == scope] for scope in AssetScope
-        }
-        self._process_assets = self._scoped[AssetScope.process]
         self._run = self._dispatcher.run
-        self._stamp_epoch = plan.uses_epoch
-        self._epoch_slot = plan.epoch_slot
-        self._process_input_slots = {k: plan.input_slot[k] for k in plan.process_inputs}
-        self._tube_input_slots = {k: plan.input_slot[k] for k in plan.input_slot if k not in self._process_input_slots}
-        for key, slot in self._tube_input_slots.items():
-            try:
-                self._values[slot] = tube.input_collection.get(key)
-            except InputMissingError:
-                self._values[slot] = None
-        self._return_index = next((plan.index[k] for k, nd in tube.nodes.items() if isinstance(nd, ReturnNode)), None)
-        self._return_slot = None if self._return_index is None else plan.signal_slot[(plan.node_ids[self._return_index], "value")]
+        self._stamp_epoch = self.plan.uses_epoch
+        self._epoch_slot = self.plan.epoch_slot
 
     # ------------------------------------------------------------------ lifecycle
     @property
