@@ -126,8 +126,13 @@ def test_concurrent_sleeps(bench, impl, loop, make_async_runner):
     assert result % N_SLEEPERS == 0 and result > 0
 
 
-@pytest.mark.parametrize("runner", ["sync", "threads", "loop"])
-@pytest.mark.benchmark(group=f"async-trivial-fanout{FANOUT}-x{EPOCHS}")
+@pytest.mark.parametrize(
+    "runner",
+    [
+        pytest.param(mode, marks=pytest.mark.benchmark(group=f"async-trivial-fanout{FANOUT}-x{EPOCHS}-{mode}"))
+        for mode in ("sync", "threads", "loop")
+    ],
+)
 def test_trivial_overhead(bench, impl, runner, loop, make_runner, make_async_runner):
     # the hand-written loop ignores `runner`: each group shows it beside the three runner modes
     bench.extra_info.update(N=FANOUT, epochs=EPOCHS, runner=runner)
