@@ -21,7 +21,7 @@ from noob.asset import Asset, AssetScope
 from noob.event import Event, EventStore, MetaEvent, MetaEventType
 from noob.logging import init_logger
 from noob.node import Node, deinit_method, init_method, process_method
-from noob.runner import AsyncRunner, SynchronousRunner
+from noob.runner import SynchronousRunner
 from noob.spec import AssetSpecification, InputScope, InputSpecification, NodeSpecification, TubeSpecification
 from noob.tube import InputCollection, Tube
 from noob.types import Epoch, MetaSignal, Name, NoEventable
@@ -30,6 +30,16 @@ try:
     __version__ = version("noob")
 except PackageNotFoundError:  # running from a source tree without installing
     __version__ = "0+unknown"
+
+
+
+def __getattr__(name: str) -> object:
+    if name == "AsyncRunner":  # imported on first use: `import noob` does not pay for asyncio
+        from noob.runner.asyncio import AsyncRunner
+
+        return AsyncRunner
+    raise AttributeError(f"module 'noob' has no attribute {name!r}")
+
 
 __all__ = [
     "Asset",

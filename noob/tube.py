@@ -9,7 +9,6 @@ Must not: run anything per epoch (that is ``noob.runner``) or lay out tables (``
 
 from __future__ import annotations
 
-import asyncio
 import builtins
 import contextlib
 import functools
@@ -1076,6 +1075,8 @@ def run_coroutine_blocking(coro: Any, loop_holder: list) -> Any:
     loop-bound objects survive) runs it. Inside a running loop (a sync runner called from
     async code), the coroutine runs on a helper thread's loop and this thread waits for it.
     """
+    import asyncio  # only tubes with async code pay for importing asyncio
+
     try:
         asyncio.get_running_loop()
         running = True

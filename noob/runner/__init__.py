@@ -1,17 +1,31 @@
-"""Runners: execute a tube epoch by epoch. ``get_runner(name)`` returns a runner class."""
+"""Runners: execute a tube epoch by epoch. ``get_runner(name)`` returns a runner class.
+
+``AsyncRunner`` is imported on first use, so ``import noob`` does not pay for ``asyncio``.
+"""
 
 from __future__ import annotations
 
-from noob.runner.asyncio import AsyncRunner
+from typing import Any
+
 from noob.runner.sync import SynchronousRunner, TubeRunner
 
 __all__ = ["AsyncRunner", "SynchronousRunner", "TubeRunner", "get_runner"]
 
 
+def __getattr__(name: str) -> Any:
+    if name == "AsyncRunner":
+        from noob.runner.asyncio import AsyncRunner
+
+        return AsyncRunner
+    raise AttributeError(f"module 'noob.runner' has no attribute {name!r}")
+
+
 def get_runner(name: str) -> type[TubeRunner]:
     """The runner class called ``name`` (``"sync"`` or ``"async"``)."""
-    runners = {"sync": SynchronousRunner, "async": AsyncRunner}
-    try:
-        return runners[name]
-    except KeyError:
-        raise ValueError(f"unknown runner {name!r}; available: {', '.join(map(repr, runners))}") from None
+    if name == "async":
+        from noob.runner.asyncio import AsyncRunner
+
+        return AsyncRunner
+    if name == "sync":
+        return SynchronousRunner
+    raise ValueError(f"unknown runner {name!r}; available: 'sync', 'async'")
