@@ -14,6 +14,8 @@ from noob.types import MetaSignal
 
 __all__ = ["Gather"]
 
+_NOEVENT = MetaSignal.NoEvent
+
 
 class Gather(Node):
     """Collect values across epochs and emit them as one list.
@@ -46,22 +48,23 @@ class Gather(Node):
     def process(self, value: Any, trigger: Any | None = None, n: int | None = None) -> Any:
         """Collect ``value``; emit the list when ``n`` values are in (``n`` from params, or from
         a map's ``n`` signal) or when ``trigger`` fires."""
-        target = n if n is not None else self.n
+        target = self.n if n is None else n
         if trigger is not None and target is not None:
             raise ValueError(f"gather node {self.id!r}: cannot use a trigger while `n` is set")
-        self._items.append(value)
-        if (target is not None and len(self._items) >= target) or (target is None and trigger is not None):
-            items, self._items = self._items, []
-            if self.flatten:
-                flat: list[Any] = []
-                for item in items:
-                    try:
-                        flat.extend(item)
-                    except TypeError:
-                        raise TypeError(f"gather node {self.id!r} was asked to flatten, but got a non-iterable {item!r}") from None
-                return flat
+        items = self._items
+        items.append(value)
+        if trigger is None and (target is None or len(items) < target):
+            return _NOEVENT  # the common case, kept short: gather runs once per element of a map
+        self._items = []
+        if not self.flatten:
             return items
-        return MetaSignal.NoEvent
+        flat: list[Any] = []
+        for item in items:
+            try:
+                flat.extend(item)
+            except TypeError:
+                raise TypeError(f"gather node {self.id!r} was asked to flatten, but got a non-iterable {item!r}") from None
+        return flat
 
     def deinit(self) -> None:
         self._items = []

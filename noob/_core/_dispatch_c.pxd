@@ -26,6 +26,7 @@ cdef class Dispatcher:
     cdef public object deepcopy, hook_before, hook_after
     cdef public int current
     cdef public int n_exhausted_now
+    cdef public Py_ssize_t item_index
     cdef int32_t[::1] _order, _arg_ptr, _arg_src, _n_pos, _out_ptr, _out_slot
     cdef int32_t[::1] _store_ptr, _store_src, _store_dst
     cdef uint8_t[::1] _flags, _arg_req, _store_copy, _ran

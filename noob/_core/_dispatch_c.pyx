@@ -320,6 +320,7 @@ cdef class Dispatcher:
         self.hook_after = None
         self.current = -1
         self.n_exhausted_now = 0
+        self.item_index = -1
         self._order = self.order
         self._flags = self.flags
         self._arg_ptr = self.arg_ptr
@@ -342,6 +343,26 @@ cdef class Dispatcher:
 
     def __dealloc__(self):
         PyMem_Free(self._buf)
+
+    def run_each(self, list values, items, Py_ssize_t value_slot, int ret, Py_ssize_t ret_slot):
+        """Run the order once per element of ``items``, the element in ``value_slot`` (a map).
+
+        Returns the values of slot ``ret_slot`` from the runs where node ``ret`` ran (``[]``
+        when ``ret`` < 0). ``item_index`` is the element being run, so the runner can name the
+        sub-epoch when a node raises. Python: ``for k, item in enumerate(items):
+        values[value_slot] = item; self.run(values); if ran[ret]: out.append(values[ret_slot])``.
+        """
+        cdef list collected = []
+        cdef Py_ssize_t k = 0
+        for item in items:
+            self.item_index = k
+            _set(values, value_slot, item)
+            self.run(values)
+            if ret >= 0 and self._ran[ret]:
+                collected.append(<object>PyList_GET_ITEM(values, ret_slot))
+            k += 1
+        self.item_index = -1
+        return collected
 
     def set_flag(self, int node, int bit, bint on):
         """Set or clear one flag bit of ``node``."""

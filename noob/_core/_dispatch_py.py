@@ -168,6 +168,7 @@ class Dispatcher:
         self.hook_before = None
         self.hook_after = None
         self.n_exhausted_now = 0
+        self.item_index = -1
         # plain-list copies: indexing numpy scalars in a Python loop is slow
         self._order = [int(x) for x in self.order]
         self._args = [
@@ -181,6 +182,18 @@ class Dispatcher:
             for i in range(n)
         ]
         self._npos = [int(x) for x in self.n_pos]
+
+    def run_each(self, values, items, value_slot, ret, ret_slot):
+        """Run the order once per element of ``items`` (a map); see ``_dispatch_c.pyx``."""
+        collected = []
+        for k, item in enumerate(items):
+            self.item_index = k
+            values[value_slot] = item
+            self.run(values)
+            if ret >= 0 and self.ran[ret]:
+                collected.append(values[ret_slot])
+        self.item_index = -1
+        return collected
 
     def set_flag(self, node, bit, on):
         """Set or clear one flag bit of ``node``."""

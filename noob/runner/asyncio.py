@@ -6,9 +6,9 @@ and the async lifecycle (``await init()`` / ``deinit()``, async hooks and assets
 the running loop), per-call node-scoped assets, draining an epoch when a node fails.
 Must not: decide what is ready or whether a node is skipped (the core's ``Scheduler`` and
 ``Dispatcher.prepare_call`` / ``finish`` do, over the same plan the synchronous runner
-uses), or restate what the synchronous runner already does between epochs: the helpers that
-do not depend on how an epoch runs (inputs, exhaustion, return shapes, maps, events, the
-store) are ``SynchronousRunner``'s own functions, shared by reference below.
+uses), or restate what every runner does between epochs: the helpers that do not depend on how an
+epoch runs (inputs, exhaustion, return shapes, maps, events, the store) live in
+``TubeRunner``.
 
 One epoch (``process()``)::
 
@@ -65,7 +65,7 @@ from typing import Any, Literal
 from noob.asset import AssetScope
 from noob.event import EventStore
 from noob.exceptions import AssetError, SchedulerExhaustedError
-from noob.runner.sync import SynchronousRunner, TubeRunner, _note
+from noob.runner.sync import TubeRunner, _note
 from noob.tube import AssetRuntime, MapNodeAdapter, ReturnNode, Tube
 from noob.types import Epoch, MetaSignal
 
@@ -210,24 +210,6 @@ class AsyncRunner(TubeRunner):
             if src in slots:
                 out.append((k - a0 if k - a0 < npos else names[k - a0 - npos], slots[src]))
         return out
-
-    # ------------------------------------------------------------------ shared with SynchronousRunner
-    # plain functions over the attributes set up above; nothing here depends on how an epoch
-    # runs. (Typed Any: to mypy, SynchronousRunner's functions only accept its own instances.)
-    _set_inputs: Any = SynchronousRunner._set_inputs
-    _check_exhausted: Any = SynchronousRunner._check_exhausted
-    _required_process_inputs: Any = SynchronousRunner._required_process_inputs
-    _check_no_process_inputs: Any = SynchronousRunner._check_no_process_inputs
-    _node_index: Any = SynchronousRunner._node_index
-    _emit_node: Any = SynchronousRunner._emit_node
-    _emit_epoch_end: Any = SynchronousRunner._emit_epoch_end
-    _result: Any = SynchronousRunner._result
-    _aggregate: Any = SynchronousRunner._aggregate
-    _return_outside_keys: Any = SynchronousRunner._return_outside_keys
-    _map_call: Any = SynchronousRunner._map_call
-    collect_return: Any = SynchronousRunner.collect_return
-    store: Any = SynchronousRunner.store
-    epoch: Any = SynchronousRunner.epoch
 
     # ------------------------------------------------------------------ threads and the loop
     def _run_async(self, awaitable: Any) -> Any:

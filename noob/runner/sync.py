@@ -82,6 +82,8 @@ class TubeRunner:
             plan.signal_slot[(plan.node_ids[i], name)] for r in plan.regions.values() for i in r for name in plan.signals[i]
         ]
         # -- epochs, assets, inputs, the return slot
+        self._stamp_epoch = plan.uses_epoch  # the epoch slot is only written when a node reads it
+        self._epoch_slot = plan.epoch_slot
         self._epoch = 0
         self._last_epoch: int | None = None
         self._exhausted = False
@@ -181,6 +183,211 @@ class TubeRunner:
                     self._open_assets.remove(asset)
         return error
 
+    # ------------------------------------------------------------------ shared by every runner
+    def _result(self, value: Any) -> Any:
+        if value is NOEVENT:
+            return None
+        if type(value) is _Batch:
+            return self._aggregate(value)
+        return value
+
+    # ------------------------------------------------------------------ map
+    def _map_call(self, m: int) -> Callable:
+        """The callable of map node ``m``: runs its region once per element of the value."""
+        plan = self.plan
+        values = self._values
+        sub = self._subs[m]
+        node_id = plan.node_ids[m]
+        value_slot = plan.signal_slot[(node_id, "value")]
+        n_slot = plan.signal_slot[(node_id, "n")]
+        epoch_slot = plan.epoch_slot
+        ret = self._return_index if self._return_index in plan.regions[m] else None
+        ret_slot = -1 if self._return_slot is None else self._return_slot
+        tube_id = self.tube.tube_id
+
+        def run_map(value: Any) -> Any:
+            try:
+                items = list(value)
+            except TypeError:
+                raise TypeError(f"map node {node_id!r} needs an iterable value, got {type(value).__name__}: {value!r}") from None
+            if not items:
+                return (NOEVENT, NOEVENT)
+            values[n_slot] = len(items)
+            parent = values[epoch_slot]
+            try:
+                if plan.uses_epoch or self._callbacks:
+                    collected = self._map_stamped(sub, items, node_id, value_slot, ret, ret_slot, parent)
+                else:
+                    collected = sub.run_each(values, items, value_slot, -1 if ret is None else ret, ret_slot)
+            except BaseException as exc:
+                inner = sub.current
+                if inner >= 0 and not any(n.startswith("[noob] raised by node") for n in getattr(exc, "__notes__", ())):
+                    where = (parent if isinstance(parent, Epoch) else Epoch(parent)) / (node_id, sub.item_index)
+                    _note(exc, f"[noob] raised by node {plan.node_ids[inner]!r} in epoch {where} of tube {tube_id!r}")
+                raise
+            finally:
+                values[epoch_slot] = parent
+            if ret is not None:
+                flat = [x for got in collected for x in (got.items if type(got) is _Batch else (got,))]
+                values[ret_slot] = _Batch(flat) if flat else NOEVENT
+            return (items[-1], len(items))
+
+        return run_map
+
+    def _map_stamped(self, sub: Any, items: list, node_id: str, value_slot: int, ret: int | None, ret_slot: int | None,
+                     parent: Any) -> list:
+        """``sub.run_each`` with the sub-epoch ``parent / (node_id, k)`` in the epoch slot (for
+        nodes that take the epoch, and for callbacks)."""
+        values = self._values
+        root = parent if isinstance(parent, Epoch) else Epoch(parent)
+        collected = []
+        for k, item in enumerate(items):
+            values[self._epoch_slot] = root / (node_id, k)
+            try:
+                collected.extend(sub.run_each(values, (item,), value_slot, -1 if ret is None else ret, ret_slot))
+            except BaseException:
+                sub.item_index = k
+                raise
+        return collected
+
+    def _aggregate(self, batch: _Batch) -> Any:
+        """The return value after a map: per-element values gathered into the return's shape.
+
+        Scalar form -> list; list form -> one tuple of every element's values; dict form ->
+        each key a list of per-element values (a key fed from outside the map: its single
+        value); both -> ``(tuple, dict)``. Unlike the original, a one-element map still gives
+        lists (§13.3: the scalar was a bug).
+        """
+        node = self.tube.nodes[self.plan.node_ids[self._return_index]]
+        items = [v for v in batch.items if v is not None]
+        if node.scalar:
+            return list(batch.items)
+        outside = self._return_outside_keys()
+        pos: list[Any] = []
+        kw: dict[str, Any] = {}
+        for item in items:
+            args, kwargs = (item if node.has_pos and node.has_kw else ((item, {}) if node.has_pos else ((), item)))
+            pos.extend(args)
+            for key, value in kwargs.items():
+                if key in outside:
+                    kw.setdefault(key, value)
+                else:
+                    kw.setdefault(key, []).append(value)
+        if node.has_pos and node.has_kw:
+            return (tuple(pos), kw)
+        if node.has_kw:
+            return kw or None
+        return tuple(pos)
+
+    def _return_outside_keys(self) -> set[str]:
+        plan = self.plan
+        inside = set().union(*plan.regions.values()) if plan.regions else set()
+        nspec = self.tube.spec.nodes[plan.node_ids[self._return_index]]
+        return {d.slot for d in nspec.dependencies if isinstance(d.slot, str) and plan.index.get(d.node) not in inside}
+
+    def _set_inputs(self, inputs: Mapping[str, Any]) -> list[tuple[int, Any]]:
+        """Put this call's inputs in their slots; return what to restore after the epoch."""
+        values = self._values
+        collection = self.tube.input_collection
+        extra = {k: v for k, v in inputs.items() if k not in collection.specs}
+        if extra:
+            warnings.warn(
+                ExtraInputWarning(
+                    f"Ignoring extra input without a specification provided to scope `process`: {extra!r} "
+                    f"(declared inputs: {', '.join(map(repr, collection.specs)) or 'none'})"
+                ),
+                stacklevel=3,
+            )
+        for key, slot in self._process_input_slots.items():
+            if key in inputs:
+                continue
+            spec = collection.specs[key]
+            if spec.required and not spec.has_default:
+                raise InputMissingError(
+                    f"required process-scoped input {key!r} of tube {self.tube.tube_id!r} was not given; "
+                    f"call runner.process({key}=...)",
+                    input=key,
+                    scope="process",
+                )
+        restore = []
+        for key, slot in self._process_input_slots.items():
+            values[slot] = inputs[key] if key in inputs else collection.specs[key].default
+        for key, slot in self._tube_input_slots.items():
+            if key in inputs:  # a process call may override a tube-scoped input (documented behaviour)
+                restore.append((slot, values[slot]))
+                values[slot] = inputs[key]
+        return restore
+
+    def _check_exhausted(self) -> None:
+        flags = self._dispatcher.flags
+        sources = [i for i in self.plan.sources if flags[i] & self.core.F_ENABLED]
+        if sources and all(flags[i] & self.core.F_EXHAUSTED for i in sources):
+            self._exhausted = True
+
+    def _required_process_inputs(self) -> list[str]:
+        specs = self.tube.input_collection.specs
+        return [k for k in self._process_input_slots if specs[k].required and not specs[k].has_default]
+
+    def _check_no_process_inputs(self, method: str) -> None:
+        missing = self._required_process_inputs()
+        if missing:
+            raise InputMissingError(
+                f"Can't use the `{method}` method with tubes with process-scoped input that was not provided: "
+                f"{', '.join(map(repr, missing))}. Call runner.process({missing[0]}=...) once per epoch instead.",
+                input=missing[0],
+                scope="process",
+            )
+
+    def collect_return(self, epoch: Any = None) -> Any:
+        """The return value of the last epoch."""
+        if epoch is not None:
+            raise ValueError("Sync runner only stores a single epoch at a time")
+        if self._return_slot is None or self._last_epoch is None:
+            return None
+        return self._result(self._values[self._return_slot])
+
+    def _node_index(self, node_id: str) -> int:
+        try:
+            return self.plan.index[node_id]
+        except KeyError:
+            raise KeyError(f"tube {self.tube.tube_id!r} has no node {node_id!r} (nodes: {', '.join(map(repr, self.plan.node_ids))})") from None
+
+    def _emit_node(self, i: int) -> None:
+        node_id = self.plan.node_ids[i]
+        epoch = self._values[self.plan.epoch_slot]
+        stamp = datetime.now(UTC)
+        for name in self.plan.signals[i]:
+            event = self._events.new(node_id, name, epoch, self._values[self.plan.signal_slot[(node_id, name)]], stamp)
+            for cb in self._callbacks:
+                cb(event)
+
+    def _emit_epoch_end(self, epoch: int) -> None:
+        e = Epoch(epoch)
+        event = self._events.new("meta", MetaEventType.EpochEnded.value, e, e)
+        for cb in self._callbacks:
+            cb(event)
+
+    @property
+    def store(self) -> EventStore:
+        """The events of the last epoch, built on demand from the slot table."""
+        store = EventStore()
+        if self._last_epoch is None:
+            return store
+        epoch = Epoch(self._last_epoch)
+        ran = self._dispatcher.ran
+        stamp = datetime.now(UTC)
+        for i, node_id in enumerate(self.plan.node_ids):
+            if not ran[i]:
+                continue
+            for name in self.plan.signals[i]:
+                store.add(self._events.new(node_id, name, epoch, self._values[self.plan.signal_slot[(node_id, name)]], stamp))
+        return store
+
+    @property
+    def epoch(self) -> int:
+        """The number of the next epoch ``process()`` will run."""
+        return self._epoch
+
 
 class _Batch:
     """The return node's per-element values collected by a map (``items``), before shaping."""
@@ -215,8 +422,6 @@ class SynchronousRunner(TubeRunner):
             d.hook_after = self._after_node
         self._node_open: list[AssetRuntime] = []
         self._run = self._dispatcher.run
-        self._stamp_epoch = self.plan.uses_epoch
-        self._epoch_slot = self.plan.epoch_slot
 
     # ------------------------------------------------------------------ lifecycle
     @property
@@ -349,150 +554,6 @@ class SynchronousRunner(TubeRunner):
             self._close_assets(self._node_open, exc)
             self._node_open = []
 
-    def _result(self, value: Any) -> Any:
-        if value is NOEVENT:
-            return None
-        if type(value) is _Batch:
-            return self._aggregate(value)
-        return value
-
-    # ------------------------------------------------------------------ map
-    def _map_call(self, m: int) -> Callable:
-        """The callable of map node ``m``: runs its region once per element of the value."""
-        plan = self.plan
-        values = self._values
-        sub = self._subs[m]
-        node_id = plan.node_ids[m]
-        value_slot = plan.signal_slot[(node_id, "value")]
-        n_slot = plan.signal_slot[(node_id, "n")]
-        epoch_slot = plan.epoch_slot
-        ret = self._return_index if self._return_index in plan.regions[m] else None
-        ret_slot = self._return_slot
-        tube_id = self.tube.tube_id
-
-        def run_map(value: Any) -> Any:
-            try:
-                items = list(value)
-            except TypeError:
-                raise TypeError(f"map node {node_id!r} needs an iterable value, got {type(value).__name__}: {value!r}") from None
-            if not items:
-                return (NOEVENT, NOEVENT)
-            values[n_slot] = len(items)
-            parent = values[epoch_slot]
-            stamp = plan.uses_epoch or bool(self._callbacks)
-            collected: list[Any] = []
-            try:
-                for k, item in enumerate(items):
-                    values[value_slot] = item
-                    if stamp:
-                        values[epoch_slot] = (parent if isinstance(parent, Epoch) else Epoch(parent)) / (node_id, k)
-                    try:
-                        sub.run(values)
-                    except BaseException as exc:
-                        inner = sub.current
-                        if inner >= 0 and not any(n.startswith("[noob] raised by node") for n in getattr(exc, "__notes__", ())):
-                            where = (parent if isinstance(parent, Epoch) else Epoch(parent)) / (node_id, k)
-                            _note(exc, f"[noob] raised by node {plan.node_ids[inner]!r} in epoch {where} of tube {tube_id!r}")
-                        raise
-                    if ret is not None and sub.ran[ret]:
-                        got = values[ret_slot]
-                        collected.extend(got.items if type(got) is _Batch else [got])
-            finally:
-                values[epoch_slot] = parent
-            if ret is not None:
-                values[ret_slot] = _Batch(collected) if collected else NOEVENT
-            return (items[-1], len(items))
-
-        return run_map
-
-    def _aggregate(self, batch: _Batch) -> Any:
-        """The return value after a map: per-element values gathered into the return's shape.
-
-        Scalar form -> list; list form -> one tuple of every element's values; dict form ->
-        each key a list of per-element values (a key fed from outside the map: its single
-        value); both -> ``(tuple, dict)``. Unlike the original, a one-element map still gives
-        lists (§13.3: the scalar was a bug).
-        """
-        node = self.tube.nodes[self.plan.node_ids[self._return_index]]
-        items = [v for v in batch.items if v is not None]
-        if node.scalar:
-            return list(batch.items)
-        outside = self._return_outside_keys()
-        pos: list[Any] = []
-        kw: dict[str, Any] = {}
-        for item in items:
-            args, kwargs = (item if node.has_pos and node.has_kw else ((item, {}) if node.has_pos else ((), item)))
-            pos.extend(args)
-            for key, value in kwargs.items():
-                if key in outside:
-                    kw.setdefault(key, value)
-                else:
-                    kw.setdefault(key, []).append(value)
-        if node.has_pos and node.has_kw:
-            return (tuple(pos), kw)
-        if node.has_kw:
-            return kw or None
-        return tuple(pos)
-
-    def _return_outside_keys(self) -> set[str]:
-        plan = self.plan
-        inside = set().union(*plan.regions.values()) if plan.regions else set()
-        nspec = self.tube.spec.nodes[plan.node_ids[self._return_index]]
-        return {d.slot for d in nspec.dependencies if isinstance(d.slot, str) and plan.index.get(d.node) not in inside}
-
-    def _set_inputs(self, inputs: Mapping[str, Any]) -> list[tuple[int, Any]]:
-        """Put this call's inputs in their slots; return what to restore after the epoch."""
-        values = self._values
-        collection = self.tube.input_collection
-        extra = {k: v for k, v in inputs.items() if k not in collection.specs}
-        if extra:
-            warnings.warn(
-                ExtraInputWarning(
-                    f"Ignoring extra input without a specification provided to scope `process`: {extra!r} "
-                    f"(declared inputs: {', '.join(map(repr, collection.specs)) or 'none'})"
-                ),
-                stacklevel=3,
-            )
-        for key, slot in self._process_input_slots.items():
-            if key in inputs:
-                continue
-            spec = collection.specs[key]
-            if spec.required and not spec.has_default:
-                raise InputMissingError(
-                    f"required process-scoped input {key!r} of tube {self.tube.tube_id!r} was not given; "
-                    f"call runner.process({key}=...)",
-                    input=key,
-                    scope="process",
-                )
-        restore = []
-        for key, slot in self._process_input_slots.items():
-            values[slot] = inputs[key] if key in inputs else collection.specs[key].default
-        for key, slot in self._tube_input_slots.items():
-            if key in inputs:  # a process call may override a tube-scoped input (documented behaviour)
-                restore.append((slot, values[slot]))
-                values[slot] = inputs[key]
-        return restore
-
-    def _check_exhausted(self) -> None:
-        flags = self._dispatcher.flags
-        sources = [i for i in self.plan.sources if flags[i] & self.core.F_ENABLED]
-        if sources and all(flags[i] & self.core.F_EXHAUSTED for i in sources):
-            self._exhausted = True
-
-    def _required_process_inputs(self) -> list[str]:
-        specs = self.tube.input_collection.specs
-        return [k for k in self._process_input_slots if specs[k].required and not specs[k].has_default]
-
-    def _check_no_process_inputs(self, method: str) -> None:
-        missing = self._required_process_inputs()
-        if missing:
-            raise InputMissingError(
-                f"Can't use the `{method}` method with tubes with process-scoped input that was not provided: "
-                f"{', '.join(map(repr, missing))}. Call runner.process({missing[0]}=...) once per epoch instead.",
-                input=missing[0],
-                scope="process",
-            )
-
     def run(self, n: int | None = None) -> list | None:
         """Call ``process()`` ``n`` times (forever if ``None``) and return the non-``None`` results.
 
@@ -549,14 +610,6 @@ class SynchronousRunner(TubeRunner):
         finally:
             self.deinit()
 
-    def collect_return(self, epoch: Any = None) -> Any:
-        """The return value of the last epoch."""
-        if epoch is not None:
-            raise ValueError("Sync runner only stores a single epoch at a time")
-        if self._return_slot is None or self._last_epoch is None:
-            return None
-        return self._result(self._values[self._return_slot])
-
     # ------------------------------------------------------------------ nodes at runtime
     def enable_node(self, node_id: str) -> None:
         """Enable a node between epochs (initialising it if the runner is running)."""
@@ -575,12 +628,6 @@ class SynchronousRunner(TubeRunner):
             error = self._deinit_node(i)
             if error is not None:
                 raise error
-
-    def _node_index(self, node_id: str) -> int:
-        try:
-            return self.plan.index[node_id]
-        except KeyError:
-            raise KeyError(f"tube {self.tube.tube_id!r} has no node {node_id!r} (nodes: {', '.join(map(repr, self.plan.node_ids))})") from None
 
     # ------------------------------------------------------------------ hooks, callbacks, store
     def _node_assets_open(self, i: int) -> None:
@@ -603,39 +650,3 @@ class SynchronousRunner(TubeRunner):
         self._callbacks.append(callback)
         for i in range(len(self.plan.node_ids)):
             self._dispatcher.set_flag(i, self.core.F_HOOK_AFTER, True)
-
-    def _emit_node(self, i: int) -> None:
-        node_id = self.plan.node_ids[i]
-        epoch = self._values[self.plan.epoch_slot]
-        stamp = datetime.now(UTC)
-        for name in self.plan.signals[i]:
-            event = self._events.new(node_id, name, epoch, self._values[self.plan.signal_slot[(node_id, name)]], stamp)
-            for cb in self._callbacks:
-                cb(event)
-
-    def _emit_epoch_end(self, epoch: int) -> None:
-        e = Epoch(epoch)
-        event = self._events.new("meta", MetaEventType.EpochEnded.value, e, e)
-        for cb in self._callbacks:
-            cb(event)
-
-    @property
-    def store(self) -> EventStore:
-        """The events of the last epoch, built on demand from the slot table."""
-        store = EventStore()
-        if self._last_epoch is None:
-            return store
-        epoch = Epoch(self._last_epoch)
-        ran = self._dispatcher.ran
-        stamp = datetime.now(UTC)
-        for i, node_id in enumerate(self.plan.node_ids):
-            if not ran[i]:
-                continue
-            for name in self.plan.signals[i]:
-                store.add(self._events.new(node_id, name, epoch, self._values[self.plan.signal_slot[(node_id, name)]], stamp))
-        return store
-
-    @property
-    def epoch(self) -> int:
-        """The number of the next epoch ``process()`` will run."""
-        return self._epoch
