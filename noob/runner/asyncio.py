@@ -62,7 +62,6 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 
-from noob.asset import AssetScope
 from noob.event import EventStore
 from noob.exceptions import AssetError, SchedulerExhaustedError
 from noob.runner.sync import TubeRunner, _note
@@ -283,22 +282,7 @@ class AsyncRunner(TubeRunner):
     async def _init_locked(self) -> None:
         if self._running:
             return
-        await self._in_thread(self._init_sync)
-        self._running = True
-        self._exhausted = False
-        for i in range(len(self.plan.node_ids)):
-            self._dispatcher.set_flag(i, self.core.F_EXHAUSTED, False)
-
-    def _init_sync(self) -> None:
-        try:
-            for i, node_id in enumerate(self.plan.node_ids):
-                if self.tube.nodes[node_id].enabled:
-                    self._init_node(i)
-            for asset in self._scoped[AssetScope.runner]:
-                self._create_asset(asset)
-        except BaseException:
-            self._teardown_sync()
-            raise
+        await self._in_thread(self._start)
 
     async def deinit(self) -> None:
         """Deinitialise nodes, then close runner-scoped assets. Idempotent; always completes."""
@@ -307,20 +291,12 @@ class AsyncRunner(TubeRunner):
             if not self._running and not self._initialised and not self._open_assets:
                 return
             self._running = False
-            error = await self._in_thread(self._teardown_sync)
+            error = await self._in_thread(self._stop)
             pool, self._pool = self._pool, None
             if pool is not None:
                 pool.shutdown(wait=False)  # its threads are idle: every call has completed
         if error is not None:
             raise error
-
-    def _teardown_sync(self) -> BaseException | None:
-        error = None
-        for i in sorted(self._initialised):
-            error = self._deinit_node(i) or error
-        error = self._close_assets(list(self._open_assets)) or error
-        self._running = False
-        return error
 
     async def __aenter__(self) -> AsyncRunner:
         await self.init()

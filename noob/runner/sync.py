@@ -183,6 +183,31 @@ class TubeRunner:
                     self._open_assets.remove(asset)
         return error
 
+    def _start(self) -> None:
+        """Initialise enabled nodes (in spec order), then runner-scoped assets; undo it all if one fails."""
+        try:
+            for i, node_id in enumerate(self.plan.node_ids):
+                if self.tube.nodes[node_id].enabled:
+                    self._init_node(i)
+            for asset in self._scoped[AssetScope.runner]:
+                self._create_asset(asset)
+        except BaseException:
+            self._stop()
+            raise
+        self._running = True
+        self._exhausted = False
+        for i in range(len(self.plan.node_ids)):
+            self._dispatcher.set_flag(i, self.core.F_EXHAUSTED, False)
+
+    def _stop(self) -> BaseException | None:
+        """Deinitialise every initialised node, then close every open asset; return the first error."""
+        error = None
+        for i in sorted(self._initialised):
+            error = self._deinit_node(i) or error
+        error = self._close_assets(list(self._open_assets)) or error
+        self._running = False
+        return error
+
     # ------------------------------------------------------------------ shared by every runner
     def _result(self, value: Any) -> Any:
         if value is NOEVENT:
@@ -430,21 +455,8 @@ class SynchronousRunner(TubeRunner):
 
     def init(self) -> None:
         """Initialise enabled nodes (in spec order), then runner-scoped assets. Idempotent."""
-        if self._running:
-            return
-        try:
-            for i, node_id in enumerate(self.plan.node_ids):
-                if self.tube.nodes[node_id].enabled:
-                    self._init_node(i)
-            for asset in self._scoped[AssetScope.runner]:
-                self._create_asset(asset)
-        except BaseException:
-            self._teardown()
-            raise
-        self._running = True
-        self._exhausted = False
-        for i in range(len(self.plan.node_ids)):
-            self._dispatcher.set_flag(i, self.core.F_EXHAUSTED, False)
+        if not self._running:
+            self._start()
 
     def deinit(self) -> None:
         """Deinitialise nodes, then close runner-scoped assets. Idempotent; always completes."""
@@ -456,11 +468,7 @@ class SynchronousRunner(TubeRunner):
             raise error
 
     def _teardown(self) -> BaseException | None:
-        error = None
-        for i in sorted(self._initialised):
-            error = self._deinit_node(i) or error
-        error = self._close_assets(list(self._open_assets)) or error
-        self._running = False
+        error = self._stop()
         if self._loop_holder and self._loop_holder[0] is not None and not self._loop_holder[0].is_running():
             self._loop_holder[0].close()
             self._loop_holder.clear()
