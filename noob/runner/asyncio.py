@@ -339,19 +339,10 @@ class AsyncRunner(TubeRunner):
         finally:
             open_process = [a for a in self._process_assets if a in self._open_assets]
             close_error = await self._in_thread(self._close_assets, open_process, failure) if open_process else None
-            if restore:
-                for slot, value in restore:
-                    values[slot] = value
-            self._last_epoch = epoch
-            if self._callbacks:
-                self._emit_epoch_end(epoch)
+            self._end_epoch(epoch, restore)
         if close_error is not None:
             raise close_error
-        if exhausted_now:
-            self._check_exhausted()
-        if self._return_slot is None:
-            return None
-        return self._result(values[self._return_slot])
+        return self._epoch_result(exhausted_now)
 
     def _open_process_assets(self) -> None:
         for asset in self._process_assets:

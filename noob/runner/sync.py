@@ -209,6 +209,23 @@ class TubeRunner:
         return error
 
     # ------------------------------------------------------------------ shared by every runner
+    def _end_epoch(self, epoch: int, restore: list[tuple[int, Any]] | None) -> None:
+        """Put overridden tube inputs back, record the epoch, tell callbacks it ended."""
+        if restore:
+            for slot, value in restore:
+                self._values[slot] = value
+        self._last_epoch = epoch
+        if self._callbacks:
+            self._emit_epoch_end(epoch)
+
+    def _epoch_result(self, exhausted_now: int) -> Any:
+        """What ``process()`` returns, after noting sources that ran out this epoch."""
+        if exhausted_now:
+            self._check_exhausted()
+        if self._return_slot is None:
+            return None
+        return self._result(self._values[self._return_slot])
+
     def _result(self, value: Any) -> Any:
         if value is NOEVENT:
             return None
@@ -537,19 +554,10 @@ class SynchronousRunner(TubeRunner):
         finally:
             open_process = [a for a in self._process_assets if a in self._open_assets]
             close_error = self._close_assets(open_process, failure) if open_process else None
-            if restore:
-                for slot, value in restore:
-                    values[slot] = value
-            self._last_epoch = epoch
-            if self._callbacks:
-                self._emit_epoch_end(epoch)
+            self._end_epoch(epoch, restore)
         if close_error is not None:
             raise close_error
-        if self._dispatcher.n_exhausted_now:
-            self._check_exhausted()
-        if self._return_slot is None:
-            return None
-        return self._result(values[self._return_slot])
+        return self._epoch_result(self._dispatcher.n_exhausted_now)
 
     def _failed(self, exc: BaseException, epoch: int) -> None:
         """Name the failing node on ``exc`` and close the node-scoped assets it had open."""
