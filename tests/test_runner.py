@@ -425,3 +425,16 @@ def test_statefulness_defaults_and_override(core):
         "o": {"type": "testnodes.plus1", "depends": "f.value", "stateful": True},
     }))
     assert {"g": True, "f": False, "c": True, "s": True, "o": True} == {k: n.stateful for k, n in t.nodes.items()}
+
+
+def test_documented_depends_forms_run(make_runner):
+    """Integer keys for positional slots and a plain mapping run, as the original's docs show them."""
+    runner = make_runner(tube({
+        "a": COUNT,
+        "p": {"type": "testnodes.pos_only", "depends": [{1: "a.index"}, {0: "c.value"}]},
+        "c": {"type": "testnodes.plus1", "depends": "a.index"},
+        "m": {"type": "testnodes.add", "depends": {"a": "p.value", "b": "c.value"}},
+        "r": {"type": "return", "depends": "m.value"},
+    }))
+    # p = (index + 1) - index = 1; m = 1 + (index + 1)
+    assert [2, 3, 4] == runner.run(3)
