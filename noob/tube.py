@@ -134,7 +134,13 @@ def _hook_method(cls: type, marker: str, name: str) -> Callable | None:
 
 
 class _Wrapped(Node):
-    """Common base of the adapters that present plain callables as nodes."""
+    """Common base of the adapters that present what a tube names as nodes to the runners.
+
+    The interface runners use: ``signal_list()`` / ``slot_list()`` (what the node emits and
+    takes), ``init_hooks()`` (set the node up for a runner; return callables the runner calls,
+    with a ``RunnerContext`` if they ask for one, awaited if async), ``target()`` (the callable
+    the core invokes each epoch), ``deinit_hooks()`` then ``release()`` (tear down).
+    """
 
     obj: Any
 
@@ -147,8 +153,29 @@ class _Wrapped(Node):
         if stateful is not None:
             self.stateful = stateful
 
-    #: the callable the dispatcher invokes (set up by ``init`` for stateful kinds)
+    def signal_list(self) -> list[Signal]:
+        raise NotImplementedError
+
+    def slot_list(self) -> list[Slot]:
+        raise NotImplementedError
+
+    def param_signature(self) -> Callable | None:
+        """The callable ``params`` are checked against at load time (``None``: not checkable)."""
+        return None
+
+    def init_hooks(self) -> list[Callable]:
+        """Prepare for a runner; return the user's own init hooks for the runner to call."""
+        return []
+
+    def deinit_hooks(self) -> list[Callable]:
+        """The user's own deinit hooks, called by the runner before ``release()``."""
+        return []
+
+    def release(self) -> None:
+        """Drop what ``init_hooks`` created."""
+
     def target(self) -> Callable:
+        """The callable the core invokes each epoch (valid between ``init_hooks`` and ``release``)."""
         raise NotImplementedError
 
     #: True if ``target()`` returns a generator's ``__next__`` (a source)
@@ -189,17 +216,18 @@ class WrapFuncNode(_Wrapped):
     def param_signature(self) -> Callable | None:
         return self.obj
 
-    def init(self) -> None:
+    def init_hooks(self) -> list[Callable]:
         if self.is_generator:
             self._gen = _call_with_params(self.obj, self.params)
+        return []
 
-    def deinit(self) -> None:
+    def release(self) -> None:
         self._gen = None
 
     def target(self) -> Callable:
         if self.is_generator:
             if self._gen is None:
-                self.init()
+                self.init_hooks()
             return self._gen.__next__
         return self.obj
 
@@ -282,9 +310,6 @@ class NodeSubclassAdapter(_Wrapped):
     def slot_list(self) -> list[Slot]:
         return [] if self.is_generator else list(self.obj.get_slots(self.spec))
 
-    def param_signature(self) -> Callable | None:
-        return None
-
     def init_hooks(self) -> list[Callable]:
         if self.instance is None:
             self.build()
@@ -335,9 +360,6 @@ class TubeNodeAdapter(_Wrapped):
             for k, s in self.child.input_collection.specs.items()
             if InputScope(s.scope) == InputScope.process
         ]
-
-    def param_signature(self) -> Callable | None:
-        return None
 
     def init_hooks(self) -> list[Callable]:
         def start(context: RunnerContext) -> None:
@@ -398,9 +420,6 @@ class MapNodeAdapter(_Wrapped):
     def slot_list(self) -> list[Slot]:
         return [Slot("value")]
 
-    def param_signature(self) -> Callable | None:
-        return None
-
     def target(self) -> Callable:
         if self._target is None:
             raise RuntimeError(f"map node {self.id!r} is not initialised; call runner.init() first")
@@ -431,9 +450,6 @@ class ReturnNode(_Wrapped):
         return [Slot(d.slot, required=False, kind=_P.KEYWORD_ONLY) for d in self.spec.dependencies if isinstance(d.slot, str)] + [
             Slot("args", kind=_P.VAR_POSITIONAL, required=False)
         ]
-
-    def param_signature(self) -> Callable | None:
-        return None
 
     def target(self) -> Callable:
         if self.scalar:

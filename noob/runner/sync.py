@@ -22,7 +22,7 @@ import numpy as np
 from noob.asset import AssetScope
 from noob.event import EventMaker, EventStore, MetaEventType
 from noob.exceptions import AssetError, ExtraInputWarning, InputMissingError, SchedulerExhaustedError
-from noob.tube import AssetRuntime, MapNodeAdapter, ReturnNode, Tube, WrapFuncNode, run_coroutine_blocking
+from noob.tube import AssetRuntime, MapNodeAdapter, ReturnNode, Tube, run_coroutine_blocking
 from noob.types import Epoch, MetaSignal, RunnerContext
 
 __all__ = ["SynchronousRunner", "TubeRunner"]
@@ -129,11 +129,8 @@ class TubeRunner:
     def _init_node(self, i: int) -> None:
         node = self.tube.nodes[self.plan.node_ids[i]]
         try:
-            if hasattr(node, "init_hooks"):
-                for hook in node.init_hooks():
-                    self._call_hook(hook)
-            elif isinstance(node, WrapFuncNode):
-                node.init()
+            for hook in node.init_hooks():
+                self._call_hook(hook)
             self._fns[i] = self._callable_for(node)
         except BaseException as exc:
             _note(exc, f"[noob] raised while initialising node {node.id!r} of tube {self.tube.tube_id!r}")
@@ -145,12 +142,9 @@ class TubeRunner:
         self._initialised.discard(i)
         error = None
         try:
-            if hasattr(node, "deinit_hooks"):
-                for hook in node.deinit_hooks():
-                    self._call_hook(hook)
-                node.release()
-            elif isinstance(node, WrapFuncNode):
-                node.deinit()
+            for hook in node.deinit_hooks():
+                self._call_hook(hook)
+            node.release()
         except Exception as exc:
             _note(exc, f"[noob] raised while deinitialising node {node.id!r} of tube {self.tube.tube_id!r}")
             error = exc
