@@ -142,6 +142,15 @@ def reachable(n, indptr, indices, start):
     return seen
 
 
+def _shared_bytes(flags):
+    """The bytearray behind ``flags`` if it is a numpy view of one (a sibling dispatcher's
+    ``flags``: shared), else a new bytearray holding a copy."""
+    base = getattr(flags, "base", None)
+    if isinstance(base, bytearray) and len(base) == len(flags):
+        return base
+    return bytearray(np.asarray(flags, dtype=np.uint8).tobytes())
+
+
 class Dispatcher:
     """Runs one epoch over the plan's tables. See ``_dispatch_c.pyx`` for the tables."""
 
@@ -149,7 +158,11 @@ class Dispatcher:
                  out_ptr, out_slot, store_ptr, store_src, store_dst, store_copy, deepcopy):
         self.fns = fns
         self.order = np.asarray(order, dtype=np.int32)
-        self.flags = np.asarray(flags, dtype=np.uint8)
+        # flags and ran are numpy views of bytearrays: numpy for the shared API (and for the
+        # sub-dispatchers of map regions, which pass our ``flags`` back in), bytearray for the
+        # loop, where indexing a numpy array from Python costs ~5x more
+        self._flagbuf = _shared_bytes(flags)
+        self.flags = np.frombuffer(self._flagbuf, dtype=np.uint8)
         self.arg_ptr = np.asarray(arg_ptr, dtype=np.int32)
         self.arg_src = np.asarray(arg_src, dtype=np.int32)
         self.arg_req = np.asarray(arg_req, dtype=np.uint8)
@@ -163,7 +176,8 @@ class Dispatcher:
         self.store_copy = np.asarray(store_copy, dtype=np.uint8)
         self.deepcopy = deepcopy
         n = len(self.flags)
-        self.ran = np.zeros(n, dtype=np.uint8)
+        self._ranbuf = bytearray(n)
+        self.ran = np.frombuffer(self._ranbuf, dtype=np.uint8)
         self.current = -1
         self.hook_before = None
         self.hook_after = None
@@ -210,74 +224,79 @@ class Dispatcher:
         The skip decision and the storing of results are ``_check`` and ``_finish`` written
         out inline: two extra Python calls per node cost this loop ~15 % (measured on a
         chain of 100 nodes). ``tests/test_core_async.py`` checks that ``run`` and the
-        ``prepare_call``/``finish`` path give the same slot tables on random tubes.
+        ``prepare_call``/``finish`` path give the same slot tables on random tubes. Flags and
+        ``ran`` are read through their bytearrays, and ``current`` is only set when a node
+        raises, for the same reason.
         """
-        flags = self.flags
-        ran = self.ran
+        flags = self._flagbuf
+        ran = self._ranbuf
         fns = self.fns
+        all_args = self._args
+        all_outs = self._outs
         exhausted_now = 0
-        for node in self._order:
-            self.current = node
-            f = flags[node]
-            outs = self._outs[node]
-            if not (f & F_ENABLED) or (f & F_EXHAUSTED):
-                ran[node] = 0
-                for s in outs:
-                    values[s] = NOEVENT
-                continue
-            skip = False
-            for src, req in self._args[node]:
-                if req and values[src] is NOEVENT:
-                    skip = True
-                    break
-            if skip:
-                ran[node] = 0
-                for s in outs:
-                    values[s] = NOEVENT
-                continue
-            if f & F_HOOK_BEFORE:
-                self.hook_before(node)
-            npos = self._npos[node]
-            args = self._args[node]
-            pos = [values[src] for src, _ in args[:npos]]
-            names = self.kwnames[node]
-            if names:
-                kw = {}
-                for j, (src, _) in enumerate(args[npos:]):
+        node = -1
+        try:
+            for node in self._order:
+                f = flags[node]
+                outs = all_outs[node]
+                if not (f & F_ENABLED) or (f & F_EXHAUSTED):
+                    ran[node] = 0
+                    for s in outs:
+                        values[s] = NOEVENT
+                    continue
+                args = all_args[node]
+                skip = False
+                for src, req in args:
+                    if req and values[src] is NOEVENT:
+                        skip = True
+                        break
+                if skip:
+                    ran[node] = 0
+                    for s in outs:
+                        values[s] = NOEVENT
+                    continue
+                if f & F_HOOK_BEFORE:
+                    self.hook_before(node)
+                npos = self._npos[node]
+                names = self.kwnames[node]
+                try:
+                    if names:
+                        pos = [values[src] for src, _ in args[:npos]]
+                        kw = {}
+                        for j, (src, _) in enumerate(args[npos:]):
+                            v = values[src]
+                            if v is not NOEVENT:
+                                kw[names[j]] = v
+                        result = fns[node](*pos, **kw)
+                    elif npos == 1:
+                        result = fns[node](values[args[0][0]])
+                    else:
+                        result = fns[node](*[values[src] for src, _ in args])
+                except StopIteration:
+                    if not f & F_GENERATOR:
+                        raise
+                    result = EXHAUSTED
+                if result is EXHAUSTED:
+                    flags[node] |= F_EXHAUSTED
+                    exhausted_now += 1
+                    ran[node] = 0
+                    for s in outs:
+                        values[s] = NOEVENT
+                    continue
+                ran[node] = 1
+                if len(outs) == 1:
+                    values[outs[0]] = result
+                elif outs:
+                    _scatter(values, outs, result)
+                for src, dst, copy in self._stores[node]:
                     v = values[src]
                     if v is not NOEVENT:
-                        kw[names[j]] = v
-                try:
-                    result = fns[node](*pos, **kw)
-                except StopIteration:
-                    if not f & F_GENERATOR:
-                        raise
-                    result = EXHAUSTED
-            else:
-                try:
-                    result = fns[node](*pos)
-                except StopIteration:
-                    if not f & F_GENERATOR:
-                        raise
-                    result = EXHAUSTED
-            if result is EXHAUSTED:
-                flags[node] |= F_EXHAUSTED
-                exhausted_now += 1
-                ran[node] = 0
-                for s in outs:
-                    values[s] = NOEVENT
-                continue
-            ran[node] = 1
-            if len(outs) == 1:
-                values[outs[0]] = result
-            elif outs:
-                _scatter(values, outs, result)
-            for src, dst, copy in self._stores[node]:
-                v = values[src]
-                if v is not NOEVENT:
-                    values[dst] = self.deepcopy(v) if copy else v
-            if f & F_HOOK_AFTER:
-                self.hook_after(node)
+                        values[dst] = self.deepcopy(v) if copy else v
+                if f & F_HOOK_AFTER:
+                    self.hook_after(node)
+        except BaseException:
+            self.current = node  # which node failed, for the runner's note
+            raise
         self.current = -1
         self.n_exhausted_now = exhausted_now
         return exhausted_now
