@@ -287,7 +287,7 @@ class Plan:
         """
         t = self._tables
         return self.core.Dispatcher(
-            fns, t["order"] if order is None else order, flags, t["arg_ptr"], t["arg_src"], t["arg_req"], t["n_pos"], list(t["kwnames"]),
+            fns, t["order"] if order is None else order, flags, t["arg_ptr"], t["arg_src"], t["arg_req"], t["n_pos"], list(t["kwnames"]),  # type: ignore[call-overload]
             t["out_ptr"], t["out_slot"], t["store_ptr"], t["store_src"], t["store_dst"], t["store_copy"],
             copy.deepcopy,
         )

@@ -120,8 +120,9 @@ def _process_method(cls: type) -> Callable:
     proc = getattr(cls, "process", None)
     if callable(proc):
         return proc
-    if callable(getattr(cls, "__next__", None)):
-        return cls.__next__  # an iterator class (``itertools.count``) is a source
+    nxt = getattr(cls, "__next__", None)
+    if callable(nxt):
+        return nxt  # an iterator class (``itertools.count``) is a source
     raise TypeError(f"class {cls.__qualname__} has no 'process' method; add one or decorate a method with @process_method")
 
 
@@ -228,7 +229,8 @@ class WrapFuncNode(_Wrapped):
         if self.is_generator:
             if self._gen is None:
                 self.init_hooks()
-            return self._gen.__next__
+            gen: Any = self._gen
+            return gen.__next__
         return self.obj
 
 
@@ -291,12 +293,13 @@ class WrapClassNode(_Wrapped):
 class NodeSubclassAdapter(_Wrapped):
     """A user ``Node`` subclass: instantiated once per tube with its params as fields."""
 
-    def __init__(self, id: str, obj: type, **kwargs: Any):
+    def __init__(self, id: str, obj: type[Node], **kwargs: Any):
         super().__init__(id, obj, **kwargs)
         self.instance: Node | None = None
         self.is_generator = inspect.isgeneratorfunction(obj.process)
         self.is_async = inspect.iscoroutinefunction(obj.process)
-        self.stateful = kwargs.get("stateful") if kwargs.get("stateful") is not None else obj.stateful
+        stateful = kwargs.get("stateful")
+        self.stateful = bool(obj.stateful if stateful is None else stateful)
         self._target: Callable | None = None
 
     def build(self) -> Node:
@@ -311,9 +314,7 @@ class NodeSubclassAdapter(_Wrapped):
         return [] if self.is_generator else list(self.obj.get_slots(self.spec))
 
     def init_hooks(self) -> list[Callable]:
-        if self.instance is None:
-            self.build()
-        inst = self.instance
+        inst = self.instance if self.instance is not None else self.build()
         self._target = inst.process().__next__ if self.is_generator else inst.process
         return [inst.init]
 
@@ -347,7 +348,9 @@ class TubeNodeAdapter(_Wrapped):
         self.child = child
         ret = child.spec.return_node
         deps = ret.dependencies if ret is not None else []
-        self.keys = [d.slot for d in deps] if deps and all(isinstance(d.slot, str) for d in deps) else None
+        keys = [d.slot for d in deps if isinstance(d.slot, str)]
+        #: the child's dict-form return keys, which become this node's signals (else `value`)
+        self.keys: list[str] | None = keys if deps and len(keys) == len(deps) else None
         self.runner: Any = None
         self._target: Callable | None = None
 
@@ -528,9 +531,9 @@ class AssetRuntime:
                 value = cm.__enter__()
                 handle = ("cm", cm)
             elif isinstance(value, contextlib.AbstractAsyncContextManager):
-                cm = value
-                value = run_async(cm.__aenter__())
-                handle = ("acm", cm)
+                acm = value
+                value = run_async(acm.__aenter__())
+                handle = ("acm", acm)
             else:
                 handle = None
         self._handle = handle
@@ -941,9 +944,10 @@ class _TubeBuilder:
                 continue
             self._check_slots(node_id, node, nspec, slots[node_id])
         for asset_id, aspec in spec.assets.items():
-            dep = aspec.dependency
-            if dep is None or dep.node not in signals:
+            store = aspec.dependency
+            if store is None or store.node not in signals:
                 continue
+            dep = store
             names = [s.name for s in signals[dep.node]]
             if dep.signal not in names:
                 self.problem(dep.path, f"{dep.source!r}: node {dep.node!r} has no signal {dep.signal!r} (signals: {_quoted(names)})",

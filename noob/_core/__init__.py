@@ -28,7 +28,7 @@ def _truthy(name: str) -> bool:
 _compiled: ModuleType | None
 _compile_error: BaseException | None = None
 try:
-    from noob._core import _dispatch_c as _compiled
+    from noob._core import _dispatch_c as _compiled  # type: ignore[attr-defined,no-redef]
 except ImportError as exc:  # not built (pure install, no compiler)
     _compiled = None
     _compile_error = exc

@@ -61,8 +61,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapp
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-
-from noob.event import EventStore
+from noob.event import Event, EventStore
 from noob.exceptions import AssetError, SchedulerExhaustedError
 from noob.runner.sync import TubeRunner, _note
 from noob.tube import AssetRuntime, MapNodeAdapter, ReturnNode, Tube
@@ -669,7 +668,7 @@ class AsyncRunner(TubeRunner):
             raise errors[0]
 
     # ------------------------------------------------------------------ callbacks
-    def add_callback(self, callback: Callable[[dict], None]) -> None:
+    def add_callback(self, callback: Callable[[Event], None]) -> None:
         """Call ``callback(event)`` for every event a node emits, and for each ``EpochEnded``.
 
         Callbacks run on the loop thread, in the order nodes finish.

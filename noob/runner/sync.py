@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from noob.asset import AssetScope
-from noob.event import EventMaker, EventStore, MetaEventType
+from noob.event import Event, EventMaker, EventStore, MetaEventType
 from noob.exceptions import AssetError, ExtraInputWarning, InputMissingError, SchedulerExhaustedError
 from noob.tube import AssetRuntime, MapNodeAdapter, ReturnNode, Tube, run_coroutine_blocking
 from noob.types import Epoch, MetaSignal, RunnerContext
@@ -59,7 +59,7 @@ class TubeRunner:
         self.max_iter_loops = max_iter_loops
         self.plan = tube.plan(core)
         self.core = self.plan.core
-        self._callbacks: list[Callable[[dict], None]] = []
+        self._callbacks: list[Callable[[Event], None]] = []
         self._running = False
         self._loop_holder: list = []
         self._initialised: set[int] = set()
@@ -295,6 +295,7 @@ class TubeRunner:
         lists (§13.3: the scalar was a bug).
         """
         node = self.tube.nodes[self.plan.node_ids[self._return_index]]
+        assert isinstance(node, ReturnNode)
         items = [v for v in batch.items if v is not None]
         if node.scalar:
             return list(batch.items)
@@ -655,7 +656,7 @@ class SynchronousRunner(TubeRunner):
         if self._callbacks:
             self._emit_node(i)
 
-    def add_callback(self, callback: Callable[[dict], None]) -> None:
+    def add_callback(self, callback: Callable[[Event], None]) -> None:
         """Call ``callback(event)`` for every event a node emits, and for each ``EpochEnded``."""
         self._callbacks.append(callback)
         for i in range(len(self.plan.node_ids)):

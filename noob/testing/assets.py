@@ -12,7 +12,8 @@ which behaves like ``itertools.count`` and copies cleanly.
 from __future__ import annotations
 
 import contextlib
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from noob.asset import Asset
 

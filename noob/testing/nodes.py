@@ -19,9 +19,10 @@ import itertools
 import random
 import time
 from collections import Counter
-from datetime import datetime, timezone
+from collections.abc import Generator
+from datetime import UTC, datetime
 from typing import Annotated as A
-from typing import Any, Generator, Optional
+from typing import Any
 
 from noob.node import Node, Signal, Slot, process_method
 from noob.types import Epoch, MetaSignal, Name
@@ -141,7 +142,7 @@ def multi_words_source(n: int = 5) -> Generator[A[list[str], Name("multi_words")
         yield random.sample(WORDS, n)
 
 
-def sporadic_word(every: int = 3) -> Generator[Optional[A[str, Name("word")]], None, None]:
+def sporadic_word(every: int = 3) -> Generator[A[str, Name("word")] | None, None, None]:
     """Yield a word on every ``every``-th call (the 3rd, 6th, … by default), ``None`` otherwise."""
     for call in itertools.count(1):
         yield random.choice(WORDS) if call % every == 0 else None
@@ -188,10 +189,10 @@ def constant(value: Any) -> A[Any, Name("output")]:
 
 
 def multiply(
-    left: Optional[Any] = None,
+    left: Any | None = None,
     right: Any = 2,
-    array: Optional[Any] = None,
-    multiplier: Optional[float] = None,
+    array: Any | None = None,
+    multiplier: float | None = None,
 ) -> tuple[A[Any, Name("value")], A[Any, Name("result")]]:
     """Return ``left * right``, or multiply ``array`` in place by ``multiplier`` (default 2).
 
@@ -298,7 +299,7 @@ def inject_epoch(epoch: Epoch) -> Epoch:
 
 
 def this_or_that(
-    this: Optional[Any] = None, that: Optional[Any] = None, the_other: Optional[Any] = None
+    this: Any | None = None, that: Any | None = None, the_other: Any | None = None
 ) -> dict:
     """Return a dict of whichever of the three optional slots were given (not ``None``)."""
     given = {"this": this, "that": that, "the_other": the_other}
@@ -442,7 +443,7 @@ class Now:
     @process_method
     def print(self, prefix: str = "Now: ") -> A[datetime, Name("timestamp")]:
         """Print ``prefix`` and the current UTC time; return that time."""
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         print(f"{prefix}{now.isoformat()}")
         return now
 
