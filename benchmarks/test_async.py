@@ -25,6 +25,7 @@ from typing import Any
 import pytest
 
 from benchmarks.nodes import count_source, plus1, sum_all
+from benchmarks.test_dispatch import fanout_spec
 
 SLEEP = 0.01
 N_SLEEPERS = 10
@@ -45,15 +46,6 @@ def sleepers_spec() -> dict:
     nodes["sum"] = {"type": "benchmarks.nodes.sum_all", "depends": [f"s{i}.value" for i in range(N_SLEEPERS)]}
     nodes["ret"] = {"type": "return", "depends": "sum.value"}
     return {"noob_id": "sleepers", "nodes": nodes}
-
-
-def fanout_spec(n: int) -> dict:
-    nodes: dict = {"src": {"type": "benchmarks.nodes.count_source"}}
-    for i in range(n):
-        nodes[f"b{i}"] = {"type": "benchmarks.nodes.plus1", "depends": "src.index"}
-    nodes["sum"] = {"type": "benchmarks.nodes.sum_all", "depends": [f"b{i}.value" for i in range(n)]}
-    nodes["ret"] = {"type": "return", "depends": "sum.value"}
-    return {"noob_id": f"fanout{n}", "nodes": nodes}
 
 
 @pytest.fixture

@@ -63,7 +63,7 @@ from typing import Any, Literal
 
 from noob.event import Event, EventStore
 from noob.exceptions import AssetError, SchedulerExhaustedError
-from noob.runner.sync import TubeRunner, _note
+from noob.runner.sync import TubeRunner
 from noob.tube import AssetRuntime, MapNodeAdapter, ReturnNode, Tube
 from noob.types import Epoch, MetaSignal
 
@@ -435,8 +435,7 @@ class AsyncRunner(TubeRunner):
         if failure is None:
             return exhausted
         error = failure.exc
-        if not any(n.startswith("[noob] raised by node") for n in getattr(error, "__notes__", ())):
-            _note(error, f"[noob] raised by node {self.plan.node_ids[failure.node]!r} in epoch {epoch} of tube {self.tube.tube_id!r}")
+        self._name_failure(error, failure.node, epoch)
         await self._drain(inflight)
         raise error  # outside the except block: the user's exception keeps its own cause and context
 
@@ -606,11 +605,7 @@ class AsyncRunner(TubeRunner):
                 while has_return and out is None:
                     if self._exhausted:
                         return
-                    if loops >= self.max_iter_loops:
-                        raise RuntimeError(
-                            f"Reached maximum process calls per iteration ({self.max_iter_loops}) without a result "
-                            f"from tube {self.tube.tube_id!r}; raise max_iter_loops if this is expected"
-                        )
+                    self._check_loops(loops)
                     out = await self.process()
                     loops += 1
                 yielded += 1

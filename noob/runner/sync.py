@@ -203,6 +203,19 @@ class TubeRunner:
         return error
 
     # ------------------------------------------------------------------ shared by every runner
+    def _name_failure(self, exc: BaseException, node: int, epoch: Any) -> None:
+        """Note on ``exc`` the node and epoch it was raised in (once: the innermost wins)."""
+        if not any(n.startswith("[noob] raised by node") for n in getattr(exc, "__notes__", ())):
+            _note(exc, f"[noob] raised by node {self.plan.node_ids[node]!r} in epoch {epoch} of tube {self.tube.tube_id!r}")
+
+    def _check_loops(self, loops: int) -> None:
+        """``iter()`` gives up after ``max_iter_loops`` epochs in a row without a result."""
+        if loops >= self.max_iter_loops:
+            raise RuntimeError(
+                f"Reached maximum process calls per iteration ({self.max_iter_loops}) without a result "
+                f"from tube {self.tube.tube_id!r}; raise max_iter_loops if this is expected"
+            )
+
     def _end_epoch(self, epoch: int, restore: list[tuple[int, Any]] | None) -> None:
         """Put overridden tube inputs back, record the epoch, tell callbacks it ended."""
         if restore:
@@ -239,7 +252,6 @@ class TubeRunner:
         epoch_slot = plan.epoch_slot
         ret = self._return_index if self._return_index in plan.regions[m] else None
         ret_slot = -1 if self._return_slot is None else self._return_slot
-        tube_id = self.tube.tube_id
 
         def run_map(value: Any) -> Any:
             try:
@@ -256,10 +268,9 @@ class TubeRunner:
                 else:
                     collected = sub.run_each(values, items, value_slot, -1 if ret is None else ret, ret_slot)
             except BaseException as exc:
-                inner = sub.current
-                if inner >= 0 and not any(n.startswith("[noob] raised by node") for n in getattr(exc, "__notes__", ())):
+                if sub.current >= 0:
                     where = (parent if isinstance(parent, Epoch) else Epoch(parent)) / (node_id, sub.item_index)
-                    _note(exc, f"[noob] raised by node {plan.node_ids[inner]!r} in epoch {where} of tube {tube_id!r}")
+                    self._name_failure(exc, sub.current, where)
                 raise
             finally:
                 values[epoch_slot] = parent
@@ -558,8 +569,7 @@ class SynchronousRunner(TubeRunner):
         """Name the failing node on ``exc`` and close the node-scoped assets it had open."""
         node = self._dispatcher.current
         if node >= 0:
-            if not any(n.startswith("[noob] raised by node") for n in getattr(exc, "__notes__", ())):
-                _note(exc, f"[noob] raised by node {self.plan.node_ids[node]!r} in epoch {epoch} of tube {self.tube.tube_id!r}")
+            self._name_failure(exc, node, epoch)
             self._dispatcher.current = -1
         if self._node_open:
             self._close_assets(self._node_open, exc)
@@ -607,11 +617,7 @@ class SynchronousRunner(TubeRunner):
                 while has_return and out is None:
                     if self._exhausted:
                         return
-                    if loops >= self.max_iter_loops:
-                        raise RuntimeError(
-                            f"Reached maximum process calls per iteration ({self.max_iter_loops}) without a result "
-                            f"from tube {self.tube.tube_id!r}; raise max_iter_loops if this is expected"
-                        )
+                    self._check_loops(loops)
                     out = self.process()
                     loops += 1
                 yielded += 1
