@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from benchmarks.nodes import count_source, plus1, sum_all
+from benchmarks.nodes import count_source, plus1
 
 ITEMS = 100
 

@@ -19,11 +19,12 @@ from importlib.metadata import PackageNotFoundError, version
 
 from noob.asset import Asset, AssetScope
 from noob.event import Event, EventStore, MetaEvent, MetaEventType
+from noob.input import InputCollection
 from noob.logging import init_logger
 from noob.node import Node, deinit_method, init_method, process_method
 from noob.runner import SynchronousRunner
 from noob.spec import AssetSpecification, InputScope, InputSpecification, NodeSpecification, TubeSpecification
-from noob.tube import InputCollection, Tube
+from noob.tube import Tube
 from noob.types import Epoch, MetaSignal, Name, NoEventable
 
 try:

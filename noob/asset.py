@@ -7,11 +7,18 @@ Must not: know about runners or the core; lifecycle ordering lives in the runner
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import inspect
-from typing import Any, ClassVar, get_origin
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar, get_origin
 
-__all__ = ["Asset", "AssetScope"]
+from noob.utils import call_with_params
+
+if TYPE_CHECKING:  # annotations only: noob.spec imports this module
+    from noob.spec import AssetSpecification
+
+__all__ = ["Asset", "AssetRuntime", "AssetScope"]
 
 
 class AssetScope(str, enum.Enum):
@@ -79,3 +86,67 @@ class Asset:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.id!r} scope={self.scope.value}>"
+
+class AssetRuntime:
+    """An asset of the tube: how to create and close its object.
+
+    ``create()`` returns the object nodes receive: an ``Asset`` subclass's ``obj`` after its
+    ``init``; a class instance; a function's result, entered if it is a context manager.
+    ``close(exc)`` undoes it (``deinit`` / ``__exit__``). ``create`` and ``close`` are always
+    paired by the runner. Async ``init``/``deinit`` and async context managers are awaited
+    through ``run_async`` (supplied by the runner).
+    """
+
+    def __init__(self, spec: AssetSpecification, obj: Any, params: Any):
+        self.id = spec.id
+        self.spec = spec
+        self.scope = AssetScope(spec.scope)
+        self.obj = obj
+        self.params = params
+        self._handle: Any = None
+        self._kind = "asset" if isinstance(obj, type) and issubclass(obj, Asset) else ("class" if isinstance(obj, type) else "func")
+
+    def param_signature(self) -> Callable | None:
+        return None if self._kind == "asset" else self.obj
+
+    def create(self, run_async: Callable[[Any], Any]) -> Any:
+        if self._kind == "asset":
+            params = self.params if isinstance(self.params, Mapping) else {}
+            inst = self.obj(id=self.id, spec=self.spec, scope=self.scope, depends=self.spec.depends, **params)
+            result = inst.init()
+            if inspect.isawaitable(result):
+                run_async(result)
+            handle, value = ("asset", inst), inst.obj
+        elif self._kind == "class":
+            value = call_with_params(self.obj, self.params)
+            handle = None
+        else:
+            value = call_with_params(self.obj, self.params)
+            if inspect.isawaitable(value):
+                value = run_async(value)
+            if isinstance(value, contextlib.AbstractContextManager):
+                cm = value
+                value = cm.__enter__()
+                handle = ("cm", cm)
+            elif isinstance(value, contextlib.AbstractAsyncContextManager):
+                acm = value
+                value = run_async(acm.__aenter__())
+                handle = ("acm", acm)
+            else:
+                handle = None
+        self._handle = handle
+        return value
+
+    def close(self, run_async: Callable[[Any], Any], exc: BaseException | None = None) -> None:
+        handle, self._handle = self._handle, None
+        if handle is None:
+            return
+        kind, thing = handle
+        if kind == "asset":
+            result = thing.deinit()
+            if inspect.isawaitable(result):
+                run_async(result)
+        elif kind == "cm":
+            thing.__exit__(type(exc) if exc else None, exc, exc.__traceback__ if exc else None)
+        elif kind == "acm":
+            run_async(thing.__aexit__(type(exc) if exc else None, exc, exc.__traceback__ if exc else None))

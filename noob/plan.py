@@ -22,6 +22,8 @@ import numpy as np
 
 from noob.asset import AssetScope
 from noob.exceptions import Problem, SpecError
+from noob.node.adapters import MapNodeAdapter
+from noob.node.gather import Gather
 from noob.spec import InputScope
 from noob.types import MetaSignal
 
@@ -226,8 +228,6 @@ class Plan:
         is the order ``m`` runs per element, without its nested maps' regions.
         """
         n = len(self.node_ids)
-        from noob.special import Gather
-        from noob.tube import MapNodeAdapter
 
         nodes = [tube.nodes[k] for k in self.node_ids]
         is_gather = [isinstance(nd.obj, type) and issubclass(nd.obj, Gather) for nd in nodes]

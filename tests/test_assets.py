@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import warnings
 
-import numpy as np
 import pytest
-
 import testnodes
+
 from noob import Tube
 from noob.exceptions import AssetError, RaceWarning, SpecError
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-import testnodes
 from noob import Tube
 from noob.exceptions import SpecError
 

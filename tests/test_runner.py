@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-
 import testnodes
+
 from noob import Epoch, MetaSignal, SynchronousRunner, Tube
 from noob.event import is_event
 from noob.exceptions import SchedulerExhaustedError

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated, Any, Generator, Optional
 
-from noob import Epoch, MetaSignal, Name, Node, process_method
+from noob import Epoch, MetaSignal, Name, Node
 
 CALLS: list[str] = []
 

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from noob.runner.sync import SynchronousRunner, TubeRunner
+from noob.runner.base import TubeRunner
+from noob.runner.sync import SynchronousRunner
 
 __all__ = ["AsyncRunner", "SynchronousRunner", "TubeRunner", "get_runner"]
 

@@ -61,10 +61,13 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapp
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from noob.asset import AssetRuntime
 from noob.event import Event, EventStore
 from noob.exceptions import AssetError, SchedulerExhaustedError
-from noob.runner.sync import TubeRunner
-from noob.tube import AssetRuntime, MapNodeAdapter, ReturnNode, Tube
+from noob.node.adapters import MapNodeAdapter, ReturnNode
+from noob.runner.base import TubeRunner
+from noob.runner.sync import SynchronousRunner
+from noob.tube import Tube
 from noob.types import Epoch, MetaSignal
 
 __all__ = ["AsyncRunner", "on_loop"]
@@ -269,6 +272,10 @@ class AsyncRunner(TubeRunner):
     @property
     def running(self) -> bool:
         return self._running
+
+    def child_runner(self, tube: Tube) -> SynchronousRunner:
+        """The runner of a nested tube (``type: tube`` node): synchronous, on this runner's core."""
+        return SynchronousRunner(tube, core=self.core.IMPLEMENTATION)
 
     async def init(self) -> None:
         """Initialise enabled nodes (in spec order), then runner-scoped assets. Idempotent.

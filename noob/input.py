@@ -1,0 +1,101 @@
+"""Inputs: the tube's declared inputs (``InputSpecification``, ``InputScope``) and the values
+given to it (``InputCollection``).
+
+Owns: looking an input up (process call, tube input, declared default) and replacing
+``input.<key>`` strings in params. Must not: import ``noob.tube`` or ``noob.runner``.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from collections.abc import Mapping
+from typing import Any
+
+from noob.exceptions import ExtraInputWarning, InputMissingError
+from noob.spec import InputScope, InputSpecification
+
+__all__ = ["INPUT_PATTERN", "InputCollection", "InputScope", "InputSpecification"]
+
+INPUT_PATTERN = re.compile(r"input\.(?P<key>.+)")
+
+
+def _quoted(names: Any) -> str:
+    names = list(names)
+    return ", ".join(repr(n) for n in names) if names else "none"
+
+
+
+class InputCollection:
+    """The tube's declared inputs and the tube-scoped values given to it.
+
+    ``get(key, process_input)`` looks a key up in the process call's input, then the tube's
+    input, then declared defaults. Tube-scoped inputs can be overridden per ``process()``
+    call (the original's documentation says so; its code drops them).
+    """
+
+    def __init__(self, specs: Mapping[str, InputSpecification], tube_input: Mapping[str, Any] | None = None):
+        self.specs = dict(specs)
+        self.tube_input: dict[str, Any] = {}
+        self.by_scope = {
+            scope: {k: s for k, s in self.specs.items() if InputScope(s.scope) == scope} for scope in InputScope
+        }
+        self.add_tube_input(tube_input or {})
+
+    def add_tube_input(self, given: Mapping[str, Any]) -> None:
+        tube_specs = self.by_scope[InputScope.tube]
+        extra = {k: v for k, v in given.items() if k not in tube_specs}
+        if extra:
+            warnings.warn(
+                ExtraInputWarning(
+                    f"Ignoring extra input without a specification provided to scope `tube`: {extra!r} "
+                    f"(tube inputs: {_quoted(tube_specs)})"
+                ),
+                stacklevel=4,
+            )
+        self.tube_input.update({k: v for k, v in given.items() if k in tube_specs})
+        for key, spec in tube_specs.items():
+            if spec.required and key not in self.tube_input and not spec.has_default:
+                raise InputMissingError(
+                    f"required tube-scoped input {key!r} was not given; pass it as "
+                    f"Tube.from_specification(..., input={{{key!r}: ...}})",
+                    input=key,
+                    scope="tube",
+                )
+
+    def get(self, key: str, process_input: Mapping[str, Any] | None = None) -> Any:
+        if process_input and key in process_input:
+            return process_input[key]
+        if key in self.tube_input:
+            return self.tube_input[key]
+        spec = self.specs[key]
+        if spec.has_default or not spec.required:
+            return spec.default
+        raise InputMissingError(
+            f"input {key!r} ({spec.scope} scope) was not given and has no default", input=key, scope=str(spec.scope)
+        )
+
+    def resolve_params(self, params: Any) -> Any:
+        """``params`` with every ``input.<key>`` string replaced by the tube-scoped value (a copy)."""
+        if isinstance(params, Mapping):
+            return {k: self._resolve_value(v) for k, v in params.items()}
+        if isinstance(params, (list, tuple)):
+            return [self._resolve_value(v) for v in params]
+        return params
+
+    def _resolve_value(self, value: Any) -> Any:
+        if isinstance(value, str):
+            m = INPUT_PATTERN.fullmatch(value)
+            if m and m.group("key") in self.specs:
+                key = m.group("key")
+                if InputScope(self.specs[key].scope) == InputScope.process:
+                    raise InputMissingError(
+                        f"params use process-scoped input {key!r}, which only exists during process(); "
+                        "use it in `depends` instead, or make it tube-scoped",
+                        input=key,
+                        scope="process",
+                    )
+                return self.get(key)
+        return value
+
+

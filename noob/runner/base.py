@@ -1,0 +1,456 @@
+"""The runner base: what every runner shares, whatever runs its epochs.
+
+Owns: a runner's own state (node instances, enabled flags, asset objects, the slot table),
+the lifecycle of nodes and assets (always paired, every hook runs), inputs per call, map
+regions, callbacks and the lazily built event store, and turning core failures into the
+user's own exception with a note naming node, epoch and tube.
+Must not: decide execution order or skip logic (``noob._core``), or validate specs
+(``noob.tube``).
+"""
+
+from __future__ import annotations
+
+import inspect
+import warnings
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+
+from noob.asset import AssetRuntime, AssetScope
+from noob.event import Event, EventMaker, EventStore, MetaEventType
+from noob.exceptions import AssetError, ExtraInputWarning, InputMissingError
+from noob.node.adapters import MapNodeAdapter, ReturnNode
+from noob.tube import Tube
+from noob.types import Epoch, MetaSignal, RunnerContext
+from noob.utils import run_coroutine_blocking
+
+__all__ = ["TubeRunner"]
+
+NOEVENT = MetaSignal.NoEvent
+
+
+def _inject_context(fn: Callable, context: RunnerContext) -> Callable:
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return fn
+    for name, p in params.items():
+        if p.annotation is RunnerContext or p.annotation == "RunnerContext":
+            return lambda: fn(**{name: context})
+    return fn
+
+
+def _note(exc: BaseException, text: str) -> None:
+    notes = getattr(exc, "__notes__", [])
+    if text not in notes:
+        exc.add_note(text)
+
+
+class TubeRunner:
+    """What every runner shares: the tube, the plan, lifecycle of nodes and assets.
+
+    ``core`` picks the core implementation (``"compiled"`` / ``"python"``; default: the
+    active one, see ``noob._core``).
+    """
+
+    def __init__(self, tube: Tube, store: EventStore | None = None, max_iter_loops: int = 100, core: str | None = None):
+        self.tube = tube
+        self.max_iter_loops = max_iter_loops
+        self.plan = tube.plan(core)
+        self.core = self.plan.core
+        self._callbacks: list[Callable[[Event], None]] = []
+        self._running = False
+        self._loop_holder: list = []
+        self._initialised: set[int] = set()
+        plan = self.plan
+        # -- the slot table (see noob.plan) and the callables the core calls, one per node
+        self._values: list[Any] = list(plan.initial_values)
+        self._fns: list[Callable] = [_not_initialised(k) for k in plan.node_ids]
+        flags = np.zeros(len(plan.node_ids), dtype=np.uint8)
+        for i, node_id in enumerate(plan.node_ids):
+            node = tube.nodes[node_id]
+            flags[i] = (
+                (self.core.F_ENABLED if node.enabled else 0)
+                | (self.core.F_GENERATOR if node.is_generator else 0)
+                | ((self.core.F_HOOK_BEFORE | self.core.F_HOOK_AFTER) if plan.node_assets[i] else 0)
+            )
+        self._dispatcher = plan.dispatcher(self._fns, flags)
+        # map regions: one dispatcher each, sharing callables, flags and the slot table
+        self._subs = {m: plan.dispatcher(self._fns, self._dispatcher.flags, order=order) for m, order in plan.region_order.items()}
+        self._region_slots = [
+            plan.signal_slot[(plan.node_ids[i], name)] for r in plan.regions.values() for i in r for name in plan.signals[i]
+        ]
+        # -- epochs, assets, inputs, the return slot
+        self._stamp_epoch = plan.uses_epoch  # the epoch slot is only written when a node reads it
+        self._epoch_slot = plan.epoch_slot
+        self._epoch = 0
+        self._last_epoch: int | None = None
+        self._exhausted = False
+        self._open_assets: list[AssetRuntime] = []
+        self._events = EventMaker()
+        self._scoped = {scope: [a for a in tube.assets.values() if a.scope == scope] for scope in AssetScope}
+        self._process_assets = self._scoped[AssetScope.process]
+        self._process_input_slots = {k: plan.input_slot[k] for k in plan.process_inputs}
+        self._tube_input_slots = {k: plan.input_slot[k] for k in plan.input_slot if k not in self._process_input_slots}
+        for key, slot in self._tube_input_slots.items():
+            try:
+                self._values[slot] = tube.input_collection.get(key)
+            except InputMissingError:
+                self._values[slot] = None
+        self._return_index = next((plan.index[k] for k, nd in tube.nodes.items() if isinstance(nd, ReturnNode)), None)
+        self._return_slot = None if self._return_index is None else plan.signal_slot[(plan.node_ids[self._return_index], "value")]
+
+    # ------------------------------------------------------------------ lifecycle helpers
+    def _run_async(self, awaitable: Any) -> Any:
+        return run_coroutine_blocking(awaitable, self._loop_holder)
+
+    def get_context(self) -> RunnerContext:
+        return RunnerContext(runner=self, input_collection=self.tube.input_collection)
+
+    def _call_hook(self, fn: Callable) -> None:
+        result = _inject_context(fn, self.get_context())()
+        if inspect.isawaitable(result):
+            self._run_async(result)
+
+    def _callable_for(self, node: Any) -> Callable:
+        if isinstance(node, MapNodeAdapter):
+            return self._map_call(self.plan.index[node.id])
+        target = node.target()
+        if node.is_async and not node.is_generator:
+            run_async = self._run_async
+
+            def call_async(*args: Any, **kwargs: Any) -> Any:
+                return run_async(target(*args, **kwargs))
+
+            return call_async
+        return target
+
+    def _init_node(self, i: int) -> None:
+        node = self.tube.nodes[self.plan.node_ids[i]]
+        try:
+            for hook in node.init_hooks():
+                self._call_hook(hook)
+            self._fns[i] = self._callable_for(node)
+        except BaseException as exc:
+            _note(exc, f"[noob] raised while initialising node {node.id!r} of tube {self.tube.tube_id!r}")
+            raise
+        self._initialised.add(i)
+
+    def _deinit_node(self, i: int) -> BaseException | None:
+        node = self.tube.nodes[self.plan.node_ids[i]]
+        self._initialised.discard(i)
+        error = None
+        try:
+            for hook in node.deinit_hooks():
+                self._call_hook(hook)
+            node.release()
+        except Exception as exc:
+            _note(exc, f"[noob] raised while deinitialising node {node.id!r} of tube {self.tube.tube_id!r}")
+            error = exc
+        self._fns[i] = _not_initialised(node.id)
+        return error
+
+    def _create_asset(self, asset: AssetRuntime) -> None:
+        try:
+            self._values[self.plan.asset_slot[asset.id]] = asset.create(self._run_async)
+        except Exception as exc:
+            raise AssetError(
+                f"asset {asset.id!r} ({asset.scope.value} scope) of tube {self.tube.tube_id!r} could not be created: "
+                f"{type(exc).__name__}: {exc}",
+                asset=asset.id,
+                scope=asset.scope.value,
+            ) from exc
+        self._open_assets.append(asset)
+
+    def _close_assets(self, assets: list[AssetRuntime], exc: BaseException | None = None) -> BaseException | None:
+        """Close ``assets`` in reverse creation order; every one is closed even if one fails."""
+        error = None
+        for asset in reversed(assets):
+            try:
+                asset.close(self._run_async, exc)
+            except Exception as close_exc:
+                error = error or close_exc
+            finally:
+                self._values[self.plan.asset_slot[asset.id]] = None
+                if asset in self._open_assets:
+                    self._open_assets.remove(asset)
+        return error
+
+    def _start(self) -> None:
+        """Initialise enabled nodes (in spec order), then runner-scoped assets; undo it all if one fails."""
+        try:
+            for i, node_id in enumerate(self.plan.node_ids):
+                if self.tube.nodes[node_id].enabled:
+                    self._init_node(i)
+            for asset in self._scoped[AssetScope.runner]:
+                self._create_asset(asset)
+        except BaseException:
+            self._stop()
+            raise
+        self._running = True
+        self._exhausted = False
+        for i in range(len(self.plan.node_ids)):
+            self._dispatcher.set_flag(i, self.core.F_EXHAUSTED, False)
+
+    def _stop(self) -> BaseException | None:
+        """Deinitialise every initialised node, then close every open asset; return the first error."""
+        error = None
+        for i in sorted(self._initialised):
+            error = self._deinit_node(i) or error
+        error = self._close_assets(list(self._open_assets)) or error
+        self._running = False
+        return error
+
+    # ------------------------------------------------------------------ shared by every runner
+    def _name_failure(self, exc: BaseException, node: int, epoch: Any) -> None:
+        """Note on ``exc`` the node and epoch it was raised in (once: the innermost wins)."""
+        if not any(n.startswith("[noob] raised by node") for n in getattr(exc, "__notes__", ())):
+            _note(exc, f"[noob] raised by node {self.plan.node_ids[node]!r} in epoch {epoch} of tube {self.tube.tube_id!r}")
+
+    def _check_loops(self, loops: int) -> None:
+        """``iter()`` gives up after ``max_iter_loops`` epochs in a row without a result."""
+        if loops >= self.max_iter_loops:
+            raise RuntimeError(
+                f"Reached maximum process calls per iteration ({self.max_iter_loops}) without a result "
+                f"from tube {self.tube.tube_id!r}; raise max_iter_loops if this is expected"
+            )
+
+    def _end_epoch(self, epoch: int, restore: list[tuple[int, Any]] | None) -> None:
+        """Put overridden tube inputs back, record the epoch, tell callbacks it ended."""
+        if restore:
+            for slot, value in restore:
+                self._values[slot] = value
+        self._last_epoch = epoch
+        if self._callbacks:
+            self._emit_epoch_end(epoch)
+
+    def _epoch_result(self, exhausted_now: int) -> Any:
+        """What ``process()`` returns, after noting sources that ran out this epoch."""
+        if exhausted_now:
+            self._check_exhausted()
+        if self._return_slot is None:
+            return None
+        return self._result(self._values[self._return_slot])
+
+    def _result(self, value: Any) -> Any:
+        if value is NOEVENT:
+            return None
+        if type(value) is _Batch:
+            return self._aggregate(value)
+        return value
+
+    # ------------------------------------------------------------------ map
+    def _map_call(self, m: int) -> Callable:
+        """The callable of map node ``m``: runs its region once per element of the value."""
+        plan = self.plan
+        values = self._values
+        sub = self._subs[m]
+        node_id = plan.node_ids[m]
+        value_slot = plan.signal_slot[(node_id, "value")]
+        n_slot = plan.signal_slot[(node_id, "n")]
+        epoch_slot = plan.epoch_slot
+        ret = self._return_index if self._return_index in plan.regions[m] else None
+        ret_slot = -1 if self._return_slot is None else self._return_slot
+
+        def run_map(value: Any) -> Any:
+            try:
+                items = list(value)
+            except TypeError:
+                raise TypeError(f"map node {node_id!r} needs an iterable value, got {type(value).__name__}: {value!r}") from None
+            if not items:
+                return (NOEVENT, NOEVENT)
+            values[n_slot] = len(items)
+            parent = values[epoch_slot]
+            try:
+                if plan.uses_epoch or self._callbacks:
+                    collected = self._map_stamped(sub, items, node_id, value_slot, ret, ret_slot, parent)
+                else:
+                    collected = sub.run_each(values, items, value_slot, -1 if ret is None else ret, ret_slot)
+            except BaseException as exc:
+                if sub.current >= 0:
+                    where = (parent if isinstance(parent, Epoch) else Epoch(parent)) / (node_id, sub.item_index)
+                    self._name_failure(exc, sub.current, where)
+                raise
+            finally:
+                values[epoch_slot] = parent
+            if ret is not None:
+                flat = [x for got in collected for x in (got.items if type(got) is _Batch else (got,))]
+                values[ret_slot] = _Batch(flat) if flat else NOEVENT
+            return (items[-1], len(items))
+
+        return run_map
+
+    def _map_stamped(self, sub: Any, items: list, node_id: str, value_slot: int, ret: int | None, ret_slot: int | None,
+                     parent: Any) -> list:
+        """``sub.run_each`` with the sub-epoch ``parent / (node_id, k)`` in the epoch slot (for
+        nodes that take the epoch, and for callbacks)."""
+        values = self._values
+        root = parent if isinstance(parent, Epoch) else Epoch(parent)
+        collected = []
+        for k, item in enumerate(items):
+            values[self._epoch_slot] = root / (node_id, k)
+            try:
+                collected.extend(sub.run_each(values, (item,), value_slot, -1 if ret is None else ret, ret_slot))
+            except BaseException:
+                sub.item_index = k
+                raise
+        return collected
+
+    def _aggregate(self, batch: _Batch) -> Any:
+        """The return value after a map: per-element values gathered into the return's shape.
+
+        Scalar form -> list; list form -> one tuple of every element's values; dict form ->
+        each key a list of per-element values (a key fed from outside the map: its single
+        value); both -> ``(tuple, dict)``. Unlike the original, a one-element map still gives
+        lists (§13.3: the scalar was a bug).
+        """
+        node = self.tube.nodes[self.plan.node_ids[self._return_index]]
+        assert isinstance(node, ReturnNode)
+        items = [v for v in batch.items if v is not None]
+        if node.scalar:
+            return list(batch.items)
+        outside = self._return_outside_keys()
+        pos: list[Any] = []
+        kw: dict[str, Any] = {}
+        for item in items:
+            args, kwargs = (item if node.has_pos and node.has_kw else ((item, {}) if node.has_pos else ((), item)))
+            pos.extend(args)
+            for key, value in kwargs.items():
+                if key in outside:
+                    kw.setdefault(key, value)
+                else:
+                    kw.setdefault(key, []).append(value)
+        if node.has_pos and node.has_kw:
+            return (tuple(pos), kw)
+        if node.has_kw:
+            return kw or None
+        return tuple(pos)
+
+    def _return_outside_keys(self) -> set[str]:
+        plan = self.plan
+        inside = set().union(*plan.regions.values()) if plan.regions else set()
+        nspec = self.tube.spec.nodes[plan.node_ids[self._return_index]]
+        return {d.slot for d in nspec.dependencies if isinstance(d.slot, str) and plan.index.get(d.node) not in inside}
+
+    def _set_inputs(self, inputs: Mapping[str, Any]) -> list[tuple[int, Any]]:
+        """Put this call's inputs in their slots; return what to restore after the epoch."""
+        values = self._values
+        collection = self.tube.input_collection
+        extra = {k: v for k, v in inputs.items() if k not in collection.specs}
+        if extra:
+            warnings.warn(
+                ExtraInputWarning(
+                    f"Ignoring extra input without a specification provided to scope `process`: {extra!r} "
+                    f"(declared inputs: {', '.join(map(repr, collection.specs)) or 'none'})"
+                ),
+                stacklevel=3,
+            )
+        for key, slot in self._process_input_slots.items():
+            if key in inputs:
+                continue
+            spec = collection.specs[key]
+            if spec.required and not spec.has_default:
+                raise InputMissingError(
+                    f"required process-scoped input {key!r} of tube {self.tube.tube_id!r} was not given; "
+                    f"call runner.process({key}=...)",
+                    input=key,
+                    scope="process",
+                )
+        restore = []
+        for key, slot in self._process_input_slots.items():
+            values[slot] = inputs[key] if key in inputs else collection.specs[key].default
+        for key, slot in self._tube_input_slots.items():
+            if key in inputs:  # a process call may override a tube-scoped input (documented behaviour)
+                restore.append((slot, values[slot]))
+                values[slot] = inputs[key]
+        return restore
+
+    def _check_exhausted(self) -> None:
+        flags = self._dispatcher.flags
+        sources = [i for i in self.plan.sources if flags[i] & self.core.F_ENABLED]
+        if sources and all(flags[i] & self.core.F_EXHAUSTED for i in sources):
+            self._exhausted = True
+
+    def _required_process_inputs(self) -> list[str]:
+        specs = self.tube.input_collection.specs
+        return [k for k in self._process_input_slots if specs[k].required and not specs[k].has_default]
+
+    def _check_no_process_inputs(self, method: str) -> None:
+        missing = self._required_process_inputs()
+        if missing:
+            raise InputMissingError(
+                f"Can't use the `{method}` method with tubes with process-scoped input that was not provided: "
+                f"{', '.join(map(repr, missing))}. Call runner.process({missing[0]}=...) once per epoch instead.",
+                input=missing[0],
+                scope="process",
+            )
+
+    def collect_return(self, epoch: Any = None) -> Any:
+        """The return value of the last epoch."""
+        if epoch is not None:
+            raise ValueError("Sync runner only stores a single epoch at a time")
+        if self._return_slot is None or self._last_epoch is None:
+            return None
+        return self._result(self._values[self._return_slot])
+
+    def _node_index(self, node_id: str) -> int:
+        try:
+            return self.plan.index[node_id]
+        except KeyError:
+            raise KeyError(f"tube {self.tube.tube_id!r} has no node {node_id!r} (nodes: {', '.join(map(repr, self.plan.node_ids))})") from None
+
+    def _emit_node(self, i: int) -> None:
+        node_id = self.plan.node_ids[i]
+        epoch = self._values[self.plan.epoch_slot]
+        stamp = datetime.now(UTC)
+        for name in self.plan.signals[i]:
+            event = self._events.new(node_id, name, epoch, self._values[self.plan.signal_slot[(node_id, name)]], stamp)
+            for cb in self._callbacks:
+                cb(event)
+
+    def _emit_epoch_end(self, epoch: int) -> None:
+        e = Epoch(epoch)
+        event = self._events.new("meta", MetaEventType.EpochEnded.value, e, e)
+        for cb in self._callbacks:
+            cb(event)
+
+    @property
+    def store(self) -> EventStore:
+        """The events of the last epoch, built on demand from the slot table."""
+        store = EventStore()
+        if self._last_epoch is None:
+            return store
+        epoch = Epoch(self._last_epoch)
+        ran = self._dispatcher.ran
+        stamp = datetime.now(UTC)
+        for i, node_id in enumerate(self.plan.node_ids):
+            if not ran[i]:
+                continue
+            for name in self.plan.signals[i]:
+                store.add(self._events.new(node_id, name, epoch, self._values[self.plan.signal_slot[(node_id, name)]], stamp))
+        return store
+
+    @property
+    def epoch(self) -> int:
+        """The number of the next epoch ``process()`` will run."""
+        return self._epoch
+
+
+class _Batch:
+    """The return node's per-element values collected by a map (``items``), before shaping."""
+
+    __slots__ = ("items",)
+
+    def __init__(self, items: list[Any]):
+        self.items = items
+
+
+def _not_initialised(node_id: str) -> Callable:
+    def fail(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError(f"node {node_id!r} is not initialised; call runner.init() first")
+
+    return fail
+
+
