@@ -8,6 +8,7 @@ Must not: know about runners or the core; lifecycle ordering lives in the runner
 from __future__ import annotations
 
 import contextlib
+import copy
 import enum
 import inspect
 from collections.abc import Callable, Mapping
@@ -108,6 +109,12 @@ class AssetRuntime:
 
     def param_signature(self) -> Callable | None:
         return None if self._kind == "asset" else self.obj
+
+    def instantiate(self) -> AssetRuntime:
+        """A fresh copy for one runner to own (it holds that runner's open handle)."""
+        live = copy.copy(self)
+        live._handle = None
+        return live
 
     def create(self, run_async: Callable[[Any], Any]) -> Any:
         if self._kind == "asset":

@@ -8,6 +8,7 @@ Must not: import ``noob.tube``, ``noob.plan`` or ``noob.runner``.
 
 from __future__ import annotations
 
+import copy
 import inspect
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -78,6 +79,19 @@ class _Wrapped(Node):
         self.enabled = enabled
         if stateful is not None:
             self.stateful = stateful
+
+    def instantiate(self) -> _Wrapped:
+        """A fresh, uninitialised copy of this node for one runner to own.
+
+        The ``Tube`` keeps the definition; everything a runner sets up (instances, generators,
+        child runners, bound targets) lives on the copy, so runners never share state.
+        """
+        live = copy.copy(self)
+        live._reset()
+        return live
+
+    def _reset(self) -> None:
+        """Forget runtime state (subclasses with state override this)."""
 
     def signal_list(self) -> list[Signal]:
         raise NotImplementedError
