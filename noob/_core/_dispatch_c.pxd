@@ -45,3 +45,30 @@ cdef class Scheduler:
     cdef uint8_t[::1] _state
     cpdef list start(self)
     cpdef list done(self, int node)
+
+# per-node kinds of the async Driver (mirrored as KIND_* constants in _dispatch_py.py)
+cdef enum:
+    K_INLINE = 0
+    K_THREAD = 1
+    K_TASK = 2
+    K_RUNNER = 3
+    K_REGION = 4
+    K_GATE = 5
+
+cdef class Driver:
+    cdef readonly Dispatcher dispatcher
+    cdef readonly int n, node, n_done, exhausted
+    cdef readonly object kinds, ran
+    cdef public list values
+    cdef public object emit
+    cdef public bint stop
+    cdef int32_t[::1] _indptr, _indices, _indeg, _pending, _ring
+    cdef uint8_t[::1] _kind, _ran
+    cdef int32_t _head, _tail
+    cpdef int start(self, list values) except -1
+    cpdef object step(self)
+    cpdef object complete(self, int node, object result)
+    cpdef object release(self, int node)
+    cdef int _ran_node(self, int32_t node, object result) except -1
+    cdef void _release(self, int32_t node) noexcept
+    cdef int32_t _release_chain(self, int32_t node) noexcept

@@ -604,3 +604,324 @@ cdef int _not_ready(int node, int state) except -1:
     if state == S_DONE:
         raise AlreadyDoneError(f"node {node} is already done in this epoch")
     raise ValueError(f"node {node} is not ready: {node} still waits for a predecessor")
+
+
+# ---------------------------------------------------------------------------- async Driver
+
+class _Token:
+    """What ``Driver.step`` hands the runner for a node it does not run itself."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name):
+        self.name = name
+
+    def __repr__(self):
+        return f"<noob core {self.name}>"
+
+
+SEGMENT = _Token("SEGMENT")  # a synchronous node: run ``run_segment(node)`` in a worker thread
+RUNNER = _Token("RUNNER")    # a node the runner calls itself (node-scoped assets, a map)
+GATE = _Token("GATE")        # a node that waits for the runner's go (pipelined epochs)
+
+KIND_INLINE = K_INLINE
+KIND_THREAD = K_THREAD
+KIND_TASK = K_TASK
+KIND_RUNNER = K_RUNNER
+KIND_REGION = K_REGION
+KIND_GATE = K_GATE
+
+
+cdef object _call(Dispatcher d, int32_t node, list values, int status):
+    """Call ``fns[node]`` with its arguments from ``values`` (``status``: ``_check``'s verdict,
+    CHECK_DENSE or CHECK_SPARSE); ``Exhausted`` if a generator node raised StopIteration.
+
+    The call sequence of ``Dispatcher.run``, for the Driver. Python: ``fns[node](*pos, **kw)``.
+    """
+    cdef Py_ssize_t width = d._arg_ptr[node + 1] - d._arg_ptr[node]
+    cdef PyObject* small[32]
+    cdef PyObject** buf
+    # the argument vector lives on the stack (up to 32 args) or in a buffer of this call, not
+    # in ``d._buf``: a worker thread and the loop thread may be calling at the same time
+    if width <= 32:
+        return _call_with(d, node, values, status, small)
+    buf = <PyObject**>PyMem_Malloc(width * sizeof(PyObject*))
+    if buf == NULL:
+        raise MemoryError()
+    try:
+        return _call_with(d, node, values, status, buf)
+    finally:
+        PyMem_Free(buf)
+
+
+cdef object _call_with(Dispatcher d, int32_t node, list values, int status, PyObject** buf):
+    # fill ``buf`` with owned references (another thread may overwrite a slot meanwhile, e.g.
+    # an asset round trip: a borrowed argument could be freed during the call), call, release
+    cdef Py_ssize_t k, j = 0, a0 = d._arg_ptr[node], a1 = d._arg_ptr[node + 1]
+    cdef Py_ssize_t npos = d._n_pos[node]
+    cdef PyObject* v
+    cdef object fn = d.fns[node], names = None, kw_tuple = None
+    cdef list present
+    if a1 - a0 > npos:
+        names = d.kwnames[node]
+        if status == CHECK_SPARSE:
+            present = []
+            for k in range(a0 + npos, a1):
+                if <PyObject*>PyList_GET_ITEM(values, d._arg_src[k]) != _NOEVENT:
+                    present.append(names[k - a0 - npos])
+            kw_tuple = tuple(present)
+        else:
+            kw_tuple = names
+    for k in range(a0, a1):
+        v = <PyObject*>PyList_GET_ITEM(values, d._arg_src[k])
+        if k - a0 >= npos and v == _NOEVENT:
+            continue  # an optional keyword that did not fire (only when CHECK_SPARSE)
+        Py_INCREF(<object>v)
+        buf[j] = v
+        j += 1
+    try:
+        if kw_tuple is None:
+            return PyObject_Vectorcall(fn, buf, <size_t>j, NULL)
+        return PyObject_Vectorcall(fn, buf, <size_t>npos, <PyObject*>kw_tuple)
+    except StopIteration:
+        if not d._flags[node] & C_GENERATOR:
+            raise
+        return EXHAUSTED
+    finally:
+        for k in range(j):
+            Py_DECREF(<object>buf[k])
+
+
+cdef class Driver:
+    """One epoch of an event-driven runner: ready/done bookkeeping plus the calls the loop
+    thread can make inline, so the runner's Python loop only sees what it must handle.
+
+    ``start(values)`` begins an epoch over the slot table ``values``. ``step()`` takes ready
+    nodes in FIFO order: it marks ``K_REGION`` nodes done, skips nodes ``_check`` skips (their
+    outputs NoEvent, ``ran`` 0, released at once), runs ``K_INLINE`` nodes right there, and
+    returns at the first node the runner must handle -- an ``async def`` node's coroutine
+    (``K_TASK``), ``SEGMENT`` (``K_THREAD``), ``RUNNER`` (``K_RUNNER``) or ``GATE`` (``K_GATE``,
+    not even checked) -- with ``node`` set to it; ``None`` when nothing is ready. The runner
+    reports back with ``complete(node, result)`` (or ``release(node)`` for a node it found
+    skipped), which also returns the next ``step()``.
+
+    ``run_segment(node, emitted)`` runs a synchronous node in a worker thread, then the chain
+    after it: it goes on while the node just done released exactly one successor and that one
+    is ``K_THREAD``; anything else it releases goes to the ready queue for the loop thread.
+
+    Fields (``n`` nodes, tables from the ``Scheduler`` given):
+        kinds    uint8[n]   K_INLINE / K_THREAD / K_TASK / K_RUNNER / K_REGION / K_GATE
+        ran      uint8[n]   this epoch: 1 if the node was called and emitted (own copy of
+                            the dispatcher's, for epochs running side by side)
+        pending  int32[n]   predecessor edges not yet done (private)
+        ring     int32[n]   ready queue: [head, tail) waiting; every node enters once per
+                            epoch, so it never wraps (private)
+        node     int        the node ``step``/``complete`` last handled (the one that raised)
+        n_done   int        nodes done this epoch; ``remaining`` = n - n_done
+        n_ready  int        nodes in the ready queue
+        exhausted int       generator nodes that ran out this epoch
+        emit     callable   ``emit(node)`` after a node ran, for nodes flagged C_HOOK_AFTER
+                            (callbacks); ``None``: never
+        stop     bint       set by the runner when the epoch failed: a segment stops after
+                            the node it is running (``start`` clears it)
+
+    Threads: ``run_segment`` runs in a worker while the loop thread steps. Their shared state
+    is ``pending``, ``ring``, ``tail``, ``n_done`` and ``exhausted``, touched only by
+    ``_release`` / ``_release_chain`` and plain C increments: C code that makes no Python
+    call and creates no object, so it runs under the GIL without being interleaved. Slot
+    writes go to the slots of the node being run, which no one else writes this epoch.
+    Python: see ``_dispatch_py.Driver`` (a lock around the same critical sections).
+    """
+
+    def __init__(self, Dispatcher dispatcher, Scheduler scheduler, kinds, emit=None):
+        cdef Py_ssize_t n = scheduler.n
+        self.dispatcher = dispatcher
+        self.n = n
+        self.kinds = np.ascontiguousarray(kinds, dtype=np.uint8)
+        if self.kinds.shape[0] != n or len(dispatcher.fns) != n:
+            raise ValueError(f"kinds and the dispatcher must cover the scheduler's {n} nodes")
+        self._kind = self.kinds
+        self._indptr = scheduler._indptr
+        self._indices = scheduler._indices
+        self._indeg = scheduler._indeg
+        self._pending = np.zeros(n, dtype=np.int32)
+        self._ring = np.zeros(max(n, 1), dtype=np.int32)
+        self.ran = np.zeros(n, dtype=np.uint8)
+        self._ran = self.ran
+        self.emit = emit
+        self.stop = False
+        self.values = None
+        self.node = -1
+        self.n_done = n
+        self.exhausted = 0
+        self._head = 0
+        self._tail = 0
+
+    @property
+    def n_ready(self):
+        return self._tail - self._head
+
+    @property
+    def remaining(self):
+        """Nodes not yet done in this epoch (0 once every node is done)."""
+        return self.n - self.n_done
+
+    cpdef int start(self, list values) except -1:
+        """Begin an epoch over ``values``: nodes without predecessors are ready, in id order."""
+        cdef Py_ssize_t i
+        self.values = values
+        self._head = 0
+        self._tail = 0
+        self.n_done = 0
+        self.exhausted = 0
+        self.node = -1
+        self.stop = False
+        for i in range(self.n):
+            self._pending[i] = self._indeg[i]
+            if self._indeg[i] == 0:
+                self._ring[self._tail] = <int32_t>i
+                self._tail += 1
+        return 0
+
+    cdef void _release(self, int32_t node) noexcept:
+        # node done: successors whose last predecessor it was join the ready queue
+        cdef Py_ssize_t k
+        cdef int32_t succ
+        self.n_done += 1
+        for k in range(self._indptr[node], self._indptr[node + 1]):
+            succ = self._indices[k]
+            self._pending[succ] -= 1
+            if self._pending[succ] == 0:
+                self._ring[self._tail] = succ
+                self._tail += 1
+
+    cdef int32_t _release_chain(self, int32_t node) noexcept:
+        # _release for a segment: if exactly one successor is released and it is K_THREAD,
+        # keep it off the queue and return it (the segment runs it next); else queue all, -1
+        cdef Py_ssize_t k
+        cdef int32_t succ, first = -1
+        cdef int count = 0
+        self.n_done += 1
+        for k in range(self._indptr[node], self._indptr[node + 1]):
+            succ = self._indices[k]
+            self._pending[succ] -= 1
+            if self._pending[succ] == 0:
+                count += 1
+                if count == 1:
+                    first = succ
+                    continue
+                if count == 2:
+                    self._ring[self._tail] = first
+                    self._tail += 1
+                self._ring[self._tail] = succ
+                self._tail += 1
+        if count == 1:
+            if self._kind[first] == K_THREAD:
+                return first
+            self._ring[self._tail] = first
+            self._tail += 1
+        return -1
+
+    cdef int _ran_node(self, int32_t node, object result) except -1:
+        # store a call's result (``_finish``) and note it in ``ran`` / ``exhausted``; 1 if it ran out
+        if _finish(self.dispatcher, node, self.values, result):
+            self._ran[node] = 0
+            self.exhausted += 1
+            return 1
+        self._ran[node] = 1
+        return 0
+
+    cpdef object step(self):
+        """Run what the loop thread can; return the next node's work for the runner, or ``None``.
+
+        Python: ``while ready: node = ready.popleft(); region -> done; gate -> return GATE;
+        skipped -> done; inline -> call, finish, emit, done; task -> return coroutine;
+        thread -> return SEGMENT; runner -> return RUNNER``.
+        """
+        cdef Dispatcher d = self.dispatcher
+        cdef list values = self.values
+        cdef int32_t node
+        cdef uint8_t kind
+        cdef int status
+        while self._head < self._tail:
+            node = self._ring[self._head]
+            self._head += 1
+            self.node = node
+            kind = self._kind[node]
+            if kind == K_REGION:
+                self._release(node)
+                continue
+            if kind == K_GATE:
+                return GATE
+            status = _check(d, node, values)
+            if status == CHECK_SKIP:
+                self._ran[node] = 0
+                self._release(node)
+                continue
+            if kind == K_INLINE:
+                if not self._ran_node(node, _call(d, node, values, status)):
+                    if d._flags[node] & C_HOOK_AFTER and self.emit is not None:
+                        self.emit(node)
+                self._release(node)
+                continue
+            if kind == K_TASK:
+                return _call(d, node, values, status)
+            return SEGMENT if kind == K_THREAD else RUNNER
+        return None
+
+    cpdef object complete(self, int node, object result):
+        """Node ``node`` returned ``result`` (``Exhausted`` if a generator ran out): store it,
+        emit, release its successors; then ``step()``."""
+        _check_node(node, self.n)
+        self.node = node
+        if not self._ran_node(node, result):
+            if self.dispatcher._flags[node] & C_HOOK_AFTER and self.emit is not None:
+                self.emit(node)
+        self._release(node)
+        return self.step()
+
+    cpdef object release(self, int node):
+        """Node ``node`` is done without a result (the runner found it skipped); then ``step()``."""
+        _check_node(node, self.n)
+        self.node = node
+        self._release(node)
+        return self.step()
+
+    def prepare(self, int node):
+        """``Dispatcher.prepare_call`` for this epoch: ``None`` if skipped (``ran`` 0), else
+        ``(args, kwargs)``. The node is not released: call ``complete`` or ``release``."""
+        call = self.dispatcher.prepare_call(node, self.values)
+        if call is None:
+            self._ran[node] = 0
+        return call
+
+    def run_segment(self, int node, list emitted):
+        """In a worker thread: run ``node`` and the chain after it (see the class docstring).
+
+        Appends to ``emitted`` the nodes that ran and are flagged C_HOOK_AFTER, in order (the
+        runner emits their events on the loop thread). Returns ``None``, or ``(node, exc)``
+        for the node that raised (the segment stops there, that node not released). Stops
+        early, its next node queued, once ``stop`` is set.
+        """
+        cdef Dispatcher d = self.dispatcher
+        cdef list values = self.values
+        cdef int32_t cur = node
+        cdef int status
+        _check_node(node, self.n)
+        while cur >= 0:
+            status = _check(d, cur, values)
+            if status == CHECK_SKIP:
+                self._ran[cur] = 0
+            else:
+                try:
+                    if not self._ran_node(cur, _call(d, cur, values, status)) and d._flags[cur] & C_HOOK_AFTER:
+                        emitted.append(cur)
+                except BaseException as exc:
+                    return (cur, exc)
+            cur = self._release_chain(cur)
+            if self.stop and cur >= 0:
+                # the epoch failed meanwhile: leave the rest of the chain (queued, never run)
+                self._ring[self._tail] = cur
+                self._tail += 1
+                break
+        return None

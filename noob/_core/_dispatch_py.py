@@ -11,6 +11,8 @@ and raises bare builtins that ``noob.runner`` decorates.
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 from noob.exceptions import AlreadyDoneError
@@ -453,3 +455,227 @@ class Scheduler:
                 state[succ] = STATE_READY
                 released.append(succ)
         return released
+
+
+# ---------------------------------------------------------------------------- async Driver
+
+
+class _Token:
+    """What ``Driver.step`` hands the runner for a node it does not run itself."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name):
+        self.name = name
+
+    def __repr__(self):
+        return f"<noob core {self.name}>"
+
+
+SEGMENT = _Token("SEGMENT")  # a synchronous node: run ``run_segment(node)`` in a worker thread
+RUNNER = _Token("RUNNER")    # a node the runner calls itself (node-scoped assets, a map)
+GATE = _Token("GATE")        # a node that waits for the runner's go (pipelined epochs)
+
+# per-node kinds of the Driver (mirror _dispatch_c.pxd)
+KIND_INLINE = 0
+KIND_THREAD = 1
+KIND_TASK = 2
+KIND_RUNNER = 3
+KIND_REGION = 4
+KIND_GATE = 5
+
+
+def _call(d, node, values):
+    """``fns[node](*pos, **kw)`` from ``values``; ``Exhausted`` if a generator raised StopIteration."""
+    args = d._args[node]
+    npos = d._npos[node]
+    names = d.kwnames[node]
+    try:
+        if names:
+            kw = {}
+            for j, (src, _) in enumerate(args[npos:]):
+                v = values[src]
+                if v is not NOEVENT:
+                    kw[names[j]] = v
+            return d.fns[node](*[values[src] for src, _ in args[:npos]], **kw)
+        return d.fns[node](*[values[src] for src, _ in args])
+    except StopIteration:
+        if not d._flagbuf[node] & F_GENERATOR:
+            raise
+        return EXHAUSTED
+
+
+class Driver:
+    """One epoch of an event-driven runner. See ``_dispatch_c.Driver`` for the contract.
+
+    The twin guards the state a worker thread's ``run_segment`` shares with the loop thread
+    (``pending``, the ready queue's tail, ``n_done``, ``exhausted``) with a lock: unlike the
+    compiled twin's plain C, these Python statements can be interleaved between threads.
+    """
+
+    def __init__(self, dispatcher, scheduler, kinds, emit=None):
+        n = scheduler.n
+        self.dispatcher = dispatcher
+        self.n = n
+        self.kinds = np.ascontiguousarray(kinds, dtype=np.uint8)
+        if self.kinds.shape[0] != n or len(dispatcher.fns) != n:
+            raise ValueError(f"kinds and the dispatcher must cover the scheduler's {n} nodes")
+        self._kind = [int(k) for k in self.kinds]
+        self._succ = scheduler._succ
+        self._indeg = scheduler._indeg
+        self._roots = scheduler._roots
+        self._pending = [0] * n
+        self._ring = [0] * max(n, 1)
+        self._head = 0
+        self._tail = 0
+        self._ranbuf = bytearray(n)
+        self.ran = np.frombuffer(self._ranbuf, dtype=np.uint8)
+        self._lock = threading.Lock()
+        self.emit = emit
+        self.stop = False
+        self.values = None
+        self.node = -1
+        self.n_done = n
+        self.exhausted = 0
+
+    @property
+    def n_ready(self):
+        return self._tail - self._head
+
+    @property
+    def remaining(self):
+        """Nodes not yet done in this epoch (0 once every node is done)."""
+        return self.n - self.n_done
+
+    def start(self, values):
+        """Begin an epoch over ``values``: nodes without predecessors are ready, in id order."""
+        self.values = values
+        self._pending = list(self._indeg)
+        roots = self._roots
+        self._ring[:len(roots)] = roots
+        self._head = 0
+        self._tail = len(roots)
+        self.n_done = 0
+        self.exhausted = 0
+        self.node = -1
+        self.stop = False
+        return 0
+
+    def _release(self, node):
+        pending = self._pending
+        ring = self._ring
+        with self._lock:
+            self.n_done += 1
+            tail = self._tail
+            for succ in self._succ[node]:
+                pending[succ] -= 1
+                if pending[succ] == 0:
+                    ring[tail] = succ
+                    tail += 1
+            self._tail = tail  # after the slots are written: the loop thread reads up to tail
+
+    def _release_chain(self, node):
+        pending = self._pending
+        released = []
+        with self._lock:
+            self.n_done += 1
+            for succ in self._succ[node]:
+                pending[succ] -= 1
+                if pending[succ] == 0:
+                    released.append(succ)
+            if len(released) == 1 and self._kind[released[0]] == KIND_THREAD:
+                return released[0]
+            tail = self._tail
+            for succ in released:
+                self._ring[tail] = succ
+                tail += 1
+            self._tail = tail
+        return -1
+
+    def _ran_node(self, node, result):
+        if self.dispatcher._finish(node, self.values, result):
+            self._ranbuf[node] = 0
+            with self._lock:
+                self.exhausted += 1
+            return 1
+        self._ranbuf[node] = 1
+        return 0
+
+    def step(self):
+        """Run what the loop thread can; return the next node's work for the runner, or ``None``."""
+        d = self.dispatcher
+        values = self.values
+        kinds = self._kind
+        flags = d._flagbuf
+        while self._head < self._tail:
+            node = self._ring[self._head]
+            self._head += 1
+            self.node = node
+            kind = kinds[node]
+            if kind == KIND_REGION:
+                self._release(node)
+                continue
+            if kind == KIND_GATE:
+                return GATE
+            if d._check(node, values) == CHECK_SKIP:
+                self._ranbuf[node] = 0
+                self._release(node)
+                continue
+            if kind == KIND_INLINE:
+                if not self._ran_node(node, _call(d, node, values)):
+                    if flags[node] & F_HOOK_AFTER and self.emit is not None:
+                        self.emit(node)
+                self._release(node)
+                continue
+            if kind == KIND_TASK:
+                return _call(d, node, values)
+            return SEGMENT if kind == KIND_THREAD else RUNNER
+        return None
+
+    def complete(self, node, result):
+        """Node ``node`` returned ``result``: store it, emit, release its successors; then ``step()``."""
+        _check_node(node, self.n)
+        self.node = node
+        if not self._ran_node(node, result):
+            if self.dispatcher._flagbuf[node] & F_HOOK_AFTER and self.emit is not None:
+                self.emit(node)
+        self._release(node)
+        return self.step()
+
+    def release(self, node):
+        """Node ``node`` is done without a result (the runner found it skipped); then ``step()``."""
+        _check_node(node, self.n)
+        self.node = node
+        self._release(node)
+        return self.step()
+
+    def prepare(self, node):
+        """``Dispatcher.prepare_call`` for this epoch (``ran`` 0 if skipped); the node is not released."""
+        call = self.dispatcher.prepare_call(node, self.values)
+        if call is None:
+            self._ranbuf[node] = 0
+        return call
+
+    def run_segment(self, node, emitted):
+        """In a worker thread: run ``node`` and the chain after it; ``None`` or ``(node, exc)``."""
+        _check_node(node, self.n)
+        d = self.dispatcher
+        values = self.values
+        flags = d._flagbuf
+        cur = node
+        while cur >= 0:
+            if d._check(cur, values) == CHECK_SKIP:
+                self._ranbuf[cur] = 0
+            else:
+                try:
+                    if not self._ran_node(cur, _call(d, cur, values)) and flags[cur] & F_HOOK_AFTER:
+                        emitted.append(cur)
+                except BaseException as exc:
+                    return (cur, exc)
+            cur = self._release_chain(cur)
+            if self.stop and cur >= 0:
+                with self._lock:  # the epoch failed meanwhile: leave the rest of the chain
+                    self._ring[self._tail] = cur
+                    self._tail += 1
+                break
+        return None

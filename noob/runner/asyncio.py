@@ -1,41 +1,60 @@
 """The asyncio runner: nodes start as soon as their inputs are ready, on a running event loop.
 
-Owns: running one epoch as events on the loop — ``async def`` nodes as tasks, synchronous
-nodes in a thread pool (or on the loop thread, see below), a bound on calls in flight —
-and the async lifecycle (``await init()`` / ``deinit()``, async hooks and assets awaited on
-the running loop), per-call node-scoped assets, draining an epoch when a node fails.
-Must not: decide what is ready or whether a node is skipped (the core's ``Scheduler`` and
-``Dispatcher.prepare_call`` / ``finish`` do, over the same plan the synchronous runner
-uses), or restate what every runner does between epochs: the helpers that do not depend on how an
-epoch runs (inputs, exhaustion, return shapes, maps, events, the store) live in
-``TubeRunner``.
+Owns: running epochs as events on the loop -- ``async def`` nodes awaited or as tasks,
+synchronous nodes in a thread pool (or on the loop thread, see below), a bound on calls in
+flight, pipelined epochs (``max_epochs_in_flight``) with the per-node and per-asset order
+they keep -- and the async lifecycle (``await init()`` / ``deinit()``, async hooks and assets
+awaited on the running loop), per-call node-scoped assets, draining an epoch when a node fails.
+Must not: decide what is ready or whether a node is skipped (the core's ``Driver`` does, over
+the same plan and ``Dispatcher`` the synchronous runner uses), or restate what every runner
+does between epochs: the helpers that do not depend on how an epoch runs (inputs, exhaustion,
+return shapes, maps, events, the store) live in ``TubeRunner``.
 
-One epoch (``process()``)::
+One epoch (``_run_epoch``)::
 
-    ready = scheduler.start()                       # nodes without predecessors
-    while ready or in flight:
-        for node in ready (up to max_in_flight calls in flight):
-            call = dispatcher.prepare_call(node, values)   # None: skipped (outputs NoEvent)
-            None            -> ready += scheduler.done(node)
-            loop node       -> result = fn(*args, **kwargs) right here; complete(node)
-            async node      -> task on the loop
-            sync node       -> thread pool
-        await the next completion -> complete(node):
-            dispatcher.finish(node, values, result)  # scatter, asset round trips
-            callbacks; ready += scheduler.done(node)
+    driver.start(values)
+    work = driver.step()        # runs inline nodes and skips; None when nothing is ready
+    while work or in flight:
+        coroutine, alone        -> result = await it (no task)       ; work = driver.complete(node, result)
+        coroutine, others ready -> task on the loop
+        SEGMENT                 -> worker thread: driver.run_segment(node) runs the node and the
+                                   chain of sync nodes after it (one hop for the whole chain)
+        RUNNER                  -> node-scoped assets or a map: the runner calls it itself
+        GATE                    -> pipelined epochs: wait until the node's turn (see below)
+        await the next completion -> work = driver.complete(node, result)
 
 Where nodes run:
 
-- ``async def`` nodes (functions, ``process`` methods): tasks on the running loop.
+- ``async def`` nodes: awaited directly by the epoch when nothing else is ready or running
+  (a chain of them costs about a hand-written ``await`` chain); as tasks on the loop when
+  they can overlap. A directly awaited node runs in the caller's task and context.
 - synchronous nodes: the runner's thread pool (``max_workers`` threads), so a blocking call
-  never stalls the loop. A node runs on the loop thread instead when its function, class or
-  process method is decorated with :func:`on_loop`, when its id is in ``loop_nodes``, or for
-  every synchronous node with ``loop_nodes="all"`` — worth it for cheap nodes, where a thread
-  hop (tens of µs) costs more than the call. ``return`` and ``gather`` always run on the loop.
+  never stalls the loop. A worker runs a whole chain of them (each releasing exactly one
+  synchronous successor) in one hop; independent ones run in parallel threads. A node runs
+  on the loop thread instead when its function, class or process method is decorated with
+  :func:`on_loop`, when its id is in ``loop_nodes``, or for every synchronous node with
+  ``loop_nodes="all"``. ``return`` and ``gather`` always run on the loop.
 - a ``map`` node runs its per-element region in one worker thread, exactly as the
   synchronous runner does (async nodes in the region are awaited on the loop meanwhile).
   It runs alone: the region writes per-element values (and sub-epochs) into the shared slot
   table, so calls already running finish first and no other node starts until it is done.
+
+Pipelined epochs (``max_epochs_in_flight=k`` > 1): up to ``k`` epochs run at once, each on
+its own copy of the slot table, started in order; epoch e+1 starts once every source of
+epoch e has run (so a source that runs out stops the next epoch from starting). What keeps
+the synchronous runner's results:
+
+- a stateful node (a class instance, a generator, a nested tube, ``gather``) runs epoch e+1
+  only after its epoch e call;
+- the users of a runner-scoped asset (its consumers and the node its ``depends`` round trip
+  stores from) run epoch e+1 only after all of them ran epoch e; the asset's value moves on
+  to epoch e+1 then;
+- process-scoped assets are made per epoch; results, ``EpochEnded`` and the store come out
+  in epoch order;
+- stateless nodes (plain functions, ``return``) of different epochs overlap freely.
+If epoch e fails, epochs after it that already started are abandoned (their ``process()``
+raises ``RuntimeError``) -- they may have run some of their nodes. Map nodes cannot be
+pipelined (their region shares one slot table).
 
 Node-scoped assets are created for each call (a copy of the asset's runtime, so two nodes
 running at once never share one) and closed before the node's successors start. Process-
@@ -61,7 +80,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapp
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from noob.asset import AssetRuntime
+from noob.asset import AssetRuntime, AssetScope
 from noob.event import Event, EventStore
 from noob.exceptions import AssetError, SchedulerExhaustedError
 from noob.node.adapters import MapNodeAdapter, ReturnNode
@@ -80,9 +99,13 @@ _logger = logging.getLogger("noob.runner.asyncio")
 # where a node's call runs
 _LOOP = 0  # on the loop thread, inline in the epoch loop
 _THREAD = 1  # in the runner's thread pool
-_TASK = 2  # an async def node: a task on the loop
+_TASK = 2  # an async def node: awaited by the epoch, or a task on the loop
 _REGION = 3  # inside a map region: the map node runs it; the epoch loop only marks it done
 _MAP = 4  # a map node: runs its region in a worker thread, alone (see _run_epoch)
+
+# who may enter the runner (see _Turnstile)
+_EPOCH = 0
+_LIFE = 1
 
 
 def on_loop(obj: Any) -> Any:
@@ -117,6 +140,181 @@ class _Failure(Exception):
         self.exc = exc
 
 
+class _Outside(Exception):
+    """The epoch was cancelled from outside (not by a node): drain, then re-raise ``exc``."""
+
+    def __init__(self, exc: BaseException):
+        super().__init__(exc)
+        self.exc = exc
+
+
+def _node_error(i: int, exc: BaseException) -> Exception:
+    """What a directly awaited node's exception means: the node failed, or (a CancelledError
+    while our own task is being cancelled) the epoch was cancelled from outside."""
+    if isinstance(exc, asyncio.CancelledError):
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            return _Outside(exc)
+    return _Failure(i, exc)
+
+
+class _Turnstile:
+    """Who may enter the runner, first come first served: epochs (up to ``k`` at once, each
+    only after the previous one's sources ran) and lifecycle calls (alone).
+
+    ``take``/``can`` are the uncontended fast path of ``enter``; every ``enter`` is paired
+    with a ``leave``. ``broken`` (a pipelined epoch failed) holds new epochs back until the
+    ones in flight are gone.
+    """
+
+    def __init__(self, k: int):
+        self.k = k
+        self.epochs = 0
+        self.exclusive = False
+        self.sources_pending = False
+        self.broken = False
+        self.on_idle: Callable[[], None] | None = None
+        self._waiters: deque[tuple[asyncio.Future, int]] = deque()
+
+    def can(self, who: int) -> bool:
+        if self.exclusive or self._waiters:
+            return False
+        if who == _LIFE:
+            return self.epochs == 0
+        return self.epochs < self.k and not self.sources_pending and not self.broken
+
+    def _can_next(self, who: int) -> bool:
+        if self.exclusive:
+            return False
+        if who == _LIFE:
+            return self.epochs == 0
+        return self.epochs < self.k and not self.sources_pending and not self.broken
+
+    def take(self, who: int) -> None:
+        if who == _LIFE:
+            self.exclusive = True
+        else:
+            self.epochs += 1
+            self.sources_pending = self.k > 1
+
+    async def enter(self, who: int) -> None:
+        if self.can(who):
+            self.take(who)
+            return
+        fut = asyncio.get_running_loop().create_future()
+        self._waiters.append((fut, who))
+        try:
+            await fut
+        except BaseException:
+            if fut.done() and not fut.cancelled():
+                self.leave(who)  # let in, then cancelled before it could start
+            else:
+                self._wake()
+            raise
+
+    def leave(self, who: int) -> None:
+        if who == _LIFE:
+            self.exclusive = False
+        else:
+            self.epochs -= 1
+            if self.epochs == 0 and self.broken:
+                self.broken = False
+                if self.on_idle is not None:
+                    self.on_idle()
+        self._wake()
+
+    def sources_done(self) -> None:
+        self.sources_pending = False
+        self._wake()
+
+    def _wake(self) -> None:
+        waiters = self._waiters
+        while waiters:
+            fut, who = waiters[0]
+            if fut.done():
+                waiters.popleft()
+                continue
+            if not self._can_next(who):
+                return
+            waiters.popleft()
+            self.take(who)
+            fut.set_result(None)
+
+
+class _Run:
+    """One pipelined epoch in flight: its slot table, driver and what it waits for."""
+
+    __slots__ = ("epoch", "values", "driver", "parked", "unparked", "waiter", "sources_left", "ended",
+                 "abandoned", "prev", "runtimes")
+
+    def __init__(self, epoch: int, values: list, driver: Any, n_sources: int, prev: _Run | None):
+        self.epoch = epoch
+        self.values = values
+        self.driver = driver
+        self.parked: list[int] = []  # gated nodes waiting for an earlier epoch
+        self.unparked: deque[int] = deque()  # gated nodes whose turn came
+        self.waiter: asyncio.Future | None = None  # the epoch loop sleeps on it
+        self.sources_left = n_sources
+        self.ended = asyncio.get_running_loop().create_future()
+        self.abandoned: BaseException | None = None
+        self.prev = prev
+        self.runtimes: list[AssetRuntime] = []  # this epoch's process-scoped assets
+
+    def wake(self) -> None:
+        w = self.waiter
+        if w is not None and not w.done():
+            w.set_result(None)
+
+
+class _Gates:
+    """Per-epoch order of stateful nodes and runner-asset users across pipelined epochs.
+
+    A *group* is a set of nodes that run one epoch after the other: ``{i}`` for a stateful
+    node, the users of a runner-scoped asset for that asset. Node ``i`` may run epoch ``e``
+    when every group it belongs to is at epoch ``e`` (``epoch[g]``); a group moves on to
+    ``e + 1`` when all its members are done with ``e`` (``left[g]`` counts down), carrying
+    its asset slots to epoch ``e + 1``'s slot table and to the runner's template.
+    """
+
+    def __init__(self, groups: list[list[int]], slots: list[list[int]], n: int):
+        self.members = groups
+        self.slots = slots
+        self.of: list[list[int]] = [[] for _ in range(n)]
+        for g, members in enumerate(groups):
+            for i in members:
+                self.of[i].append(g)
+        self.epoch = [0] * len(groups)
+        self.left = [len(m) for m in groups]
+
+    def reset(self, epoch: int) -> None:
+        self.epoch = [epoch] * len(self.members)
+        self.left = [len(m) for m in self.members]
+
+    def open(self, i: int, epoch: int) -> bool:
+        return all(self.epoch[g] == epoch for g in self.of[i])
+
+    def done(self, i: int, run: _Run, runs: dict[int, _Run], template: list) -> None:
+        for g in self.of[i]:
+            self.left[g] -= 1
+            if self.left[g]:
+                continue
+            e = run.epoch + 1
+            self.epoch[g] = e
+            self.left[g] = len(self.members[g])
+            nxt = runs.get(e)
+            for slot in self.slots[g]:
+                template[slot] = run.values[slot]
+                if nxt is not None:
+                    nxt.values[slot] = run.values[slot]
+            if nxt is not None and nxt.parked:
+                still = []
+                for j in nxt.parked:
+                    (nxt.unparked.append if self.open(j, e) else still.append)(j)
+                nxt.parked = still
+                if nxt.unparked:
+                    nxt.wake()
+
+
 class AsyncRunner(TubeRunner):
     """Runs a tube on the running asyncio loop, nodes concurrently as their inputs arrive.
 
@@ -130,9 +328,12 @@ class AsyncRunner(TubeRunner):
     Arguments (besides the synchronous runner's ``tube``, ``store``, ``max_iter_loops``, ``core``):
 
     - ``max_workers``: threads for synchronous nodes (default: ``ThreadPoolExecutor``'s).
-    - ``max_in_flight``: at most this many node calls run at once (tasks plus threads).
+    - ``max_in_flight``: at most this many node calls run at once per epoch (tasks plus
+      threads; a chain a worker runs in one hop counts once).
     - ``exception_timeout``: seconds to wait for the rest of a failing epoch to stop.
     - ``loop_nodes``: ids of synchronous nodes to run on the loop thread, or ``"all"``.
+    - ``max_epochs_in_flight``: pipelined epochs (see the module docstring); 1, the default,
+      runs one epoch at a time. ``run()``, ``iter()`` and concurrent ``process()`` calls use it.
     """
 
     def __init__(
@@ -146,14 +347,24 @@ class AsyncRunner(TubeRunner):
         max_in_flight: int = 128,
         exception_timeout: float = 10.0,
         loop_nodes: Collection[str] | Literal["all"] = (),
+        max_epochs_in_flight: int = 1,
     ):
         super().__init__(tube, store=store, max_iter_loops=max_iter_loops, core=core)
         if max_in_flight < 1:
             raise ValueError(f"max_in_flight must be at least 1, got {max_in_flight!r}")
+        if max_epochs_in_flight < 1:
+            raise ValueError(f"max_epochs_in_flight must be at least 1, got {max_epochs_in_flight!r}")
+        plan = self.plan
+        if max_epochs_in_flight > 1 and plan.regions:
+            maps = ", ".join(repr(plan.node_ids[m]) for m in sorted(plan.regions))
+            raise ValueError(
+                f"tube {tube.tube_id!r} has map nodes ({maps}), which cannot run pipelined epochs: "
+                f"their regions share one slot table; use max_epochs_in_flight=1"
+            )
         self.max_workers = max_workers
         self.max_in_flight = max_in_flight
         self.exception_timeout = exception_timeout
-        plan = self.plan
+        self.max_epochs_in_flight = max_epochs_in_flight
         core_mod = self.core
         n = len(plan.node_ids)
         if loop_nodes != "all":
@@ -172,11 +383,28 @@ class AsyncRunner(TubeRunner):
         # -- where each node runs, and which of its arguments are node-scoped assets
         self._kind = [self._kind_of(i, loop_nodes) for i in range(n)]
         self._asset_args = [self._node_asset_args(i) for i in range(n)]
+        self._token = type(core_mod.SEGMENT)
+        self._n_signal_slots = sum(len(s) for s in plan.signals)
+
+        # -- pipelined epochs: who waits for whom (see _Gates)
+        self._gates: _Gates | None = None
+        self._gated = [False] * n
+        self._is_source = [False] * n
+        self._runs: dict[int, _Run] = {}
+        self._last_run: _Run | None = None
+        if max_epochs_in_flight > 1:
+            self._gates = self._make_gates()
+            for i in plan.sources:
+                self._is_source[i] = True
+            self._gated = [bool(self._gates.of[i]) or self._is_source[i] for i in range(n)]
+        self._core_kinds = [self._core_kind(i) for i in range(n)]
+        self._driver = self._new_driver()
+        self._spare_drivers: list[Any] = []
 
         # -- bound to the loop at init()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._pool: concurrent.futures.ThreadPoolExecutor | None = None
-        self._lock: asyncio.Lock | None = None
+        self._turnstile: _Turnstile | None = None
         self._pending_lifecycle: list[asyncio.Future] = []
 
     def _kind_of(self, i: int, loop_nodes: Collection[str] | str) -> int:
@@ -196,6 +424,44 @@ class AsyncRunner(TubeRunner):
         if marked or loop_nodes == "all" or node.id in loop_nodes:
             return _LOOP
         return _THREAD
+
+    def _core_kind(self, i: int) -> int:
+        """The kind the core's Driver knows node ``i`` by (``KIND_*``)."""
+        c = self.core
+        kind = self._kind[i]
+        if kind == _REGION:
+            return c.KIND_REGION
+        if self._gated[i]:
+            return c.KIND_GATE
+        if kind == _MAP or self._asset_args[i]:
+            return c.KIND_RUNNER
+        return {_LOOP: c.KIND_INLINE, _THREAD: c.KIND_THREAD, _TASK: c.KIND_TASK}[kind]
+
+    def _new_driver(self) -> Any:
+        return self.core.Driver(self._dispatcher, self._scheduler, self._core_kinds)
+
+    def _make_gates(self) -> _Gates:
+        """Groups of nodes that keep per-epoch order (see ``_Gates``)."""
+        plan = self.plan
+        t = plan.tables
+        groups: list[list[int]] = []
+        slots: list[list[int]] = []
+        for i, node_id in enumerate(plan.node_ids):
+            if getattr(self.tube.nodes[node_id], "stateful", True):
+                groups.append([i])
+                slots.append([])
+        for asset_id, asset in self.tube.assets.items():
+            if AssetScope(asset.scope) != AssetScope.runner:
+                continue
+            slot = plan.asset_slot[asset_id]
+            users = {i for i in range(len(plan.node_ids)) if slot in t["arg_src"][t["arg_ptr"][i]:t["arg_ptr"][i + 1]]}
+            dep = asset.spec.dependency
+            if dep is not None:
+                users.add(plan.index[dep.node])
+            if users:
+                groups.append(sorted(users))
+                slots.append([slot])
+        return _Gates(groups, slots, len(plan.node_ids))
 
     def _node_asset_args(self, i: int) -> list[tuple[int | str, AssetRuntime]]:
         """``[(position or keyword, asset)]`` of the node-scoped assets node ``i`` takes."""
@@ -250,18 +516,19 @@ class AsyncRunner(TubeRunner):
             return run_map
         return fn
 
-    def _bind_loop(self) -> asyncio.Lock:
-        """Bind the runner to the running loop (once per loop); return the lock of its epochs."""
+    def _bind_loop(self) -> _Turnstile:
+        """Bind the runner to the running loop (once per loop); return its turnstile."""
         loop = asyncio.get_running_loop()
         if self._loop is not loop:
             if self._running and self._loop is not None and not self._loop.is_closed():
                 raise RuntimeError("this AsyncRunner was started on another event loop; deinit() it there first")
             self._loop = loop
-            self._lock = asyncio.Lock()
+            self._turnstile = _Turnstile(self.max_epochs_in_flight)
+            self._turnstile.on_idle = self._reset_gates
         if self._pool is None:
             self._pool = concurrent.futures.ThreadPoolExecutor(self.max_workers, thread_name_prefix=f"noob-{self.tube.tube_id}")
-        assert self._lock is not None
-        return self._lock
+        assert self._turnstile is not None
+        return self._turnstile
 
     async def _in_thread(self, fn: Callable, *args: Any) -> Any:
         loop = self._loop
@@ -282,17 +549,31 @@ class AsyncRunner(TubeRunner):
 
         Hooks and factories run in a worker thread; ``async`` ones are awaited on this loop.
         """
-        async with self._bind_loop():
+        turnstile = self._bind_loop()
+        await turnstile.enter(_LIFE)
+        try:
             await self._init_locked()
+        finally:
+            turnstile.leave(_LIFE)
 
     async def _init_locked(self) -> None:
         if self._running:
             return
         await self._in_thread(self._start)
+        self._reset_gates()
+
+    def _reset_gates(self) -> None:
+        if self._gates is not None:
+            self._gates.reset(self._epoch)
 
     async def deinit(self) -> None:
-        """Deinitialise nodes, then close runner-scoped assets. Idempotent; always completes."""
-        async with self._bind_loop():
+        """Deinitialise nodes, then close runner-scoped assets. Idempotent; always completes.
+
+        Waits for epochs still running (pipelined epochs) first.
+        """
+        turnstile = self._bind_loop()
+        await turnstile.enter(_LIFE)
+        try:
             await self._settle_lifecycle()
             if not self._running and not self._initialised and not self._open_assets:
                 return
@@ -301,6 +582,8 @@ class AsyncRunner(TubeRunner):
             pool, self._pool = self._pool, None
             if pool is not None:
                 pool.shutdown(wait=False)  # its threads are idle: every call has completed
+        finally:
+            turnstile.leave(_LIFE)
         if error is not None:
             raise error
 
@@ -313,32 +596,68 @@ class AsyncRunner(TubeRunner):
 
     # ------------------------------------------------------------------ epochs
     async def process(self, **inputs: Any) -> Any:
-        """Run one epoch and return the ``return`` node's value (``None`` if it did not fire)."""
-        async with self._bind_loop():
-            await self._settle_lifecycle(raise_errors=True)
-            if not self._running:
-                await self._init_locked()
-            if self._exhausted:
-                raise SchedulerExhaustedError(
-                    f"every source of tube {self.tube.tube_id!r} is exhausted; call runner.deinit() and runner.init() to start again"
-                )
-            return await self._process_locked(inputs)
+        """Run one epoch and return the ``return`` node's value (``None`` if it did not fire).
 
-    async def _process_locked(self, inputs: Mapping[str, Any]) -> Any:
+        With ``max_epochs_in_flight`` > 1, concurrent calls run pipelined epochs, started in
+        call order; each returns its own epoch's result, in epoch order.
+        """
+        turnstile = self._turnstile
+        if self._loop is not asyncio.get_running_loop() or self._pool is None or turnstile is None:
+            turnstile = self._bind_loop()
+        while True:
+            if self._pending_lifecycle or not self._running:
+                await turnstile.enter(_LIFE)
+                try:
+                    await self._settle_lifecycle(raise_errors=True)
+                    await self._init_locked()
+                finally:
+                    turnstile.leave(_LIFE)
+            if turnstile.can(_EPOCH):
+                turnstile.take(_EPOCH)
+            else:
+                await turnstile.enter(_EPOCH)
+            if self._running and not self._pending_lifecycle:
+                break
+            self._leave_epoch(turnstile)  # stopped or changed while we waited: start over
+        if self._exhausted:
+            self._leave_epoch(turnstile)
+            raise SchedulerExhaustedError(
+                f"every source of tube {self.tube.tube_id!r} is exhausted; call runner.deinit() and runner.init() to start again"
+            )
+        if self._gates is not None:
+            return await self._process_pipelined(inputs, turnstile)
+        try:
+            return await self._process_in_order(inputs)
+        finally:
+            turnstile.leave(_EPOCH)
+
+    def _leave_epoch(self, turnstile: _Turnstile) -> None:
+        if turnstile.sources_pending and self._gates is not None:
+            turnstile.sources_pending = False
+        turnstile.leave(_EPOCH)
+
+    async def _process_in_order(self, inputs: Mapping[str, Any]) -> Any:
         values = self._values
         restore = self._set_inputs(inputs) if (inputs or self._process_input_slots) else None
         epoch = self._epoch
         self._epoch = epoch + 1
-        if self.plan.uses_epoch or self._callbacks:
-            values[self.plan.epoch_slot] = Epoch(epoch)
+        if self._stamp_epoch or self._callbacks:
+            values[self._epoch_slot] = Epoch(epoch)
         for slot in self._region_slots:  # nodes in map regions only run if their map does
             values[slot] = NOEVENT
+        driver = self._driver
+        if not (self._process_assets or restore):
+            try:
+                exhausted_now = await self._run_epoch(driver, values, epoch)
+            finally:
+                self._end_epoch(epoch, None)
+            return self._epoch_result(exhausted_now)
         failure: BaseException | None = None
         exhausted_now = 0
         try:
             if self._process_assets:
                 await self._in_thread(self._open_process_assets)
-            exhausted_now = await self._run_epoch(epoch)
+            exhausted_now = await self._run_epoch(driver, values, epoch)
         except BaseException as exc:
             failure = exc
             raise
@@ -354,25 +673,66 @@ class AsyncRunner(TubeRunner):
         for asset in self._process_assets:
             self._create_asset(asset)
 
-    async def _run_epoch(self, epoch: int) -> int:
-        """Run every node of the plan once; return how many generator nodes ran out."""
-        loop = asyncio.get_running_loop()
-        values = self._values
-        scheduler = self._scheduler
-        dispatcher = self._dispatcher
-        prepare = dispatcher.prepare_call
-        fns = self._fns
-        kinds = self._kind
-        asset_args = self._asset_args
-        limit = self.max_in_flight
-        ready = deque(scheduler.start())
+    async def _run_epoch(self, driver: Any, values: list, epoch: int, run: _Run | None = None) -> int:
+        """Run every node of the plan once over ``values``; return how many generator nodes ran out."""
+        driver.start(values)
+        if self._callbacks:
+            driver.emit = self._emit_node if values is self._values else functools.partial(self._emit_from, values)
+        else:
+            driver.emit = None
+        failure: _Failure | None = None
+        outside: BaseException | None = None
         inflight: dict[asyncio.Future, int] = {}
+        try:
+            work = driver.step()
+            token = self._token
+            # the hot path: an async node with nothing else ready or running is just awaited
+            while work is not None and type(work) is not token and not driver.n_ready:
+                i = driver.node
+                try:
+                    result = await work
+                except BaseException as exc:
+                    raise _node_error(i, exc) from None
+                work = driver.complete(i, result)
+            if work is not None or run is not None:
+                await self._run_events(driver, work, inflight, run)
+        except _Failure as caught:
+            failure = caught
+        except _Outside as out:  # cancelled from outside while a node was awaited directly
+            outside = out.exc
+        except asyncio.CancelledError as exc:  # cancelled from outside while waiting for nodes
+            outside = exc
+        except BaseException as exc:  # from the core: a node run inline, a result stored, a callback
+            failure = _Failure(driver.node, exc)
+        if failure is None and outside is None:
+            return driver.exhausted
+        self._abandon(driver, run)
+        await self._drain(inflight, driver)
+        if outside is not None:
+            raise outside
+        assert failure is not None
+        error = failure.exc
+        if failure.node >= 0:
+            self._name_failure(error, failure.node, epoch)
+        raise error  # outside the except block: the user's exception keeps its own cause and context
+
+    async def _run_events(self, driver: Any, work: Any, inflight: dict[asyncio.Future, int], run: _Run | None) -> None:
+        """The general epoch loop: tasks, worker threads, the runner's own calls, gates."""
+        loop = asyncio.get_running_loop()
+        core = self.core
+        segment, runner, gate = core.SEGMENT, core.RUNNER, core.GATE
+        token = self._token
+        kinds = self._kind
+        fns = self._fns
+        limit = self.max_in_flight
+        todo: deque[tuple[Any, int]] = deque()
+        if work is not None:
+            todo.append((work, driver.node))
+        segments: dict[asyncio.Future, list[int]] = {}
+        gated_futures: set[asyncio.Future] = set()
         completed: deque[asyncio.Future] = deque()
         waiter: list[asyncio.Future | None] = [None]
-        fut: asyncio.Future
-        exhausted = 0
         exclusive = False  # a map node is in flight: nothing else may start
-        failure: _Failure | None = None
 
         def on_done(fut: asyncio.Future) -> None:
             completed.append(fut)
@@ -380,71 +740,137 @@ class AsyncRunner(TubeRunner):
             if w is not None and not w.done():
                 w.set_result(None)
 
-        try:
-            while True:
-                while ready and len(inflight) < limit and not exclusive:
-                    i = ready.popleft()
-                    kind = kinds[i]
-                    if kind == _REGION:
-                        ready.extend(scheduler.done(i))
+        def more(work: Any) -> None:
+            if work is not None:
+                todo.append((work, driver.node))
+
+        while True:
+            if run is not None:
+                if run.abandoned is not None:
+                    raise _Failure(-1, run.abandoned)
+                while run.unparked:
+                    todo.append((gate, run.unparked.popleft()))
+            while todo and len(inflight) < limit and not exclusive:
+                work, i = todo[0]
+                if type(work) is token:
+                    if work is gate:
+                        assert run is not None and self._gates is not None
+                        if not self._gates.open(i, run.epoch):
+                            todo.popleft()
+                            run.parked.append(i)
+                            continue
+                    elif work is segment:
+                        todo.popleft()
+                        emitted: list[int] = []
+                        fut = loop.run_in_executor(self._pool, driver.run_segment, i, emitted)
+                        segments[fut] = emitted
+                        inflight[fut] = i
+                        fut.add_done_callback(on_done)
+                        more(driver.step())
                         continue
-                    if kind == _MAP and inflight:  # wait until everything running is done
-                        ready.appendleft(i)
-                        break
-                    call = prepare(i, values)
+                    if kinds[i] == _MAP and inflight:
+                        break  # a map runs alone: wait until everything running is done
+                    todo.popleft()
+                    call = driver.prepare(i)
                     if call is None:  # skipped: its outputs are NoEvent, its successors decide for themselves
-                        ready.extend(scheduler.done(i))
+                        if work is gate:
+                            self._gate_done(i, run)
+                        more(driver.release(i))
                         continue
                     args, kwargs = call
-                    if kind == _LOOP and not asset_args[i]:
+                    kind = kinds[i]
+                    if kind == _LOOP and not self._asset_args[i]:  # a gated node the loop runs inline
                         try:
                             result = fns[i](*args, **kwargs)
                         except StopIteration as exc:
                             result = self._stopped(i, exc)
                         except BaseException as exc:
                             raise _Failure(i, exc) from None
-                        exhausted += self._complete(i, result, ready)
+                        self._gate_done(i, run)
+                        more(driver.complete(i, result))
                         continue
-                    if asset_args[i]:
+                    if self._asset_args[i]:
                         fut = asyncio.ensure_future(self._call_with_assets(i, kind, args, kwargs))
                     elif kind == _TASK:
                         fut = loop.create_task(fns[i](*args, **kwargs))
                     else:
                         fut = loop.run_in_executor(self._pool, _call_in_thread, i, fns[i], args, kwargs)
                         exclusive = kind == _MAP
-                    inflight[fut] = i
-                    fut.add_done_callback(on_done)
-                if not inflight:
-                    break
-                if not completed:
-                    wake = waiter[0] = loop.create_future()
-                    await wake
-                    waiter[0] = None
-                while completed:
-                    fut = completed.popleft()
-                    i = inflight.pop(fut)
-                    if kinds[i] == _MAP:
-                        exclusive = False
-                    try:
-                        result = fut.result()
-                    except StopIteration as exc:  # only from an async node's task
-                        result = self._stopped(i, exc)
-                    except BaseException as exc:
-                        raise _Failure(i, exc) from None
-                    if type(result) is _Stopped:
-                        result = self._stopped(i, result.exc)
-                    exhausted += self._complete(i, result, ready)
-        except _Failure as caught:
-            failure = caught
-        except BaseException:  # cancelled from outside
-            await self._drain(inflight)
-            raise
-        if failure is None:
-            return exhausted
-        error = failure.exc
-        self._name_failure(error, failure.node, epoch)
-        await self._drain(inflight)
-        raise error  # outside the except block: the user's exception keeps its own cause and context
+                    if work is gate:
+                        gated_futures.add(fut)
+                else:  # a coroutine of an async node
+                    todo.popleft()
+                    if not inflight and not todo and not driver.n_ready and (run is None or not run.parked):
+                        try:
+                            result = await work
+                        except BaseException as exc:
+                            raise _node_error(i, exc) from None
+                        more(driver.complete(i, result))
+                        continue
+                    fut = loop.create_task(work)
+                inflight[fut] = i
+                fut.add_done_callback(on_done)
+                more(driver.step())
+            if not inflight and not todo and not (run is not None and (run.parked or run.unparked)):
+                return
+            if not completed:
+                wake = waiter[0] = loop.create_future()
+                if run is not None:
+                    run.waiter = wake
+                await wake
+                waiter[0] = None
+                if run is not None:
+                    run.waiter = None
+            if not completed:
+                continue  # woken for unparked gated nodes or an abandoned epoch
+            fut = completed.popleft()
+            i = inflight.pop(fut)
+            if kinds[i] == _MAP:
+                exclusive = False
+            emitted = segments.pop(fut, None)
+            if emitted is not None:
+                res = fut.result()
+                if driver.emit is not None:
+                    for j in emitted:
+                        driver.emit(j)
+                if res is not None:
+                    raise _Failure(*res)
+                more(driver.step())
+                continue
+            try:
+                result = fut.result()
+            except StopIteration as exc:  # only from an async node's task
+                result = self._stopped(i, exc)
+            except BaseException as exc:
+                raise _Failure(i, exc) from None
+            if type(result) is _Stopped:
+                result = self._stopped(i, result.exc)
+            if fut in gated_futures:
+                gated_futures.discard(fut)
+                work = driver.complete(i, result)
+                self._gate_done(i, run)
+                more(work)
+            else:
+                more(driver.complete(i, result))
+
+    def _gate_done(self, i: int, run: _Run | None) -> None:
+        """A gated node is done in ``run``'s epoch: move its groups on, count its sources."""
+        if run is None or self._gates is None:
+            return
+        self._gates.done(i, run, self._runs, self._values)
+        if self._is_source[i]:
+            run.sources_left -= 1
+            if run.sources_left == 0:
+                self._sources_done(run)
+
+    def _sources_done(self, run: _Run) -> None:
+        if run.sources_left < 0:
+            return
+        run.sources_left = -1
+        if run.driver.exhausted:
+            self._check_exhausted()
+        assert self._turnstile is not None
+        self._turnstile.sources_done()
 
     def _stopped(self, i: int, exc: StopIteration) -> Any:
         # the kernel's rule: StopIteration from a generator node means it ran out
@@ -452,18 +878,23 @@ class AsyncRunner(TubeRunner):
             return EXHAUSTED
         raise _Failure(i, exc)
 
-    def _complete(self, i: int, result: Any, ready: deque) -> int:
-        """Store a finished node's result, tell callbacks, release its successors."""
-        try:
-            ran_out = self._dispatcher.finish(i, self._values, result)
-            if self._callbacks and not ran_out:
-                self._emit_node(i)
-        except BaseException as exc:  # a result that does not fit its signals, a callback
-            raise _Failure(i, exc) from None
-        ready.extend(self._scheduler.done(i))
-        return ran_out
+    def _abandon(self, driver: Any, run: _Run | None) -> None:
+        """An epoch failed: stop its worker chains; with pipelining, abandon the epochs after it."""
+        driver.stop = True
+        if run is None:
+            return
+        assert self._turnstile is not None
+        self._turnstile.broken = True
+        if run.sources_left >= 0:
+            self._sources_done(run)
+        for later in self._runs.values():
+            if later.epoch > run.epoch and later.abandoned is None:
+                later.abandoned = RuntimeError(
+                    f"epoch {later.epoch} of tube {self.tube.tube_id!r} was abandoned because epoch {run.epoch} failed"
+                )
+                later.wake()
 
-    async def _drain(self, inflight: dict[asyncio.Future, int]) -> None:
+    async def _drain(self, inflight: dict[asyncio.Future, int], driver: Any) -> None:
         """Cancel tasks and wait for threads still running, for up to ``exception_timeout``."""
         if not inflight:
             return
@@ -476,6 +907,83 @@ class AsyncRunner(TubeRunner):
                 len(pending), self.tube.tube_id, self.exception_timeout,
                 ", ".join(repr(self.plan.node_ids[inflight[f]]) for f in pending),
             )
+            if driver is self._driver:  # a worker may still write to it: the next epoch gets a fresh one
+                self._driver = self._new_driver()
+
+    # ------------------------------------------------------------------ pipelined epochs
+    async def _process_pipelined(self, inputs: Mapping[str, Any], turnstile: _Turnstile) -> Any:
+        """One pipelined epoch, admitted by ``process()``: own slot table, in-order end."""
+        template = self._values
+        restore = self._set_inputs(inputs) if (inputs or self._process_input_slots) else None
+        values = list(template)
+        if restore:
+            for slot, value in restore:
+                template[slot] = value
+        epoch = self._epoch
+        self._epoch = epoch + 1
+        if self._stamp_epoch or self._callbacks:
+            values[self._epoch_slot] = Epoch(epoch)
+        driver = self._spare_drivers.pop() if self._spare_drivers else self._new_driver()
+        run = _Run(epoch, values, driver, sum(1 for i in self.plan.sources), self._last_run)
+        self._last_run = run
+        self._runs[epoch] = run
+        failure: BaseException | None = None
+        close_error: BaseException | None = None
+        exhausted_now = 0
+        try:
+            if self._process_assets:
+                run.runtimes = [copy.copy(a) for a in self._process_assets]
+                await self._in_thread(self._open_runtimes, run)
+            exhausted_now = await self._run_epoch(driver, values, epoch, run)
+        except BaseException as exc:
+            failure = exc
+            if run.abandoned is None:
+                self._abandon(driver, run)
+        finally:
+            if run.sources_left >= 0:
+                self._sources_done(run)
+            if run.runtimes:
+                close_error = await asyncio.shield(self._in_thread(self._close_runtimes, run.runtimes, failure))
+            result = None
+            try:
+                if run.prev is not None and not run.prev.ended.done():
+                    await asyncio.shield(run.prev.ended)  # epochs end in order
+            finally:
+                if failure is None:
+                    n_sig = self._n_signal_slots
+                    template[:n_sig] = values[:n_sig]
+                    self._dispatcher.ran[:] = driver.ran
+                self._end_epoch(epoch, None)
+                if failure is None and close_error is None:
+                    result = self._epoch_result(exhausted_now)
+                run.ended.set_result(None)
+                del self._runs[epoch]
+                if self._last_run is run:
+                    self._last_run = None
+                run.prev = None
+                if not driver.stop:
+                    self._spare_drivers.append(driver)
+                turnstile.leave(_EPOCH)
+        if failure is not None:
+            raise failure
+        if close_error is not None:
+            raise close_error
+        return result
+
+    def _open_runtimes(self, run: _Run) -> None:
+        for runtime in run.runtimes:
+            run.values[self.plan.asset_slot[runtime.id]] = self._make_asset(runtime)
+
+    def _emit_from(self, values: list, i: int) -> None:
+        """``_emit_node`` for a pipelined epoch's own slot table."""
+        plan = self.plan
+        node_id = plan.node_ids[i]
+        epoch = values[plan.epoch_slot]
+        stamp = datetime.now(UTC)
+        for name in plan.signals[i]:
+            event = self._events.new(node_id, name, epoch, values[plan.signal_slot[(node_id, name)]], stamp)
+            for cb in self._callbacks:
+                cb(event)
 
     async def _call_with_assets(self, i: int, kind: int, args: tuple, kwargs: dict) -> Any:
         """Call node ``i`` with node-scoped assets of its own, closed again before it completes."""
@@ -573,12 +1081,18 @@ class AsyncRunner(TubeRunner):
         """Call ``process()`` ``n`` times (forever if ``None``) and return the non-``None`` results.
 
         Stops early, cleanly, when every source is exhausted. Returns ``None`` if there were
-        no results, as the synchronous runner does.
+        no results, as the synchronous runner does. With ``max_epochs_in_flight`` > 1 the
+        epochs are pipelined; results still come in epoch order.
         """
         self._check_no_process_inputs("run")
         if not self._running:
             await self.init()
         results = []
+        if self.max_epochs_in_flight > 1:
+            async for out in self._pipelined(n):
+                if out is not None:
+                    results.append(out)
+            return results or None
         count = 0
         try:
             while n is None or count < n:
@@ -592,17 +1106,64 @@ class AsyncRunner(TubeRunner):
             pass
         return results or None
 
+    async def _pipelined(self, n: int | None) -> AsyncIterator[Any]:
+        """Results of ``n`` epochs (forever if ``None``), up to ``max_epochs_in_flight`` at once, in order."""
+        loop = asyncio.get_running_loop()
+        tasks: deque[asyncio.Task] = deque()
+        started = 0
+        try:
+            while True:
+                while len(tasks) < self.max_epochs_in_flight and (n is None or started < n) and not self._exhausted:
+                    tasks.append(loop.create_task(self.process()))
+                    started += 1
+                if not tasks:
+                    return
+                try:
+                    out = await tasks.popleft()
+                except SchedulerExhaustedError:
+                    return
+                yield out
+                if self._exhausted:
+                    return
+        finally:
+            for task in tasks:
+                task.cancel()
+            if tasks:
+                await asyncio.gather(*tasks, return_exceptions=True)
+
     async def iter(self, n: int | None = None) -> AsyncIterator[Any]:
         """Yield ``n`` results (forever if ``None``); deinitialises the runner when done.
 
         With a ``return`` node, epochs that return ``None`` are skipped (at most
         ``max_iter_loops`` in a row). Leaving an ``async for`` early closes the generator only
         when it is collected; wrap it in ``contextlib.aclosing`` to deinitialise at once.
+        Pipelined (``max_epochs_in_flight`` > 1), up to that many epochs beyond the last
+        result may have run; their results are dropped.
         """
         self._check_no_process_inputs("iter")
         await self.init()
         has_return = self._return_slot is not None
         try:
+            if self.max_epochs_in_flight > 1:
+                yielded = 0
+                loops = 0
+                if n is not None and n <= 0:
+                    return
+                results = self._pipelined(None if has_return else n)
+                try:
+                    async for out in results:
+                        loops += 1
+                        if has_return and out is None:
+                            self._check_loops(loops)
+                            continue
+                        loops = 0
+                        yielded += 1
+                        yield out
+                        if n is not None and yielded >= n:
+                            return
+                finally:
+                    await results.aclose()  # type: ignore[attr-defined]
+                return
             yielded = 0
             while n is None or yielded < n:
                 if self._exhausted:
