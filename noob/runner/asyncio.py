@@ -71,10 +71,12 @@ closed and the runner stays usable.
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import copy
 import functools
 import logging
+import os
+import queue
+import threading
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping
 from datetime import UTC, datetime
@@ -241,6 +243,76 @@ class _Turnstile:
             fut.set_result(None)
 
 
+class _Workers:
+    """The runner's worker threads: ``submit(fn, *args)`` runs ``fn(*args)`` in one of them
+    and returns an asyncio future of its result, resolved on ``loop``.
+
+    Leaner than ``loop.run_in_executor`` on a ``ThreadPoolExecutor`` (a ``SimpleQueue`` and one
+    ``call_soon_threadsafe`` per call, no ``concurrent.futures`` future to chain): the hop to a
+    thread and back is the cost of a synchronous node chain. Threads start on demand, up to
+    ``max_workers`` (default: ``ThreadPoolExecutor``'s, ``min(32, cpus + 4)``), and stay
+    until ``shutdown()``.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, max_workers: int | None, name: str):
+        self.loop = loop
+        self.max_workers = max_workers if max_workers is not None else min(32, (os.cpu_count() or 1) + 4)
+        if self.max_workers < 1:
+            raise ValueError(f"max_workers must be at least 1, got {max_workers!r}")
+        self.name = name
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._idle = threading.Semaphore(0)
+        self._threads: list[threading.Thread] = []
+
+    def submit(self, fn: Callable, *args: Any) -> asyncio.Future:
+        fut = self.loop.create_future()
+        self._queue.put((fut, fn, args))
+        if not self._idle.acquire(blocking=False) and len(self._threads) < self.max_workers:
+            thread = threading.Thread(target=self._work, name=f"{self.name}_{len(self._threads)}", daemon=True)
+            self._threads.append(thread)
+            thread.start()
+        return fut
+
+    def _work(self) -> None:
+        get = self._queue.get
+        call_soon = self.loop.call_soon_threadsafe
+        while True:
+            item = get()
+            if item is None:
+                return
+            fut, fn, args = item
+            try:
+                result = fn(*args)
+            except BaseException as exc:  # handed to the loop: the future raises it there
+                try:
+                    call_soon(_set_exception, fut, exc)
+                except RuntimeError:  # the loop is closed: nobody waits any more
+                    pass
+            else:
+                try:
+                    call_soon(_set_result, fut, result)
+                except RuntimeError:
+                    pass
+            del item, fut, fn, args
+            self._idle.release()
+
+    def shutdown(self) -> None:
+        """Let every thread end once the calls queued before this one are done (no waiting)."""
+        for _ in self._threads:
+            self._queue.put(None)
+        self._threads = []
+
+
+def _set_result(fut: asyncio.Future, result: Any) -> None:
+    if not fut.done():
+        fut.set_result(result)
+
+
+def _set_exception(fut: asyncio.Future, exc: BaseException) -> None:
+    if not fut.done():
+        fut.set_exception(exc)
+
+
 class _Run:
     """One pipelined epoch in flight: its slot table, driver and what it waits for."""
 
@@ -400,10 +472,12 @@ class AsyncRunner(TubeRunner):
         self._core_kinds = [self._core_kind(i) for i in range(n)]
         self._driver = self._new_driver()
         self._spare_drivers: list[Any] = []
+        # no process inputs or assets, no maps, one epoch at a time: process()'s fast path
+        self._plain_epochs = not (self._process_input_slots or self._process_assets or self._region_slots or self._gates)
 
         # -- bound to the loop at init()
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._pool: concurrent.futures.ThreadPoolExecutor | None = None
+        self._pool: _Workers | None = None
         self._turnstile: _Turnstile | None = None
         self._pending_lifecycle: list[asyncio.Future] = []
 
@@ -525,15 +599,17 @@ class AsyncRunner(TubeRunner):
             self._loop = loop
             self._turnstile = _Turnstile(self.max_epochs_in_flight)
             self._turnstile.on_idle = self._reset_gates
+            if self._pool is not None:  # bound to the old loop
+                self._pool.shutdown()
+                self._pool = None
         if self._pool is None:
-            self._pool = concurrent.futures.ThreadPoolExecutor(self.max_workers, thread_name_prefix=f"noob-{self.tube.tube_id}")
+            self._pool = _Workers(loop, self.max_workers, f"noob-{self.tube.tube_id}")
         assert self._turnstile is not None
         return self._turnstile
 
     async def _in_thread(self, fn: Callable, *args: Any) -> Any:
-        loop = self._loop
-        assert loop is not None, "bound by _bind_loop() first"
-        return await loop.run_in_executor(self._pool, functools.partial(fn, *args))
+        assert self._pool is not None, "bound by _bind_loop() first"
+        return await self._pool.submit(fn, *args)
 
     # ------------------------------------------------------------------ lifecycle
     @property
@@ -581,7 +657,7 @@ class AsyncRunner(TubeRunner):
             error = await self._in_thread(self._stop)
             pool, self._pool = self._pool, None
             if pool is not None:
-                pool.shutdown(wait=False)  # its threads are idle: every call has completed
+                pool.shutdown()  # its threads are idle: every call has completed
         finally:
             turnstile.leave(_LIFE)
         if error is not None:
@@ -602,6 +678,39 @@ class AsyncRunner(TubeRunner):
         call order; each returns its own epoch's result, in epoch order.
         """
         turnstile = self._turnstile
+        if (
+            inputs or turnstile is None or self._pending_lifecycle or not self._running or self._exhausted
+            or self._loop is not asyncio.get_running_loop() or self._pool is None
+            or not self._plain or not turnstile.can(_EPOCH)
+        ):
+            return await self._process(inputs)
+        # the plain case: running, in order, nothing to set up or tear down around the epoch
+        turnstile.epochs += 1
+        epoch = self._epoch
+        self._epoch = epoch + 1
+        values = self._values
+        if self._stamp_epoch:
+            values[self._epoch_slot] = Epoch(epoch)
+        try:
+            exhausted_now = await self._run_epoch(self._driver, values, epoch)
+        finally:
+            self._last_epoch = epoch
+            turnstile.leave(_EPOCH)
+        if exhausted_now:
+            self._check_exhausted()
+        if self._return_slot is None:
+            return None
+        result = values[self._return_slot]
+        return None if result is NOEVENT else result
+
+    @property
+    def _plain(self) -> bool:
+        """True if an epoch needs nothing around ``_run_epoch`` (``process()``'s fast path)."""
+        return self._plain_epochs and not self._callbacks
+
+    async def _process(self, inputs: Mapping[str, Any]) -> Any:
+        """``process()`` when the runner must start, wait its turn, or set up the epoch."""
+        turnstile = self._turnstile
         if self._loop is not asyncio.get_running_loop() or self._pool is None or turnstile is None:
             turnstile = self._bind_loop()
         while True:
@@ -612,10 +721,7 @@ class AsyncRunner(TubeRunner):
                     await self._init_locked()
                 finally:
                     turnstile.leave(_LIFE)
-            if turnstile.can(_EPOCH):
-                turnstile.take(_EPOCH)
-            else:
-                await turnstile.enter(_EPOCH)
+            await turnstile.enter(_EPOCH)
             if self._running and not self._pending_lifecycle:
                 break
             self._leave_epoch(turnstile)  # stopped or changed while we waited: start over
@@ -725,6 +831,8 @@ class AsyncRunner(TubeRunner):
         kinds = self._kind
         fns = self._fns
         limit = self.max_in_flight
+        pool = self._pool
+        assert pool is not None, "bound by _bind_loop() first"
         todo: deque[tuple[Any, int]] = deque()
         if work is not None:
             todo.append((work, driver.node))
@@ -762,7 +870,7 @@ class AsyncRunner(TubeRunner):
                     elif work is segment:
                         todo.popleft()
                         emitted: list[int] = []
-                        fut = loop.run_in_executor(self._pool, driver.run_segment, i, emitted)
+                        fut = pool.submit(driver.run_segment, i, emitted)
                         segments[fut] = emitted
                         inflight[fut] = i
                         fut.add_done_callback(on_done)
@@ -794,7 +902,7 @@ class AsyncRunner(TubeRunner):
                     elif kind == _TASK:
                         fut = loop.create_task(fns[i](*args, **kwargs))
                     else:
-                        fut = loop.run_in_executor(self._pool, _call_in_thread, i, fns[i], args, kwargs)
+                        fut = pool.submit(_call_in_thread, i, fns[i], args, kwargs)
                         exclusive = kind == _MAP
                     if work is gate:
                         gated_futures.add(fut)
