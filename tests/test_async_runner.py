@@ -12,18 +12,19 @@ import asyncio
 import contextlib
 import enum
 import random
+import threading
 import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
 import pytest
 import testnodes
 from test_core_async import random_tube
 
-from noob import AsyncRunner, Epoch, SynchronousRunner, Tube
+from noob import AsyncRunner, Epoch, Name, SynchronousRunner, Tube
 from noob.exceptions import AssetError, RaceWarning, SchedulerExhaustedError
 from noob.runner import get_runner
 from noob.runner.asyncio import on_loop
@@ -634,6 +635,254 @@ def test_sync_runner_with_async_nodes_inside_running_loop(core):
         return runner.run(3)
 
     assert [0, 2, 4] == asyncio.run(main())
+
+
+# ---------------------------------------------------------------- pipelined epochs
+
+PIPE_LOG: list = []
+
+
+async def staged(x: int, name: str = "s", delay: float = 0.0, stagger: float = 0.0) -> int:
+    """``x`` after ``delay - stagger * (x % 3)`` seconds (so a later epoch can overtake), logged."""
+    PIPE_LOG.append(("start", name, x))
+    await asyncio.sleep(max(0.0, delay - stagger * (x % 3)))
+    PIPE_LOG.append(("end", name, x))
+    return x
+
+
+class Ordered:
+    """A stateful node: logs every call and returns how many calls it has had."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def process(self, x: int) -> int:
+        PIPE_LOG.append(("ordered", x))
+        self.calls += 1
+        return self.calls
+
+
+def add_to(box: list, x: int) -> Annotated[list, Name("box")]:
+    """A new one-item list: ``box[0] + x`` (the runner asset's round trip stores it)."""
+    return [box[0] + x]
+
+
+def _staged(name: str, dep: str, delay: float = 0.03, stagger: float = 0.01) -> dict:
+    return {"type": "test_async_runner.staged", "params": {"name": name, "delay": delay, "stagger": stagger},
+            "depends": [{"x": dep}]}
+
+
+def _pipelinable(s: Scenario) -> bool:
+    tube = _tube(s)
+    return not s.process_inputs and not tube.plan("python").regions
+
+
+def _run_outcome(out: Any, log: list | None, epoch: int) -> tuple:
+    return (out, None if log is None else sorted(_events(log), key=repr), epoch)
+
+
+@pytest.mark.parametrize("scenario", [s for s in SCENARIOS if _pipelinable(s)], ids=lambda s: s.id)
+def test_pipelined_run_same_as_sync(core, scenario):
+    """run(n) with three epochs in flight gives the sync runner's results, events and epoch count."""
+    random.seed(0)
+    np.random.seed(0)
+    sync = SynchronousRunner(_tube(scenario), core=core)
+    log: list = []
+    sync.add_callback(log.append)
+    try:
+        expected = _run_outcome(norm(sync.run(scenario.epochs)), log, sync.epoch)
+    except Exception as exc:  # noqa: BLE001 - errors are part of the outcome compared
+        expected = _run_outcome(outcome_of_error(exc), None, -1)
+    finally:
+        with contextlib.suppress(Exception):
+            sync.deinit()
+
+    async def main() -> tuple:
+        random.seed(0)
+        np.random.seed(0)
+        runner = AsyncRunner(_tube(scenario), core=core, max_epochs_in_flight=3)
+        log: list = []
+        runner.add_callback(log.append)
+        try:
+            return _run_outcome(norm(await runner.run(scenario.epochs)), log, runner.epoch)
+        except Exception as exc:  # noqa: BLE001
+            return _run_outcome(outcome_of_error(exc), None, -1)
+        finally:
+            with contextlib.suppress(Exception):
+                await runner.deinit()
+
+    assert expected == asyncio.run(main())
+
+
+def test_pipelined_stateful_node_keeps_epoch_order(core):
+    """Later epochs overtake in a stateless stage, yet the stateful node after it sees epochs in order."""
+    PIPE_LOG.clear()
+    spec = t({"a": COUNT, "s": _staged("s", "a.index"), "o": {"type": "test_async_runner.Ordered", "depends": "s.value"},
+              "r": {"type": "return", "depends": ["s.value", "o.value"]}})
+    runner = AsyncRunner(Tube.from_specification(spec), core=core, max_epochs_in_flight=3)
+    results = asyncio.run(runner.run(6))
+    assert [(k, k + 1) for k in range(6)] == results
+    assert list(range(6)) == [x for kind, *rest in PIPE_LOG if kind == "ordered" for x in rest]
+    ends = [x for kind, name, *rest in (e for e in PIPE_LOG if len(e) == 3) if kind == "end" for x in rest]
+    assert ends != sorted(ends)  # the stateless stage really ran epochs side by side, out of order
+
+
+def test_pipelined_epochs_overlap_up_to_the_bound(core):
+    """With max_epochs_in_flight=k, exactly k epochs' stages run at once, never more."""
+    for k in (2, 3):
+        PIPE_LOG.clear()
+        spec = t({"a": COUNT, "s": _staged("s", "a.index", 0.02, 0.0), "u": _staged("u", "s.value", 0.02, 0.0),
+                  "r": {"type": "return", "depends": "u.value"}})
+        runner = AsyncRunner(Tube.from_specification(spec), core=core, max_epochs_in_flight=k)
+        assert list(range(8)) == asyncio.run(runner.run(8))
+        active, peak = set(), 0
+        for kind, _name, x in PIPE_LOG:
+            (active.add if kind == "start" else active.discard)(x)
+            peak = max(peak, len(active))
+        assert k == peak
+
+
+def test_pipelined_runner_asset_round_trip_serialises_its_users(core):
+    """A runner asset with a depends round trip: its reader and writer see epochs in sync order."""
+    PIPE_LOG.clear()
+    spec = {"noob_id": "acc", "nodes": {
+        "a": COUNT, "s": _staged("s", "a.index"),
+        "rd": {"type": "testnodes.read", "depends": [{"box": "assets.acc"}]},
+        "sum": {"type": "testnodes.add", "depends": [{"a": "s.value"}, {"b": "rd.value"}]},
+        "w": {"type": "test_async_runner.add_to", "depends": [{"box": "assets.acc"}, {"x": "sum.value"}]},
+        "r": {"type": "return", "depends": ["w.box", "rd.value"]}},
+        "assets": {"acc": {"type": "testnodes.counted_cm", "scope": "runner", "params": {"start": 100}, "depends": "w.box"}}}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RaceWarning)
+        expected = norm(SynchronousRunner(Tube.from_specification(spec), core=core).run(6))
+        runner = AsyncRunner(Tube.from_specification(spec), core=core, max_epochs_in_flight=3)
+    assert [([200], 100), ([401], 200), ([804], 401)] == expected[:3]
+    assert expected == norm(asyncio.run(runner.run(6)))
+
+
+def test_pipelined_process_calls_return_their_own_epochs_in_order(core):
+    """Concurrent process() calls run pipelined; each returns its epoch's result; EpochEnded in order."""
+    PIPE_LOG.clear()
+    spec = t({"a": COUNT, "s": _staged("s", "a.index"), "r": {"type": "return", "depends": "s.value"}})
+    runner = AsyncRunner(Tube.from_specification(spec), core=core, max_epochs_in_flight=4)
+    ended: list = []
+    finished: list = []
+    runner.add_callback(lambda e: ended.append(e["epoch"]) if e["node_id"] == "meta" else None)
+
+    async def one(k: int) -> Any:
+        out = await runner.process()
+        finished.append(k)
+        return out
+
+    async def main() -> list:
+        out = await asyncio.gather(*(one(k) for k in range(6)))
+        await runner.deinit()
+        return out
+
+    assert list(range(6)) == asyncio.run(main())
+    assert [Epoch(k) for k in range(6)] == ended
+    assert list(range(6)) == finished
+
+
+def test_pipelined_failure_abandons_later_epochs_and_recovers(core):
+    """A node failing in epoch 2 raises there; epoch 3, already running, is abandoned; the runner goes on."""
+    spec = t({"a": COUNT, "s": _staged("s", "a.index", 0.01, 0.0), "b": {"type": "testnodes.async_boom", "depends": "s.value"},
+              "r": {"type": "return", "depends": "b.value"}})
+    runner = AsyncRunner(Tube.from_specification(spec), core=core, max_epochs_in_flight=4)
+
+    async def main() -> tuple:
+        outs = await asyncio.gather(*(runner.process() for _ in range(4)), return_exceptions=True)
+        after = await runner.run(2)
+        with pytest.raises(ValueError, match="async two"):
+            await AsyncRunner(Tube.from_specification(spec), core=core, max_epochs_in_flight=3).run(5)
+        await runner.deinit()
+        return outs, after
+
+    outs, after = asyncio.run(main())
+    assert [0, 1] == outs[:2]
+    assert isinstance(outs[2], ValueError)
+    assert ["[noob] raised by node 'b' in epoch 2 of tube 't'"] == outs[2].__notes__
+    assert isinstance(outs[3], RuntimeError) and "epoch 3 of tube 't' was abandoned because epoch 2 failed" == str(outs[3])
+    assert [4, 5] == after
+
+
+def test_pipelined_exhaustion_starts_no_extra_epoch(core):
+    """A finite source stops the pipeline where the sync runner stops: same results, same epoch count."""
+    spec = t({"g": {"type": "testnodes.finite", "params": {"n": 3}}, "s": _staged("s", "g.item", 0.01, 0.0),
+              "r": {"type": "return", "depends": "s.value"}})
+    sync = SynchronousRunner(Tube.from_specification(spec), core=core)
+    runner = AsyncRunner(Tube.from_specification(spec), core=core, max_epochs_in_flight=3)
+    assert [0, 1, 2] == sync.run(10) == asyncio.run(runner.run(10))
+    assert 4 == sync.epoch == runner.epoch
+    with pytest.raises(SchedulerExhaustedError):
+        asyncio.run(runner.process())
+
+
+def test_pipelined_iter_yields_in_order(core):
+    """iter(n) with pipelined epochs yields the sync runner's first n results and deinitialises."""
+    spec = t({"a": COUNT, "s": _staged("s", "a.index"), "o": {"type": "test_async_runner.Ordered", "depends": "s.value"},
+              "r": {"type": "return", "depends": ["s.value", "o.value"]}})
+    runner = AsyncRunner(Tube.from_specification(spec), core=core, max_epochs_in_flight=3)
+
+    async def main() -> list:
+        return [x async for x in runner.iter(4)]
+
+    assert [(k, k + 1) for k in range(4)] == asyncio.run(main())
+    assert not runner.running
+
+
+def test_pipelined_refuses_map_nodes_and_bad_bounds(core):
+    """Map nodes cannot be pipelined (a clear ValueError naming them); the bound must be >= 1."""
+    tube = Tube.from_specification(DATA / "map" / "map_gather.yaml")
+    maps = [k for k, nd in tube.nodes.items() if type(nd).__name__ == "MapNodeAdapter"]
+    with pytest.raises(ValueError, match=f"map nodes \\({maps[0]!r}.*max_epochs_in_flight=1"):
+        AsyncRunner(tube, core=core, max_epochs_in_flight=2)
+    with pytest.raises(ValueError, match="max_epochs_in_flight must be at least 1, got 0"):
+        AsyncRunner(Tube.from_specification(DATA / "basic.yaml"), core=core, max_epochs_in_flight=0)
+
+
+def test_async_chain_awaits_without_tasks(core):
+    """A chain of async nodes, nothing to overlap, is awaited in the caller's task: no task per node."""
+    nodes: dict = {"a": COUNT}
+    prev = "a.index"
+    for k in range(5):
+        nodes[f"c{k}"] = {"type": "test_async_runner.task_of", "depends": [{"x": prev}]}
+        prev = f"c{k}.value"
+    nodes["r"] = {"type": "return", "depends": prev}
+    runner = AsyncRunner(Tube.from_specification(t(nodes)), core=core, loop_nodes={"a"})
+
+    async def main() -> tuple:
+        me = asyncio.current_task()
+        out = [await runner.process() for _ in range(3)]
+        await runner.deinit()
+        return me, out
+
+    me, out = asyncio.run(main())
+    assert [[me] * 5] * 3 == out
+
+
+async def task_of(x: Any) -> Any:
+    """The task this node runs in (a list of them, one per node of a chain)."""
+    await asyncio.sleep(0)
+    return [*(x if isinstance(x, list) else []), asyncio.current_task()]
+
+
+def test_sync_chain_runs_in_one_worker_hop(core):
+    """Default mode: a chain of sync nodes runs in one worker thread, off the loop thread."""
+    nodes: dict = {"a": COUNT}
+    prev = "a.index"
+    for k in range(5):
+        nodes[f"c{k}"] = {"type": "test_async_runner.thread_of", "depends": [{"x": prev}]}
+        prev = f"c{k}.value"
+    nodes["r"] = {"type": "return", "depends": prev}
+    runner = AsyncRunner(Tube.from_specification(t(nodes)), core=core)
+    out = asyncio.run(runner.run(3))
+    assert all(1 == len(set(threads)) and threading.get_ident() not in threads for threads in out)
+
+
+def thread_of(x: Any) -> list:
+    """The threads the chain's nodes ran in."""
+    return [*(x if isinstance(x, list) else []), threading.get_ident()]
 
 
 def test_exports():

@@ -200,3 +200,194 @@ def test_twins_document_the_same_api():
         impl = _core.get(name)
         for obj in (impl.Scheduler, impl.Scheduler.start, impl.Scheduler.done, impl.Dispatcher.prepare_call, impl.Dispatcher.finish):
             assert obj.__doc__
+
+
+# ---------------------------------------------------------------- Driver: the async runner's epoch
+
+
+def _driver(spec, core, kinds_seed, disabled=frozenset()):
+    """A Dispatcher + Driver over ``spec`` with random kinds (no regions, no gates unless asked)."""
+    plan, d, values = _dispatcher(spec, core, disabled)
+    impl = plan.core
+    rng = random.Random(kinds_seed)
+    choices = [impl.KIND_INLINE, impl.KIND_THREAD, impl.KIND_TASK, impl.KIND_RUNNER, impl.KIND_GATE]
+    kinds = [rng.choice(choices) for _ in plan.node_ids]
+    sched = impl.Scheduler(len(plan.node_ids), plan.indptr, plan.indices)
+    return plan, d, values, impl.Driver(d, sched, kinds), kinds
+
+
+def drive_driver(impl, drv, d, values, rng, threads=None):
+    """One epoch through ``drv``: hand-outs completed in a seeded random order; segments in
+    ``threads`` (a ThreadPoolExecutor) when given, else right here. Returns the hand-out log."""
+    drv.start(values)
+    log = []
+    held = []  # (work, node) handed out, not yet completed
+    running = []  # segment futures
+    work = drv.step()
+    while True:
+        while work is not None:
+            held.append((work, drv.node))
+            log.append((type(work).__name__ if isinstance(work, type(impl.SEGMENT)) else "call", drv.node))
+            work = drv.step()
+        if not held and not running:
+            break
+        if running and (not held or rng.random() < 0.5):
+            fut = running.pop(0)
+            assert fut.result() is None
+            work = drv.step()
+            continue
+        w, i = held.pop(rng.randrange(len(held)))
+        if w is impl.SEGMENT:
+            if threads is None:
+                assert drv.run_segment(i, []) is None
+            else:
+                running.append(threads.submit(drv.run_segment, i, []))
+            work = drv.step()
+        elif w is impl.RUNNER or w is impl.GATE:
+            call = drv.prepare(i)
+            work = drv.release(i) if call is None else drv.complete(i, d.fns[i](*call[0], **call[1]))
+        else:  # KIND_TASK: step called the node; with these sync nodes ``w`` is its result
+            work = drv.complete(i, w)
+    assert 0 == drv.remaining
+    return log
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_driver_matches_run(core, seed):
+    """An epoch through the Driver, any kinds and completion order, gives run()'s slot table and `ran`."""
+    spec = random_tube(seed)
+    rng = random.Random(seed)
+    disabled = set(rng.sample([f"n{i}" for i in range(25)], 3))
+    plan, by_run, values_run = _dispatcher(spec, core, disabled)
+    _, d, values, drv, _ = _driver(spec, core, seed, disabled)
+    for _epoch in range(6):
+        by_run.run(values_run)
+        drive_driver(plan.core, drv, d, values, rng)
+        assert values_run == values
+        assert by_run.ran.tolist() == drv.ran.tolist()
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_driver_segments_in_threads_match_run(core, seed):
+    """Segments in real worker threads, the caller stepping meanwhile, still give run()'s slot table."""
+    import concurrent.futures
+
+    spec = random_tube(seed, n=40)
+    rng = random.Random(seed)
+    plan, by_run, values_run = _dispatcher(spec, core, set())
+    _, d, values, drv, _ = _driver(spec, core, seed + 100)
+    with concurrent.futures.ThreadPoolExecutor(4) as threads:
+        for _epoch in range(8):
+            by_run.run(values_run)
+            drive_driver(plan.core, drv, d, values, rng, threads)
+            assert values_run == values
+            assert by_run.ran.tolist() == drv.ran.tolist()
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_driver_twins_hand_out_the_same(core, seed):
+    """Both twins hand out the same nodes (and tokens) in the same order for the same kinds."""
+    spec = random_tube(seed)
+    logs = []
+    for name in (core, "python"):
+        plan, d, values, drv, _ = _driver(spec, name, seed)
+        logs.append([drive_driver(plan.core, drv, d, values, random.Random(seed)) for _ in range(3)])
+    assert logs[1] == logs[0]
+
+
+def _chain_driver(core, kinds_of):
+    """src -> a -> b -> {c, d}; c -> e: a Driver with ``kinds_of(name, impl)``."""
+    spec = {"noob_id": "ch", "nodes": {
+        "src": {"type": "noob.testing.count_source"},
+        "a": {"type": "testnodes.plus1", "depends": "src.index"},
+        "b": {"type": "testnodes.plus1", "depends": "a.value"},
+        "c": {"type": "testnodes.plus1", "depends": "b.value"},
+        "d": {"type": "testnodes.plus1", "depends": "b.value"},
+        "e": {"type": "testnodes.plus1", "depends": "c.value"},
+    }}
+    plan, d, values = _dispatcher(spec, core, set())
+    impl = plan.core
+    kinds = [kinds_of(k, impl) for k in plan.node_ids]
+    return plan, impl, values, impl.Driver(d, impl.Scheduler(len(kinds), plan.indptr, plan.indices), kinds)
+
+
+def test_driver_segment_runs_a_chain_and_stops_at_a_fork(core):
+    """run_segment runs src, a, b in one call; at b's fork it queues c and d for the caller."""
+    plan, impl, values, drv = _chain_driver(core, lambda k, impl: impl.KIND_THREAD)
+    drv.start(values)
+    assert impl.SEGMENT is drv.step()
+    assert plan.index["src"] == drv.node
+    emitted: list = []
+    assert drv.run_segment(drv.node, emitted) is None
+    assert (3, 2) == (drv.n_done, drv.n_ready)  # src, a, b done; c and d queued
+    assert [] == emitted  # no node flagged C_HOOK_AFTER
+    assert (impl.SEGMENT, plan.index["c"]) == (drv.step(), drv.node)
+    assert drv.run_segment(drv.node, []) is None  # c, then e (c's only successor)
+    assert (impl.SEGMENT, plan.index["d"]) == (drv.step(), drv.node)
+    assert drv.run_segment(drv.node, []) is None
+    assert drv.step() is None and 0 == drv.remaining
+    assert 2 == values[plan.signal_slot[("b", "value")]] and 4 == values[plan.signal_slot[("e", "value")]]
+
+
+def test_driver_segment_leaves_other_kinds_to_the_loop(core):
+    """A segment stops before a node that is not a thread node; step() runs that one inline."""
+    inline = {"b", "e"}
+    plan, impl, values, drv = _chain_driver(core, lambda k, impl: impl.KIND_INLINE if k in inline else impl.KIND_THREAD)
+    drv.start(values)
+    assert impl.SEGMENT is drv.step()
+    assert drv.run_segment(drv.node, []) is None  # src, a; b is inline
+    assert (2, 1) == (drv.n_done, drv.n_ready)
+    assert (impl.SEGMENT, plan.index["c"]) == (drv.step(), drv.node)  # b ran inline, c and d queued
+
+
+def test_driver_reports_failures_and_emits(core):
+    """A raising node: step() raises with `node` set; run_segment returns (node, exc); emit sees ran nodes."""
+    spec = {"noob_id": "f", "nodes": {
+        "src": {"type": "noob.testing.count_source"},
+        "a": {"type": "testnodes.plus1", "depends": "src.index"},
+        "b": {"type": "testnodes.boom", "depends": "a.value"},
+    }}
+    plan, d, values = _dispatcher(spec, core, set())
+    impl = plan.core
+    n = len(plan.node_ids)
+    for i in range(n):
+        d.set_flag(i, impl.F_HOOK_AFTER, True)
+    sched = impl.Scheduler(n, plan.indptr, plan.indices)
+    seen: list = []
+    inline = impl.Driver(d, sched, [impl.KIND_INLINE] * n, emit=seen.append)
+    inline.start(values)
+    assert inline.step() is None  # epoch 0: boom(1) is fine
+    inline.start(values)
+    with pytest.raises(ValueError, match="two is not allowed"):  # epoch 1: boom(2) raises
+        inline.step()
+    assert plan.index["b"] == inline.node
+    assert [plan.index[k] for k in ("src", "a", "b", "src", "a")] == seen
+    plan, d, values = _dispatcher(spec, core, set())
+    for i in range(n):
+        d.set_flag(i, impl.F_HOOK_AFTER, True)
+    threaded = impl.Driver(d, sched, [impl.KIND_THREAD] * n)
+    outcomes = []
+    for _epoch in range(2):
+        threaded.start(values)
+        emitted: list = []
+        assert impl.SEGMENT is threaded.step()
+        outcomes.append((threaded.run_segment(threaded.node, emitted), emitted, threaded.remaining))
+    assert (None, [0, 1, 2], 0) == outcomes[0]
+    failed, emitted, remaining = outcomes[1]
+    assert plan.index["b"] == failed[0] and isinstance(failed[1], ValueError)
+    assert ([plan.index["src"], plan.index["a"]], 1) == (emitted, remaining)  # b is not released
+
+
+def test_driver_gate_and_region_kinds(core):
+    """GATE nodes are handed out unchecked; REGION nodes are just marked done; bad ids raise."""
+    plan, impl, values, drv = _chain_driver(
+        core, lambda k, impl: impl.KIND_GATE if k == "a" else (impl.KIND_REGION if k in ("c", "e") else impl.KIND_INLINE))
+    drv.start(values)
+    assert (impl.GATE, plan.index["a"]) == (drv.step(), drv.node)
+    assert drv.release(plan.index["a"]) is None  # a done without running: b, d skipped; c, e regions
+    assert 0 == drv.remaining
+    assert [0, 0, 0, 0, 0] == [int(drv.ran[plan.index[k]]) for k in ("a", "b", "c", "d", "e")]
+    with pytest.raises(IndexError):
+        drv.complete(len(plan.node_ids), 0)
+    with pytest.raises(ValueError, match="cover"):
+        impl.Driver(drv.dispatcher, impl.Scheduler(2, [0, 0, 0], []), [0, 0])

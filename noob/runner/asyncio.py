@@ -713,18 +713,15 @@ class AsyncRunner(TubeRunner):
         turnstile = self._turnstile
         if self._loop is not asyncio.get_running_loop() or self._pool is None or turnstile is None:
             turnstile = self._bind_loop()
-        while True:
-            if self._pending_lifecycle or not self._running:
-                await turnstile.enter(_LIFE)
-                try:
-                    await self._settle_lifecycle(raise_errors=True)
-                    await self._init_locked()
-                finally:
-                    turnstile.leave(_LIFE)
-            await turnstile.enter(_EPOCH)
-            if self._running and not self._pending_lifecycle:
-                break
-            self._leave_epoch(turnstile)  # stopped or changed while we waited: start over
+        await turnstile.enter(_EPOCH)  # first: epochs start in the order process() was called
+        try:
+            if self._pending_lifecycle:
+                await self._settle_lifecycle(raise_errors=True)
+            if not self._running:  # no other epoch is in flight: they would need a running runner
+                await self._init_locked()
+        except BaseException:
+            self._leave_epoch(turnstile)
+            raise
         if self._exhausted:
             self._leave_epoch(turnstile)
             raise SchedulerExhaustedError(
@@ -1057,6 +1054,8 @@ class AsyncRunner(TubeRunner):
                 if run.prev is not None and not run.prev.ended.done():
                     await asyncio.shield(run.prev.ended)  # epochs end in order
             finally:
+                if failure is None and run.abandoned is not None:  # finished, but after a failed epoch
+                    failure = run.abandoned
                 if failure is None:
                     n_sig = self._n_signal_slots
                     template[:n_sig] = values[:n_sig]
