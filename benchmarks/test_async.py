@@ -13,11 +13,21 @@ Workloads, one ``await runner.process()`` per round on a loop kept for the whole
   nodes, side by side for ``hand`` (the plain loop), the ``SynchronousRunner`` and the
   ``AsyncRunner`` with synchronous nodes in its thread pool (``threads``, the default) or on
   the loop thread (``loop``, ``loop_nodes="all"``), on each core.
+- ``async-chain10-async-x100``: a counter source (on the loop) -> 10 ``async def`` ``aplus1``
+  nodes -> return, 100 epochs per round. ``hand`` is the hand-written ``x = await f(x)``
+  chain over the same coroutine functions. Nothing can overlap, so the runner awaits each
+  node directly (no task per node).
+- ``async-chain10-sync-threads-x100`` / ``-vs-one-hop``: the sync chain of
+  ``benchmarks.test_dispatch.chain_spec(10)`` in the AsyncRunner's default mode (sync nodes
+  off the loop thread): the whole chain runs in one worker hop per epoch. ``hand`` is the
+  plain loop, resp. the plain loop run in one ``loop.run_in_executor`` hop per epoch (what a
+  hand-written asyncio program does to keep blocking code off the loop).
 """
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import time
 from collections.abc import Callable
 from typing import Any
@@ -25,12 +35,28 @@ from typing import Any
 import pytest
 
 from benchmarks.nodes import count_source, plus1, sum_all
-from benchmarks.test_dispatch import fanout_spec
+from benchmarks.test_dispatch import chain_spec, fanout_spec, hand_chain
 
 SLEEP = 0.01
 N_SLEEPERS = 10
 FANOUT = 10
 EPOCHS = 100  # epochs per round of the trivial-node benchmark
+
+
+CHAIN = 10
+
+
+async def aplus1(x: int) -> int:
+    """``x + 1``, as an ``async def`` node (signal ``value``)."""
+    return x + 1
+
+
+def async_chain_spec(n: int) -> dict:
+    spec = chain_spec(n)
+    for node in spec["nodes"].values():
+        if node["type"] == "benchmarks.nodes.plus1":
+            node["type"] = "benchmarks.test_async.aplus1"
+    return spec
 
 
 async def sleep_node(x: int, delay: float = SLEEP) -> int:
@@ -146,3 +172,52 @@ def test_trivial_overhead(bench, impl, runner, loop, make_runner, make_async_run
     last = bench(rounds)
     assert isinstance(last, int) and last > FANOUT * EPOCHS and last % FANOUT == 0
     assert rounds() == last + FANOUT * EPOCHS
+
+
+@pytest.mark.benchmark(group=f"async-chain{CHAIN}-async-x{EPOCHS}")
+def test_async_chain(bench, impl, loop, make_async_runner):
+    bench.extra_info.update(N=CHAIN, epochs=EPOCHS)
+    if impl == "hand":
+        src = count_source()
+        fns = [aplus1] * CHAIN
+
+        async def epoch() -> int:
+            x = next(src)
+            for fn in fns:
+                x = await fn(x)
+            return x
+    else:
+        epoch = make_async_runner(async_chain_spec(CHAIN), impl, loop_nodes={"src"}).process
+    rounds = _epochs_on(loop, epoch)
+    assert rounds() == CHAIN + EPOCHS - 1  # epochs 0..99: the last returns 99 + CHAIN
+    last = bench(rounds)
+    assert rounds() == last + EPOCHS
+
+
+@pytest.mark.parametrize(
+    "baseline",
+    [
+        pytest.param("loop", marks=pytest.mark.benchmark(group=f"async-chain{CHAIN}-sync-threads-x{EPOCHS}")),
+        pytest.param("hop", marks=pytest.mark.benchmark(group=f"async-chain{CHAIN}-sync-threads-x{EPOCHS}-vs-one-hop")),
+    ],
+)
+def test_sync_chain_in_threads(bench, impl, baseline, loop, make_async_runner):
+    # the runner rows ignore `baseline`: each group shows them beside one hand-written baseline
+    bench.extra_info.update(N=CHAIN, epochs=EPOCHS, baseline=baseline)
+    if impl == "hand" and baseline == "loop":
+        rounds = _epochs(hand_chain(CHAIN))
+    elif impl == "hand":
+        chain = hand_chain(CHAIN)
+        pool = concurrent.futures.ThreadPoolExecutor(1)
+
+        async def epoch() -> int:
+            return await loop.run_in_executor(pool, chain)
+
+        rounds = _epochs_on(loop, epoch)
+    else:
+        rounds = _epochs_on(loop, make_async_runner(chain_spec(CHAIN), impl).process)
+    assert rounds() == CHAIN + EPOCHS - 1
+    last = bench(rounds)
+    assert rounds() == last + EPOCHS
+    if impl == "hand" and baseline == "hop":
+        pool.shutdown()

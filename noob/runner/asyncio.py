@@ -379,7 +379,7 @@ class _Gates:
                 if nxt is not None:
                     nxt.values[slot] = run.values[slot]
             if nxt is not None and nxt.parked:
-                still = []
+                still: list[int] = []
                 for j in nxt.parked:
                     (nxt.unparked.append if self.open(j, e) else still.append)(j)
                 nxt.parked = still
@@ -823,7 +823,7 @@ class AsyncRunner(TubeRunner):
         """The general epoch loop: tasks, worker threads, the runner's own calls, gates."""
         loop = asyncio.get_running_loop()
         core = self.core
-        segment, runner, gate = core.SEGMENT, core.RUNNER, core.GATE
+        segment, gate = core.SEGMENT, core.GATE  # anything else handed out is core.RUNNER
         token = self._token
         kinds = self._kind
         fns = self._fns
@@ -932,11 +932,11 @@ class AsyncRunner(TubeRunner):
             i = inflight.pop(fut)
             if kinds[i] == _MAP:
                 exclusive = False
-            emitted = segments.pop(fut, None)
-            if emitted is not None:
+            done_segment = segments.pop(fut, None)
+            if done_segment is not None:
                 res = fut.result()
                 if driver.emit is not None:
-                    for j in emitted:
+                    for j in done_segment:
                         driver.emit(j)
                 if res is not None:
                     raise _Failure(*res)
