@@ -784,6 +784,22 @@ def test_pipelined_process_calls_return_their_own_epochs_in_order(core):
     assert list(range(6)) == finished
 
 
+def test_pipelined_process_inputs_stay_with_their_epoch(core):
+    """Pipelined process(x=...) calls: each epoch computes with its own inputs; a tube-input override does not leak."""
+    spec = t({"a": {"type": "testnodes.add", "depends": [{"a": "input.x"}, {"b": "input.y"}]},
+              "s": _staged("s", "a.value", 0.02, 0.005), "r": {"type": "return", "depends": "s.value"}},
+             input={"x": {"type": "int", "scope": "process"}, "y": {"type": "int", "scope": "tube"}})
+    runner = AsyncRunner(Tube.from_specification(spec, input={"y": 10}), core=core, max_epochs_in_flight=3)
+
+    async def main() -> list:
+        calls = [runner.process(x=k) for k in range(4)] + [runner.process(x=4, y=1000), runner.process(x=5)]
+        out = await asyncio.gather(*calls)
+        await runner.deinit()
+        return out
+
+    assert [10, 11, 12, 13, 1004, 15] == asyncio.run(main())
+
+
 def test_pipelined_failure_abandons_later_epochs_and_recovers(core):
     """A node failing in epoch 2 raises there; epoch 3, already running, is abandoned; the runner goes on."""
     spec = t({"a": COUNT, "s": _staged("s", "a.index", 0.01, 0.0), "b": {"type": "testnodes.async_boom", "depends": "s.value"},

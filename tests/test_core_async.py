@@ -198,8 +198,12 @@ def test_twins_document_the_same_api():
         if name == "compiled" and not _core.compiled_available():
             continue
         impl = _core.get(name)
-        for obj in (impl.Scheduler, impl.Scheduler.start, impl.Scheduler.done, impl.Dispatcher.prepare_call, impl.Dispatcher.finish):
+        for obj in (impl.Scheduler, impl.Scheduler.start, impl.Scheduler.done, impl.Dispatcher.prepare_call, impl.Dispatcher.finish,
+                    impl.Driver, impl.Driver.start, impl.Driver.step, impl.Driver.complete, impl.Driver.release,
+                    impl.Driver.prepare, impl.Driver.run_segment):
             assert obj.__doc__
+        assert (0, 1, 2, 3, 4, 5) == (impl.KIND_INLINE, impl.KIND_THREAD, impl.KIND_TASK, impl.KIND_RUNNER, impl.KIND_REGION, impl.KIND_GATE)
+        assert ["GATE", "RUNNER", "SEGMENT"] == sorted(t.name for t in (impl.SEGMENT, impl.RUNNER, impl.GATE))
 
 
 # ---------------------------------------------------------------- Driver: the async runner's epoch
