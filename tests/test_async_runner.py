@@ -488,6 +488,38 @@ def test_error_drains_threads_within_timeout(core):
     assert asyncio.run(main()) < 0.4
 
 
+RECORDED: list = []
+
+
+def record(x: int) -> int:
+    """``x + 1``, noting ``x`` in RECORDED."""
+    RECORDED.append(x)
+    return x + 1
+
+
+def test_error_stops_a_worker_chain_after_its_current_node(core):
+    """A sibling fails: the worker chain finishes the node it runs, skips the rest; the next epoch is whole."""
+    RECORDED.clear()
+    runner = AsyncRunner(Tube.from_specification(t({
+        "a": COUNT,
+        "slow": {"type": "testnodes.block_then", "params": {"delay": 0.2}, "depends": [{"x": "a.index"}]},
+        "after": {"type": "test_async_runner.record", "depends": "slow.value"},
+        "b": {"type": "testnodes.async_boom", "depends": "a.index"},
+        "r": {"type": "return", "depends": ["after.value", "b.value"]},
+    })), core=core)
+
+    async def main() -> list:
+        out = [await runner.process(), await runner.process()]
+        with pytest.raises(ValueError, match="async two"):
+            await runner.process()
+        out.append(await runner.process())
+        await runner.deinit()
+        return out
+
+    assert [(1, 0), (2, 1), (4, 3)] == asyncio.run(main())
+    assert [0, 1, 3] == RECORDED
+
+
 def test_cancelling_process_cancels_nodes_and_closes_assets(core):
     """process() cancelled from outside cancels running nodes, closes node/process assets, stays usable."""
     testnodes.reset_async_life()

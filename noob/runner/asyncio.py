@@ -786,6 +786,7 @@ class AsyncRunner(TubeRunner):
         failure: _Failure | None = None
         outside: BaseException | None = None
         inflight: dict[asyncio.Future, int] = {}
+        threads: set[asyncio.Future] = set()  # the in-flight calls running in worker threads
         try:
             work = driver.step()
             token = self._token
@@ -798,7 +799,7 @@ class AsyncRunner(TubeRunner):
                     raise _node_error(i, exc) from None
                 work = driver.complete(i, result)
             if work is not None or run is not None:
-                await self._run_events(driver, work, inflight, run)
+                await self._run_events(driver, work, inflight, threads, run)
         except _Failure as caught:
             failure = caught
         except _Outside as out:  # cancelled from outside while a node was awaited directly
@@ -810,7 +811,7 @@ class AsyncRunner(TubeRunner):
         if failure is None and outside is None:
             return driver.exhausted
         self._abandon(driver, run)
-        await self._drain(inflight, driver)
+        await self._drain(inflight, threads, driver)
         if outside is not None:
             raise outside
         assert failure is not None
@@ -819,7 +820,8 @@ class AsyncRunner(TubeRunner):
             self._name_failure(error, failure.node, epoch)
         raise error  # outside the except block: the user's exception keeps its own cause and context
 
-    async def _run_events(self, driver: Any, work: Any, inflight: dict[asyncio.Future, int], run: _Run | None) -> None:
+    async def _run_events(self, driver: Any, work: Any, inflight: dict[asyncio.Future, int], threads: set[asyncio.Future],
+                          run: _Run | None) -> None:
         """The general epoch loop: tasks, worker threads, the runner's own calls, gates."""
         loop = asyncio.get_running_loop()
         core = self.core
@@ -868,6 +870,7 @@ class AsyncRunner(TubeRunner):
                         todo.popleft()
                         emitted: list[int] = []
                         fut = pool.submit(driver.run_segment, i, emitted)
+                        threads.add(fut)
                         segments[fut] = emitted
                         inflight[fut] = i
                         fut.add_done_callback(on_done)
@@ -900,6 +903,7 @@ class AsyncRunner(TubeRunner):
                         fut = loop.create_task(fns[i](*args, **kwargs))
                     else:
                         fut = pool.submit(_call_in_thread, i, fns[i], args, kwargs)
+                        threads.add(fut)
                         exclusive = kind == _MAP
                     if work is gate:
                         gated_futures.add(fut)
@@ -930,6 +934,7 @@ class AsyncRunner(TubeRunner):
                 continue  # woken for unparked gated nodes or an abandoned epoch
             fut = completed.popleft()
             i = inflight.pop(fut)
+            threads.discard(fut)
             if kinds[i] == _MAP:
                 exclusive = False
             done_segment = segments.pop(fut, None)
@@ -999,12 +1004,19 @@ class AsyncRunner(TubeRunner):
                 )
                 later.wake()
 
-    async def _drain(self, inflight: dict[asyncio.Future, int], driver: Any) -> None:
-        """Cancel tasks and wait for threads still running, for up to ``exception_timeout``."""
+    async def _drain(self, inflight: dict[asyncio.Future, int], threads: set[asyncio.Future], driver: Any) -> None:
+        """Cancel tasks and wait for threads still running, for up to ``exception_timeout``.
+
+        A thread cannot be interrupted: the wait is for it to finish its call (a worker chain
+        stops after its current node, ``driver.stop``). One still running after the timeout is
+        let go -- its result is dropped, and if it was a chain the next epoch gets a fresh
+        driver, since the old one is still being written to.
+        """
         if not inflight:
             return
         for fut in inflight:
-            fut.cancel()  # a thread already running is not interrupted; its future is just let go
+            if fut not in threads:
+                fut.cancel()
         _, pending = await asyncio.wait(list(inflight), timeout=self.exception_timeout)
         if pending:
             _logger.warning(
@@ -1012,7 +1024,9 @@ class AsyncRunner(TubeRunner):
                 len(pending), self.tube.tube_id, self.exception_timeout,
                 ", ".join(repr(self.plan.node_ids[inflight[f]]) for f in pending),
             )
-            if driver is self._driver:  # a worker may still write to it: the next epoch gets a fresh one
+            for fut in pending:
+                fut.cancel()
+            if driver is self._driver and any(f in threads for f in pending):
                 self._driver = self._new_driver()
 
     # ------------------------------------------------------------------ pipelined epochs
