@@ -10,14 +10,16 @@ Must not: run anything per epoch (that is ``noob.runner``) or lay out tables (``
 from __future__ import annotations
 
 import builtins
+import contextlib
 import difflib
 import functools
 import importlib
 import inspect
 import os
+import sys
 import threading
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from types import MappingProxyType
 from typing import Any
 
@@ -190,6 +192,28 @@ class Tube:
         return f"<Tube {self.tube_id!r}: {len(self.nodes)} nodes, {len(self.assets)} assets>"
 
 
+@contextlib.contextmanager
+def _importable_beside(source: Any) -> Iterator[None]:
+    """While a tube file loads, modules next to it import (as ``noob run`` finds them).
+
+    The file's directory is searched *after* ``sys.path`` (installed packages win) and only
+    during loading; what it imported stays imported, so the nodes resolved from it keep working.
+    """
+    if source is None:
+        yield
+        return
+    directory = os.path.dirname(os.path.abspath(os.fspath(source)))
+    if directory in sys.path:
+        yield
+        return
+    sys.path.append(directory)
+    try:
+        yield
+    finally:
+        with contextlib.suppress(ValueError):
+            sys.path.remove(directory)
+
+
 class _TubeBuilder:
     """Turns a loaded specification into a ``Tube``, collecting every problem on the way."""
 
@@ -207,7 +231,8 @@ class _TubeBuilder:
         if key:
             _LOADING.append(key)
         try:
-            return self._build()
+            with _importable_beside(self.spec.source):
+                return self._build()
         finally:
             if key:
                 _LOADING.pop()
