@@ -71,7 +71,6 @@ closed and the runner stays usable.
 from __future__ import annotations
 
 import asyncio
-import copy
 import functools
 import logging
 import os
@@ -482,7 +481,7 @@ class AsyncRunner(TubeRunner):
         self._pending_lifecycle: list[asyncio.Future] = []
 
     def _kind_of(self, i: int, loop_nodes: Collection[str] | str) -> int:
-        node = self.tube.nodes[self.plan.node_ids[i]]
+        node = self.nodes[self.plan.node_ids[i]]
         if i in self._in_region:
             return _REGION
         if isinstance(node, MapNodeAdapter):
@@ -521,10 +520,10 @@ class AsyncRunner(TubeRunner):
         groups: list[list[int]] = []
         slots: list[list[int]] = []
         for i, node_id in enumerate(plan.node_ids):
-            if getattr(self.tube.nodes[node_id], "stateful", True):
+            if getattr(self.nodes[node_id], "stateful", True):
                 groups.append([i])
                 slots.append([])
-        for asset_id, asset in self.tube.assets.items():
+        for asset_id, asset in self.assets.items():
             if AssetScope(asset.scope) != AssetScope.runner:
                 continue
             slot = plan.asset_slot[asset_id]
@@ -542,7 +541,7 @@ class AsyncRunner(TubeRunner):
         if not self.plan.node_assets[i]:
             return []
         t = self.plan.tables
-        slots = {slot: self.tube.assets[asset_id] for asset_id, slot in self.plan.node_assets[i]}
+        slots = {slot: self.assets[asset_id] for asset_id, slot in self.plan.node_assets[i]}
         a0, a1, npos = int(t["arg_ptr"][i]), int(t["arg_ptr"][i + 1]), int(t["n_pos"][i])
         names = t["kwnames"][i] or ()
         out: list[tuple[int | str, AssetRuntime]] = []
@@ -1051,7 +1050,7 @@ class AsyncRunner(TubeRunner):
         exhausted_now = 0
         try:
             if self._process_assets:
-                run.runtimes = [copy.copy(a) for a in self._process_assets]
+                run.runtimes = [a.instantiate() for a in self._process_assets]
                 await self._in_thread(self._open_runtimes, run)
             exhausted_now = await self._run_epoch(driver, values, epoch, run)
         except BaseException as exc:
@@ -1113,7 +1112,7 @@ class AsyncRunner(TubeRunner):
         args_l = list(args)
         try:
             for key, asset in self._asset_args[i]:
-                runtime = copy.copy(asset)  # own handle: concurrent calls never share one
+                runtime = asset.instantiate()  # own handle: concurrent calls never share one
                 obj = await self._in_thread(self._make_asset, runtime)
                 opened.append(runtime)
                 if isinstance(key, int):
@@ -1162,7 +1161,7 @@ class AsyncRunner(TubeRunner):
     def _region_node_open(self, i: int) -> None:
         opened = self._region_open.setdefault(i, [])
         for asset_id, slot in self.plan.node_assets[i]:
-            runtime = copy.copy(self.tube.assets[asset_id])
+            runtime = self.assets[asset_id].instantiate()
             self._values[slot] = self._make_asset(runtime)
             opened.append(runtime)
 
@@ -1313,7 +1312,7 @@ class AsyncRunner(TubeRunner):
         failed) when the caller did not ``await`` it.
         """
         i = self._node_index(node_id)
-        self.tube.enable_node(node_id)
+        self.nodes[node_id].enabled = True
         self._dispatcher.set_flag(i, self.core.F_ENABLED, True)
         if self._running and i not in self._initialised:
             return self._lifecycle(self._init_node, i)
@@ -1325,7 +1324,7 @@ class AsyncRunner(TubeRunner):
         Returns an awaitable that finishes the node's ``deinit``.
         """
         i = self._node_index(node_id)
-        self.tube.disable_node(node_id)
+        self.nodes[node_id].enabled = False
         self._dispatcher.set_flag(i, self.core.F_ENABLED, False)
         if i in self._initialised:
             return self._lifecycle(self._deinit_or_raise, i)
