@@ -310,6 +310,11 @@ class Plan:
         """
         n = len(self.node_ids)
         nodes = [tube.nodes[k] for k in self.node_ids]
+        if not any(isinstance(nd, MapNodeAdapter) for nd in nodes):
+            self.top_order = np.asarray(self.order, dtype=np.int32)
+            self.region_order = {}
+            self.regions = {}
+            return
         succ: list[list[int]] = [[] for _ in range(n)]
         for s_, d_ in zip(src_e, dst_e):
             succ[s_].append(d_)

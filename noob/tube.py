@@ -185,6 +185,8 @@ class _TubeBuilder:
         self.problems: list[Problem] = list(spec.problems)
         self.tube_input = tube_input
         self.cycle: list[str] = []
+        #: node id -> ``arg_positions`` of its depends (computed once, by ``_check_positions``)
+        self._positions: dict[str, tuple[list[int | None], dict[str, int]]] = {}
 
     def problem(self, path: str, message: str, fix: str = "") -> None:
         self.problems.append(Problem(path, message, fix))
@@ -445,7 +447,7 @@ class _TubeBuilder:
     def _check_positions(self, node_id: str, node: _Wrapped, nspec: NodeSpecification, node_slots: dict[str, Slot]) -> None:
         """Positional arguments (list ``params``, numbered or scalar ``depends``, positional-only
         slots) are each given once and leave no gaps, laid out as ``Plan`` will lay them out."""
-        dep_pos, epoch_pos = arg_positions(node, nspec.dependencies, node_slots)
+        dep_pos, epoch_pos = self._positions[node_id] = arg_positions(node, nspec.dependencies, node_slots)
         taken = set(range(constant_positions(node)))
         for dep, idx in zip(nspec.dependencies, dep_pos):
             if idx is None:
@@ -622,6 +624,7 @@ class _TubeBuilder:
     def _check_annotations(self, nodes: dict[str, _Wrapped], signals: dict[str, list[Signal]],
                            slots: dict[str, dict[str, Slot]]) -> None:
         """Warn where a signal goes into a slot whose annotation it certainly cannot satisfy."""
+        verdicts: dict[tuple[Any, Any], bool] = {}  # a 10 000-node chain has one pair of types
         for node_id, nspec in self.spec.nodes.items():
             node = nodes.get(node_id)
             if node is None or node_id not in slots or isinstance(node, (ReturnNode, MapNodeAdapter, TubeNodeAdapter)):
@@ -630,7 +633,7 @@ class _TubeBuilder:
                 continue
             node_slots = slots[node_id]
             positional = [x for x in node_slots.values() if x.kind in (_P.POSITIONAL_ONLY, _P.POSITIONAL_OR_KEYWORD)]
-            dep_pos, _ = arg_positions(node, nspec.dependencies, node_slots)
+            dep_pos = self._positions[node_id][0] if node_id in self._positions else [None] * len(nspec.dependencies)
             for dep, idx in zip(nspec.dependencies, dep_pos):
                 if dep.node not in signals:
                     continue
@@ -641,7 +644,14 @@ class _TubeBuilder:
                     slot = positional[idx] if idx is not None and idx < len(positional) else None
                 if signal is None or slot is None or slot.injection or slot.kind in (_P.VAR_POSITIONAL, _P.VAR_KEYWORD):
                     continue
-                if _certainly_incompatible(signal.annotation, slot.annotation):
+                key = (signal.annotation, slot.annotation)
+                try:
+                    bad = verdicts[key]
+                except KeyError:
+                    bad = verdicts[key] = _certainly_incompatible(*key)
+                except TypeError:  # an unhashable annotation
+                    bad = _certainly_incompatible(*key)
+                if bad:
                     self.warn(AnnotationWarning(
                         f"{dep.path}: signal {dep.source!r} is annotated {_type_name(signal.annotation)}, but it goes "
                         f"into slot {slot.name!r} of node {node_id!r}, annotated {_type_name(slot.annotation)}; neither "

@@ -19,10 +19,13 @@ cdef enum:
     S_DONE = 2
 
 cdef class Dispatcher:
-    cdef public list fns
-    cdef public object order, flags, arg_ptr, arg_src, arg_req, n_pos, out_ptr, out_slot
-    cdef public object store_ptr, store_src, store_dst, store_copy, ran
-    cdef public list kwnames
+    # readonly: the loop indexes fns, kwnames and the tables behind these arrays unchecked,
+    # so rebinding one from Python would bypass the checks __init__ made (mutating fns[i]
+    # in place is fine)
+    cdef readonly list fns
+    cdef readonly object order, flags, arg_ptr, arg_src, arg_req, n_pos, out_ptr, out_slot
+    cdef readonly object store_ptr, store_src, store_dst, store_copy, ran
+    cdef readonly list kwnames
     cdef public object deepcopy, hook_before, hook_after
     cdef public int current
     cdef public int n_exhausted_now
