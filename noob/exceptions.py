@@ -17,18 +17,13 @@ import attrs
 
 __all__ = [
     "AlreadyDoneError",
-    "AlreadyRunningError",
     "AnnotationWarning",
+    "AssetDependsWarning",
     "AssetError",
     "ConfigError",
-    "ConfigMismatchError",
     "ConfigWarning",
     "CycleError",
-    "AssetDependsWarning",
     "EntrypointImportWarning",
-    "EpochCompletedError",
-    "EpochExistsError",
-    "ExtraInputError",
     "ExtraInputWarning",
     "InputError",
     "InputMissingError",
@@ -44,7 +39,6 @@ __all__ = [
     "SchedulerExhaustedError",
     "SignalMismatchError",
     "SpecError",
-    "StoreError",
     "TubeError",
 ]
 
@@ -55,16 +49,6 @@ class NoobCoreError(Exception):
 
 class SchedulerError(NoobCoreError):
     """Base of errors about epochs and scheduling."""
-
-
-class EpochCompletedError(SchedulerError, ValueError):
-    """Kept for code written against the original noob, whose epoch scheduler raised it when a
-    completed epoch was added again. noob never raises it: each runner numbers its own epochs."""
-
-
-class EpochExistsError(SchedulerError, ValueError):
-    """Kept for code written against the original noob, whose epoch scheduler raised it when an
-    active epoch was added again. noob never raises it: each runner numbers its own epochs."""
 
 
 class NotAddedError(SchedulerError, IndexError, ValueError):
@@ -106,9 +90,6 @@ class ConfigError(NoobError):
     """Category: configuration and tube lookup."""
 
 
-class StoreError(NoobError):
-    """Category: event store access."""
-
 
 class TubeError(NoobError):
     """Category: tube construction."""
@@ -130,16 +111,10 @@ class InputWarning(NoobWarning):
     """Category: input warnings."""
 
 
-class ConfigMismatchError(ConfigError, ValueError):
-    """A configuration file describes a different model than the one asked for."""
-
 
 class EntrypointImportWarning(ConfigWarning, ImportWarning):
     """A ``noob.add_sources`` entry point could not be imported or called; it is skipped."""
 
-
-class AlreadyRunningError(RunnerError, RuntimeError):
-    """An operation that needs a stopped runner was called on a running one."""
 
 
 class InputMissingError(InputError, ValueError):
@@ -153,9 +128,6 @@ class InputMissingError(InputError, ValueError):
         self.input = input
         self.scope = scope
 
-
-class ExtraInputError(InputError, ValueError):
-    """Input was given that the tube does not declare (strict mode)."""
 
 
 class ExtraInputWarning(InputWarning, RuntimeWarning):
