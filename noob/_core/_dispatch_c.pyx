@@ -1,7 +1,7 @@
 """Compiled core of noob: graph kernels and the per-epoch dispatch loop.
 
-Python (``noob.plan``) validates the tube and allocates every table below with a fixed
-dtype; this module only computes. It speaks integer ids: node ``i`` is the i-th node of the
+Python validates the tube (``noob.tube``'s builder) and allocates every table below with a
+fixed dtype (``noob.plan``); this module only computes. It speaks integer ids: node ``i`` is the i-th node of the
 plan, slot ``s`` the s-th entry of the slot table (a Python list the runner owns).
 
 Slot table (``values``, a ``list``; regions laid out by ``noob.plan``):
