@@ -213,6 +213,11 @@ def test_asset_depends_on_missing_signal_warns_and_runs(core):
     runner = SynchronousRunner(tube, core=core)
     first, second = runner.run(2)
     assert first is second  # the same runner-scoped object, bumped in place each epoch
+    from noob.cli.show import _svg, graph_of, to_dot
+
+    drawn = graph_of(tube)  # `noob show` draws it too, without the store edge
+    assert [] == [e for e in drawn.edges if e.kind == "store"]
+    assert "<svg" in _svg(drawn) and "digraph" in to_dot(drawn)
 
 
 # ---------------------------------------------------------------- signal/slot annotations
