@@ -139,10 +139,12 @@ class Plan:
     - ``node_assets``: per node, ``[(asset_id, slot)]`` of node-scoped assets it takes.
     - ``sources``: nodes without node predecessors.
     - ``uses_epoch``: True if any node asks for the epoch.
+    - ``regions``: map id -> the node ids it runs once per element (``map_regions``);
+      ``region_order``: map id -> that region's execution order; ``top_order``: the order
+      without any region's nodes (what the top-level dispatcher runs).
     """
 
     def __init__(self, tube: Any, core: Any):
-        self.tube = tube
         self.core = core
         self.node_ids: list[str] = list(tube.nodes)
         self.index = {k: i for i, k in enumerate(self.node_ids)}
