@@ -239,6 +239,8 @@ class _TubeBuilder:
         self.cycle: list[str] = []
         #: node id -> ``arg_positions`` of its depends (computed once, by ``_check_positions``)
         self._positions: dict[str, tuple[list[int | None], dict[str, int]]] = {}
+        #: generation of each node as the original noob counts them (see ``_original_accepts``)
+        self._generations: list[int] | None = None
 
     def problem(self, path: str, message: str, fix: str = "") -> None:
         self.problems.append(Problem(path, message, fix))
@@ -602,8 +604,10 @@ class _TubeBuilder:
 
         - A node taking a runner asset directly that certainly runs after the node its
           ``depends`` stores it from (reachable from it) gets this epoch's stored value as if
-          it were the next epoch's: an error. With no order between them (the original
-          accepts it when the user is in an earlier topological generation) a ``RaceWarning``.
+          it were the next epoch's: an error (a ``RaceWarning`` where the original noob's rule
+          let it through, see ``_original_accepts``). With no order between them (the
+          original accepts it when the user is in an earlier topological generation) a
+          ``RaceWarning``.
         - Nodes receiving a runner- or process-scoped asset (directly, or along the events
           from a direct user to the storing node) must be totally ordered, else the result
           depends on which runs first: a ``RaceWarning`` per adjacent unordered pair.
@@ -638,7 +642,18 @@ class _TubeBuilder:
                     i = index[node_id]
                     if before[i]:
                         continue
-                    if after[i]:
+                    if after[i] and self._original_accepts(graph, s):
+                        fix = (f"take the asset from the events of the node before it (e.g. `{dep.slot if isinstance(dep.slot, str) else 'slot'}: "
+                               f"{store.source}`), or point `depends` at the last node that modifies the asset")
+                        self.warn(RaceWarning(
+                            f"{dep.path}: tube {self.spec.noob_id!r}: node {node_id!r} takes asset {asset_id!r} directly, but runs "
+                            f"after node {store.node!r}, where `assets.{asset_id}.depends: {store.source}` stores the asset for "
+                            f"the next epoch, so it receives the value stored in this epoch. The original noob accepted this "
+                            f"only because {store.node!r} is alone in its topological generation; it is an error otherwise. "
+                            f"Fix: {fix}.",
+                            asset=asset_id, nodes=(node_id, store.node), path=dep.path,
+                        ))
+                    elif after[i]:
                         self.problem(
                             dep.path,
                             f"node {node_id!r} takes asset {asset_id!r} directly, but runs after node {store.node!r}, "
@@ -672,6 +687,23 @@ class _TubeBuilder:
                     f"its own node-scoped asset.",
                     asset=asset_id, nodes=(ids[a], ids[b]), path=path,
                 ))
+
+    def _original_accepts(self, graph: _Graph, s: int) -> bool:
+        """The original noob's store-order rule misses users after store node ``s`` when ``s``
+        is alone in its topological generation (its generations count the virtual ``input``
+        and ``assets`` nodes, in generation 0). True in that case, so that such a tube, which
+        the original runs, loads here with a warning instead of failing."""
+        if self._generations is None:
+            gen = [0] * len(graph.ids)
+            preds: list[list[int]] = [[] for _ in graph.ids]
+            for a, b in zip(graph.src, graph.dst):
+                preds[b].append(a)
+            for v in (int(x) for x in graph.order):
+                has_deps = bool(self.spec.nodes[graph.ids[v]].dependencies)
+                gen[v] = 1 + max((gen[u] for u in preds[v]), default=0) if has_deps else 0
+            self._generations = gen
+        gen = self._generations
+        return gen[s] > 0 and gen.count(gen[s]) == 1
 
     # -- annotations
     def _check_annotations(self, nodes: dict[str, _Wrapped], signals: dict[str, list[Signal]],

@@ -8,7 +8,7 @@ import pytest
 import testnodes
 
 from noob import Tube
-from noob.exceptions import AnnotationWarning, AssetDependsWarning, AssetError, RaceWarning, SpecError
+from noob.exceptions import AssetDependsWarning, AssetError, RaceWarning, SpecError
 
 LIFE = testnodes.LIFE
 
@@ -246,18 +246,31 @@ def _data(path: str):
     return Path(__file__).parent / "data" / path
 
 
+STORE_THEN_USE = {
+    "a": {"type": "testnodes.bump", "depends": [{"box": "assets.res"}]},
+    "b": {"type": "testnodes.bump", "depends": [{"box": "a.box"}]},
+    "late": {"type": "testnodes.star_args", "depends": ["b.box", "assets.res"]},
+}
+
+
 def test_store_then_use_is_an_error(core):
     """A node that takes the asset directly after the node `depends` stores it from is an error."""
     with pytest.raises(SpecError) as info, warnings.catch_warnings():
-        warnings.simplefilter("ignore", AnnotationWarning)  # `late` adds a list: not the point here
+        warnings.simplefilter("ignore", RaceWarning)  # `b` and `beside` race: not the point here
         Tube.from_specification(tube(
-            {"a": {"type": "testnodes.bump", "depends": [{"box": "assets.res"}]},
-             "b": {"type": "testnodes.bump", "depends": [{"box": "a.box"}]},
-             "late": {"type": "testnodes.add", "depends": [{"a": "b.box"}, {"b": "assets.res"}]}},
+            {**STORE_THEN_USE, "beside": {"type": "testnodes.read", "depends": [{"box": "a.box"}]}},
             {"res": {"type": "testnodes.counted_cm", "scope": "runner", "depends": "b.box"}},
         ))
     text = str(info.value)
     assert "nodes.late.depends[1]" in text and "after node 'b'" in text and "fix:" in text
+
+
+def test_store_then_use_the_original_accepts_warns(core):
+    """With the storing node alone in its generation the original misses a later direct user: a warning here."""
+    with pytest.warns(RaceWarning) as record:
+        Tube.from_specification(tube(STORE_THEN_USE, {"res": {"type": "testnodes.counted_cm", "scope": "runner", "depends": "b.box"}}))
+    assert [("nodes.late.depends[1]", ("late", "b"))] == [(w.message.path, w.message.nodes) for w in record]
+    assert "The original noob accepted this only because 'b' is alone in its topological generation" in str(record[0].message)
 
 
 def test_store_then_use_unordered_warns(core):
