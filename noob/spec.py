@@ -1,8 +1,9 @@
 """Tube specifications: a YAML file or a dict becomes attrs classes that mirror the file.
 
-Owns: reading tube YAML (libyaml's parser when available, objects built straight from its
-events; see ``_load_events``), resolving and merging ``extends``, and *structural* validation — everything that can be checked by looking
-at the file alone. Every problem found is collected as a :class:`~noob.exceptions.Problem`
+Owns: reading tube YAML as YAML 1.2, as the original (ruamel.yaml) reads it (libyaml's
+parser when available, objects built straight from its events; see ``_load_events``),
+resolving and merging ``extends``, and *structural* validation — everything that can be
+checked by looking at the file alone. Every problem found is collected as a :class:`~noob.exceptions.Problem`
 with the YAML path of the offending entry (``nodes.b.depends[1]``); ``strict=True`` raises
 them all at once in one :class:`~noob.exceptions.SpecError`, ``strict=False`` leaves them on
 ``TubeSpecification.problems`` so the tube builder can add its own and raise once.
@@ -16,6 +17,13 @@ What is checked here:
   node / ``input.<id>`` / ``assets.<id>`` each dependency names exists;
 - ``params``, ``enabled``, ``stateful``, asset ``scope``/``depends``, input ``scope``/
   ``required``; at most one ``return`` node; duplicate YAML keys; malformed YAML.
+
+YAML limits (a hostile file must fail fast, not exhaust memory): only YAML's plain data tags
+are read (``!!python/object`` and every other tag is a problem; nothing is constructed or
+imported); collections nest at most :data:`MAX_YAML_DEPTH` (100) levels; aliases add at most
+:data:`MAX_ALIAS_EXPANSION` (1,000,000) values, every ``*alias`` counted as a full copy of its
+anchor ("billion laughs" is refused after a few thousand events). Past a limit, loading stops
+with one problem naming the line.
 
 Must not: import ``noob.tube``, ``noob.runner`` or ``noob._core``; import user code (whether a
 ``type`` imports, whether a signal exists, whether params fit, and cycles are the tube
@@ -55,6 +63,8 @@ __all__ = [
     "Dependency",
     "InputScope",
     "InputSpecification",
+    "MAX_ALIAS_EXPANSION",
+    "MAX_YAML_DEPTH",
     "NodeSpecification",
     "TubeSpecification",
 ]
