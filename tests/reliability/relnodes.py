@@ -33,10 +33,16 @@ def reset() -> None:
 
 
 def hit(event: str) -> None:
-    """Count ``event``, then raise the fault registered for it, if any."""
+    """Count ``event`` and raise the fault registered for it, if any.
+
+    A failed ``init``/``open`` is not counted (nothing was opened, nothing must be closed);
+    a failed ``deinit``/``close`` is (the hook was called).
+    """
+    fault = FAULTS.get(event)
+    if fault is not None and event.startswith(("init ", "open ")):
+        raise fault
     with _LOCK:
         LOG[event] += 1
-    fault = FAULTS.get(event)
     if fault is not None:
         raise fault
 
