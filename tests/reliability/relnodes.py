@@ -179,3 +179,13 @@ def counted_cm(name: str = "cm") -> Any:
         yield [name]
     finally:
         hit(f"close {name}")
+
+
+RENDEZVOUS: list[threading.Barrier] = []
+
+
+def rendezvous(x: int, at: int = -1) -> int:
+    """``x``; at ``x == at`` wait on ``RENDEZVOUS[0]`` until every thread's runner is there too."""
+    if x == at:
+        RENDEZVOUS[0].wait(timeout=30)
+    return x

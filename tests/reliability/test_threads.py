@@ -2,8 +2,9 @@
 
 Each thread loads its own Tube from the same file and runs its own runner (sync, or async on
 its own loop) with stateful nodes, a runner-scoped asset that round-trips and a
-process-scoped one. A barrier starts them together; each records when it ran so the test can
-check the runs overlapped; every result sequence must be exactly the single-threaded one.
+process-scoped one. A barrier starts them together, and a node waits on a second barrier
+half-way through, so every runner is provably mid-run at the same moment; every result
+sequence must be exactly the single-threaded one.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ SPEC = {
         "s": {"type": "testnodes.Scale", "params": {"factor": 2}, "depends": "acc.total"},
         "b": {"type": "testnodes.bump", "depends": [{"box": "assets.box"}]},
         "k": {"type": "relnodes.Tracked", "depends": [{"x": "s.scaled"}, {"pbox": "assets.pbox"}]},
+        "w": {"type": "relnodes.rendezvous", "params": {"at": EPOCHS // 2}, "depends": "a.index"},
         "r": {"type": "return", "depends": [{"total": "k.value"}, {"box": "b.box"}]},
     },
 }
@@ -85,6 +87,7 @@ def fast_switching() -> Any:
 def test_runners_in_threads(core: str, mix: str, fast_switching: Any) -> None:
     """THREADS runners at once, each on its own Tube: each gets the single-threaded results."""
     relnodes.reset()
+    relnodes.RENDEZVOUS[:] = [threading.Barrier(THREADS)]
     tubes = [Tube.from_specification(SPEC) for _ in range(THREADS)]
     barrier = threading.Barrier(THREADS)
     results: dict[int, Any] = {}
@@ -110,8 +113,9 @@ def test_runners_in_threads(core: str, mix: str, fast_switching: Any) -> None:
     assert {i: True for i in range(THREADS)} == {i: results[i] == want for i in range(THREADS)}, {
         i: r for i, r in results.items() if r != want
     }
-    # they ran at the same time: every run started before the first one ended
-    assert max(s for s, _ in spans.values()) < min(e for _, e in spans.values())
+    # they ran at the same time: all met half-way (a broken barrier would have raised), so
+    # every run started before the first one ended
+    assert (False, max(s for s, _ in spans.values()) < min(e for _, e in spans.values())) == (relnodes.RENDEZVOUS[0].broken, True)
     assert {} == relnodes.balanced()
     assert THREADS == relnodes.LOG["init k"] == relnodes.LOG["deinit k"]
     assert THREADS * EPOCHS == relnodes.LOG["open pbox"] == relnodes.LOG["close pbox"]
