@@ -6,6 +6,14 @@ regions, callbacks and the lazily built event store, and turning core failures i
 user's own exception with a note naming node, epoch and tube.
 Must not: decide execution order or skip logic (``noob._core``), or validate specs
 (``noob.tube``).
+
+Errors during lifecycle: every hook runs whatever the others raise (all initialised nodes
+are deinitialised, all open assets closed). The *first* error is raised, keeping its own
+type; each later one is attached to it as a note, ``[noob] also raised while stopping:
+OSError: ... (raised while closing asset 'cam' of tube 'demo')`` (notes, not an
+``ExceptionGroup``, so ``except TheUsersError`` keeps working). The same holds when a node
+fails and closing that epoch's assets fails too: the node's exception is raised, the close
+error attached.
 """
 
 from __future__ import annotations
