@@ -395,3 +395,9 @@ def test_driver_gate_and_region_kinds(core):
         drv.complete(len(plan.node_ids), 0)
     with pytest.raises(ValueError, match="cover"):
         impl.Driver(drv.dispatcher, impl.Scheduler(2, [0, 0, 0], []), [0, 0])
+    n = len(plan.node_ids)
+    sched = impl.Scheduler(n, plan.indptr, plan.indices)
+    with pytest.raises(ValueError, match="kinds must be 0 to 5.*\\[9\\]"):
+        impl.Driver(drv.dispatcher, sched, [9] * n)
+    with pytest.raises(ValueError, match="slot table has 1 entries"):
+        impl.Driver(drv.dispatcher, sched, [0] * n).start([None])
