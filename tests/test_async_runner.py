@@ -929,6 +929,37 @@ def test_sync_chain_runs_in_one_worker_hop(core):
     assert all(1 == len(set(threads)) and threading.get_ident() not in threads for threads in out)
 
 
+def test_blocking_chain_never_blocks_the_loop(core):
+    """While a worker runs a chain of blocking nodes, other coroutines on the loop keep running."""
+    nodes: dict = {"a": COUNT}
+    prev = "a.index"
+    for k in range(3):
+        nodes[f"c{k}"] = {"type": "testnodes.block_then", "params": {"delay": 0.05}, "depends": [{"x": prev}]}
+        prev = f"c{k}.value"
+    nodes["r"] = {"type": "return", "depends": prev}
+    runner = AsyncRunner(Tube.from_specification(t(nodes)), core=core)
+
+    async def main() -> tuple:
+        await runner.init()
+        ticks = 0
+
+        async def ticker() -> None:
+            nonlocal ticks
+            while True:
+                await asyncio.sleep(0.005)
+                ticks += 1
+
+        task = asyncio.create_task(ticker())
+        out = await runner.process()
+        task.cancel()
+        await runner.deinit()
+        return out, ticks
+
+    out, ticks = asyncio.run(main())
+    assert 0 == out
+    assert ticks >= 10  # 150 ms of blocking nodes; a blocked loop would give 0 or 1
+
+
 def thread_of(x: Any) -> list:
     """The threads the chain's nodes ran in."""
     return [*(x if isinstance(x, list) else []), threading.get_ident()]
