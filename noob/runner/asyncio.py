@@ -900,7 +900,7 @@ class AsyncRunner(TubeRunner):
                     if self._asset_args[i]:
                         fut = asyncio.ensure_future(self._call_with_assets(i, kind, args, kwargs))
                     elif kind == _TASK:
-                        fut = loop.create_task(fns[i](*args, **kwargs))
+                        fut = asyncio.ensure_future(fns[i](*args, **kwargs))  # any awaitable
                     else:
                         fut = pool.submit(_call_in_thread, i, fns[i], args, kwargs)
                         threads.add(fut)
@@ -916,7 +916,7 @@ class AsyncRunner(TubeRunner):
                             raise _node_error(i, exc) from None
                         more(driver.complete(i, result))
                         continue
-                    fut = loop.create_task(work)
+                    fut = asyncio.ensure_future(work)  # a coroutine, or any awaitable an async node returns
                 inflight[fut] = i
                 fut.add_done_callback(on_done)
                 more(driver.step())
