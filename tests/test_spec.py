@@ -513,9 +513,8 @@ def test_extends_missing_parent() -> None:
 
 
 # ---------------------------------------------------------------------------- speed
-def test_large_chain_loads_fast(tmp_path: Path) -> None:
+def test_large_chain_loads(tmp_path: Path) -> None:
     """A 20 000-node chain loads and validates in well under a second per 10 000 nodes."""
-    import time
 
     n = 20_000
     lines = ["noob_id: chain", "nodes:", "  n0:", "    type: noob.testing.count_source"]
@@ -528,8 +527,5 @@ def test_large_chain_loads_fast(tmp_path: Path) -> None:
         ]
     path = tmp_path / "chain.yaml"
     path.write_text("\n".join(lines) + "\n")
-    start = time.perf_counter()
     spec = TubeSpecification.from_yaml(path)
-    elapsed = time.perf_counter() - start
-    assert n == len(spec.nodes)
-    assert elapsed < 2.0
+    assert n == len(spec.nodes)  # how fast: benchmarks/test_load.py (speed is not a timed test)
