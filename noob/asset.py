@@ -14,7 +14,7 @@ import inspect
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, get_origin
 
-from noob.utils import call_with_params
+from noob.utils import call_with_params, resolve_default
 
 if TYPE_CHECKING:  # annotations only: noob.spec imports this module
     from noob.spec import AssetSpecification
@@ -41,7 +41,7 @@ def _asset_fields(cls: type) -> dict[str, Any]:
         for name, ann in vars(klass).get("__annotations__", {}).items():
             if name.startswith("_") or name == "obj" or get_origin(ann) is ClassVar or str(ann).startswith("ClassVar"):
                 continue
-            fields[name] = vars(klass).get(name, inspect.Parameter.empty)
+            fields[name] = resolve_default(vars(klass).get(name, inspect.Parameter.empty), factory=False)
     return fields
 
 
@@ -60,7 +60,7 @@ class Asset:
         self.spec = spec
         self.scope = AssetScope(scope)
         self.depends = depends
-        self.obj = None
+        self.obj = resolve_default(type(self).obj)  # the class's declared default (``None`` unless overridden)
         fields = _asset_fields(type(self))
         unknown = sorted(set(params) - set(fields))
         if unknown:
@@ -71,7 +71,7 @@ class Asset:
             elif default is inspect.Parameter.empty:
                 raise TypeError(f"{type(self).__name__} is missing required parameter {name!r}")
             else:
-                setattr(self, name, default)
+                setattr(self, name, resolve_default(default))
 
     @classmethod
     def param_fields(cls) -> dict[str, Any]:

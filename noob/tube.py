@@ -9,10 +9,8 @@ Must not: run anything per epoch (that is ``noob.runner``) or lay out tables (``
 
 from __future__ import annotations
 
-import builtins
 import difflib
 import functools
-import importlib
 import inspect
 import os
 import warnings
@@ -42,48 +40,18 @@ from noob.spec import (
     NodeSpecification,
     TubeSpecification,
     _locate,
+    merge_tube_specs,
 )
+from noob.utils import resolve_python_identifier
 
-__all__ = ["Tube", "resolve_python_identifier"]
+__all__ = ["Tube", "TubeSpecification", "merge_tube_specs", "resolve_python_identifier"]
 
 _P = inspect.Parameter
 
 
 # --------------------------------------------------------------------------- type resolution
-
-_resolve_cache: dict[str, Any] = {}
-
-
-def resolve_python_identifier(path: str) -> Any:
-    """Import ``pkg.mod.Obj`` (or a builtin name) and return the object.
-
-    Raises ``ImportError`` / ``AttributeError`` with a message that says which part failed.
-    """
-    try:
-        return _resolve_cache[path]
-    except KeyError:
-        pass
-    if "." not in path:
-        if hasattr(builtins, path):
-            obj = getattr(builtins, path)
-        else:
-            raise AttributeError(f"{path!r} is not a builtin; give an absolute path like 'package.module.{path}'")
-    else:
-        module_name, attr = path.rsplit(".", 1)
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            raise ImportError(f"cannot import module {module_name!r} ({exc})") from exc
-        try:
-            obj = getattr(module, attr)
-        except AttributeError:
-            public = sorted(n for n in vars(module) if not n.startswith("_"))
-            hint = _close_matches(attr, public)
-            raise AttributeError(
-                f"module {module_name!r} has no attribute {attr!r}" + (f" (did you mean {hint}?)" if hint else "")
-            ) from None
-    _resolve_cache[path] = obj
-    return obj
+# ``resolve_python_identifier`` lives in ``noob.utils`` (node and asset construction use it
+# too); it is re-exported here, where the original had it.
 
 
 def _close_matches(word: str, options: Iterable[str]) -> str:
@@ -256,7 +224,8 @@ class _TubeBuilder:
             try:
                 obj = resolve_python_identifier(nspec.type)
             except (ImportError, AttributeError) as exc:
-                self.problem(f"{path}.type", f"cannot resolve {nspec.type!r}: {exc}", "check the spelling and that the package is installed")
+                self.problems.append(Problem(f"{path}.type", f"cannot resolve {nspec.type!r}: {exc}",
+                                             "check the spelling and that the package is installed", error=type(exc)))
                 return None
         try:
             if isinstance(obj, type) and issubclass(obj, Node):
@@ -362,7 +331,8 @@ class _TubeBuilder:
         try:
             obj = resolve_python_identifier(aspec.type)
         except (ImportError, AttributeError) as exc:
-            self.problem(f"{path}.type", f"cannot resolve {aspec.type!r}: {exc}", "check the spelling and that the package is installed")
+            self.problems.append(Problem(f"{path}.type", f"cannot resolve {aspec.type!r}: {exc}",
+                                         "check the spelling and that the package is installed", error=type(exc)))
             return None
         try:
             params = inputs.resolve_params(aspec.params)
