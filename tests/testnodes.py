@@ -321,3 +321,10 @@ def scale_array(array: Any, multiplier: float = 2) -> Annotated[Any, Name("resul
 def letter_counts(word: str) -> tuple[Annotated[str, Name("word")], Annotated[dict, Name("counts")]]:
     """The word and how often each of its letters occurs (fails on a non-string)."""
     return word, {c: word.count(c) for c in word}
+
+
+def interrupt_at(x: int, at: int = 3) -> Annotated[int, Name("value")]:
+    """Pass ``x`` through; raise ``KeyboardInterrupt`` (as Ctrl-C would) when ``x == at``."""
+    if x == at:
+        raise KeyboardInterrupt
+    return x
