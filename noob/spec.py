@@ -143,6 +143,7 @@ def _check_standalone(kind: str, spec: Any) -> None:
     problems: list[Problem] = []
     builder = _LooseBuilder(problems)
     key = spec.id
+    built: dict[str, Any]
     if kind == "nodes":
         built = builder.nodes({key: spec.to_dict()})
     elif kind == "assets":
@@ -151,7 +152,7 @@ def _check_standalone(kind: str, spec: Any) -> None:
         built = builder.inputs({key: spec.to_dict()})
     if problems:
         raise SpecError(problems, tube=None)
-    made = built.get(key)
+    made: Any = built.get(key)
     if made is None:  # an invalid id: reported above
         return
     if kind == "nodes":
@@ -436,8 +437,8 @@ class TubeSpecification(ConfigYAMLMixin):
                     raw[section][key] = entry
         built = _Builder(problems).tube(raw)
         for section, klass in _SECTIONS:
-            entries = getattr(self, section)
-            made = getattr(built, section)
+            entries: dict[str, Any] = getattr(self, section)
+            made: dict[str, Any] = getattr(built, section)
             out = {}
             for key, entry in entries.items():
                 if isinstance(entry, klass):
@@ -579,9 +580,10 @@ class TubeSpecification(ConfigYAMLMixin):
         out["nodes"] = {k: v.to_dict() for k, v in self.nodes.items()}
         return out
 
-    def to_yaml(self, path: str | os.PathLike[str] | None = None) -> str:
-        """The spec as YAML text; also written to ``path`` when given."""
-        text = yaml.dump(self.to_dict(), Dumper=_Dumper, sort_keys=False, allow_unicode=True)
+    def to_yaml(self, path: str | os.PathLike[str] | None = None, **dump_kwargs: Any) -> str:
+        """The spec as YAML text (canonical keys, defaults left out); also written to ``path``
+        when given. ``dump_kwargs`` go to ``yaml.dump`` (e.g. ``width``)."""
+        text = yaml.dump(self.to_dict(), Dumper=_Dumper, sort_keys=False, allow_unicode=True, **dump_kwargs)
         if path is not None:
             pathlib.Path(path).write_text(text, encoding="utf-8")
         return text
@@ -606,7 +608,7 @@ class TubeSpecification(ConfigYAMLMixin):
             "extends": self.extends,
             "description": self.description,
         }
-        defaults = {"assets": {}, "input": {}, "nodes": {}, "extends": None, "description": None, "noob_id": None}
+        defaults: dict[str, Any] = {"assets": {}, "input": {}, "nodes": {}, "extends": None, "description": None, "noob_id": None}
         return _dump_filter(out, defaults, drop - {"nodeinfo"}, exclude_none, exclude_defaults or exclude_unset)
 
     @property

@@ -23,6 +23,7 @@ from typing import Any
 
 from noob import _core
 from noob.asset import Asset, AssetRuntime, AssetScope
+from noob.edge import Edge
 from noob.exceptions import CycleError, InputMissingError, Problem, RaceWarning, SpecError
 from noob.input import INPUT_PATTERN, InputCollection
 from noob.node.adapters import (
@@ -48,7 +49,7 @@ from noob.spec import (
 )
 from noob.utils import resolve_python_identifier
 
-__all__ = ["Tube", "TubeSpecification", "merge_tube_specs", "resolve_python_identifier"]
+__all__ = ["Tube", "TubeSpecification", "TubeState", "merge_tube_specs", "resolve_python_identifier"]
 
 _P = inspect.Parameter
 
@@ -118,6 +119,37 @@ class Tube:
     def enabled_nodes(self) -> dict[str, _Wrapped]:
         return {k: n for k, n in self.nodes.items() if n.enabled}
 
+    @property
+    def edges(self) -> list[Edge]:
+        """Every dependency as an ``Edge``, node by node in spec order (the original's ``Tube.edges``).
+
+        ``required`` is the target slot's own flag for keyword slots (``Optional[T] = None``
+        slots and every keyword slot of ``return`` are optional); positional and scalar
+        dependencies are required.
+        """
+        out = []
+        for node_id, nspec in self.spec.nodes.items():
+            slots = self.slots.get(node_id, {})
+            is_return = isinstance(self.nodes.get(node_id), ReturnNode)
+            for dep in nspec.dependencies:
+                required = True
+                if isinstance(dep.slot, str):
+                    slot = slots.get(dep.slot)
+                    required = not is_return and (slot is None or slot.required)
+                out.append(Edge(dep.node, dep.signal, node_id, dep.slot, required))
+        return out
+
+    @property
+    def state(self) -> TubeState:
+        """The tube's assets as definitions: ``state.assets[id].obj`` and ``state.dependencies``.
+
+        Unlike the original (where the tube held the live assets), a ``Tube`` is a read-only
+        definition and each runner owns its asset objects: ``state.assets[id]`` is a fresh,
+        uninitialised ``Asset`` (``obj`` is its initial value, ``None`` unless the class says
+        otherwise); the objects nodes receive live in the runner.
+        """
+        return TubeState(self)
+
     def in_edges(self, node: str | Node) -> list[Dependency]:
         node_id = node if isinstance(node, str) else node.id
         return list(self.spec.nodes[node_id].dependencies)
@@ -158,6 +190,39 @@ class Tube:
 
     def __repr__(self) -> str:
         return f"<Tube {self.tube_id!r}: {len(self.nodes)} nodes, {len(self.assets)} assets>"
+
+
+class TubeState:
+    """What the original's ``Tube.state`` exposed, read from a tube's definition (see ``Tube.state``).
+
+    ``assets``: asset id -> an uninitialised ``Asset`` built from its specification (call
+    ``init()`` on it to create the object by hand). ``dependencies``: node id -> signal ->
+    the ids of the runner-scoped assets that signal stores (``assets.<id>.depends``).
+    """
+
+    def __init__(self, tube: Tube):
+        self.tube = tube
+        self._assets: dict[str, Asset] | None = None
+
+    @property
+    def assets(self) -> dict[str, Asset]:
+        if self._assets is None:
+            self._assets = {
+                k: Asset.from_specification(a.spec, self.tube.input_collection) for k, a in self.tube.assets.items()
+            }
+        return self._assets
+
+    @property
+    def dependencies(self) -> dict[str, dict[str, set[str]]]:
+        out: dict[str, dict[str, set[str]]] = {}
+        for asset_id, aspec in self.tube.spec.assets.items():
+            dep = aspec.dependency
+            if dep is not None:
+                out.setdefault(dep.node, {}).setdefault(dep.signal, set()).add(asset_id)
+        return out
+
+    def __repr__(self) -> str:
+        return f"<TubeState of {self.tube.tube_id!r}: assets {list(self.tube.assets)}>"
 
 
 @contextlib.contextmanager

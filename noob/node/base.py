@@ -85,9 +85,9 @@ class Slot:
     name: str
     annotation: Any = Any
     required: bool = True
-    kind: Any = attrs.field(default=inspect.Parameter.POSITIONAL_OR_KEYWORD, eq=False)
-    default: Any = attrs.field(default=inspect.Parameter.empty, eq=False)
-    injection: str | None = attrs.field(default=None, eq=False)
+    kind: Any = attrs.field(default=inspect.Parameter.POSITIONAL_OR_KEYWORD, eq=False, repr=False)
+    default: Any = attrs.field(default=inspect.Parameter.empty, eq=False, repr=False)
+    injection: str | None = attrs.field(default=None, eq=False, repr=False)
 
 
 # --------------------------------------------------------------------------- introspection
@@ -352,11 +352,11 @@ class Node:
         raise NotImplementedError(f"{type(self).__name__} must implement process()")
 
     @classmethod
-    def get_signals(cls, spec: Any = None) -> list[Signal]:
+    def get_signals(cls, spec: Any = None) -> list[Signal] | Mapping[str, Signal]:
         return signals_of(cls.process)
 
     @classmethod
-    def get_slots(cls, spec: Any = None) -> list[Slot]:
+    def get_slots(cls, spec: Any = None) -> list[Slot] | Mapping[str, Slot]:
         return slots_of(cls.process, skip_self=True)
 
     @property

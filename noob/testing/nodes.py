@@ -202,7 +202,7 @@ def switch() -> Generator[
     no = MetaSignal.NoEvent
     for turn in itertools.count():
         which, k = turn % 3, (turn // 3) % 3
-        out = [no, no, no]
+        out: list[Any] = [no, no, no]
         out[which] = _SWITCH[which][k]
         yield tuple(out)  # type: ignore[misc]
 
