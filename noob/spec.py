@@ -437,16 +437,16 @@ class TubeSpecification(ConfigYAMLMixin):
                     raw[section][key] = entry
         built = _Builder(problems).tube(raw)
         for section, klass in _SECTIONS:
-            entries: dict[str, Any] = getattr(self, section)
+            entries = getattr(self, section)
             made: dict[str, Any] = getattr(built, section)
             out = {}
             for key, entry in entries.items():
                 if isinstance(entry, klass):
                     if key in made:
                         if section == "nodes":
-                            entry.dependencies = made[key].dependencies
+                            setattr(entry, "dependencies", made[key].dependencies)  # noqa: B010
                         elif section == "assets":
-                            entry.dependency = made[key].dependency
+                            setattr(entry, "dependency", made[key].dependency)  # noqa: B010
                     out[key] = entry
                 elif key in made:
                     out[key] = made[key]
