@@ -328,3 +328,10 @@ def interrupt_at(x: int, at: int = 3) -> Annotated[int, Name("value")]:
     if x == at:
         raise KeyboardInterrupt
     return x
+
+
+def stop_at(x: int, at: int = 3) -> int:
+    """Pass ``x`` through; raise ``StopIteration`` (a plain function saying "no more") at ``x == at``."""
+    if x == at:
+        raise StopIteration
+    return x

@@ -451,6 +451,8 @@ class ReturnNode(_Wrapped):
         ]
 
     def target(self) -> Callable:
+        if not self.spec.dependencies:
+            return _ret_nothing  # `return` without depends returns None, as in the original
         if self.scalar:
             return _ret_scalar
         if self.has_pos and self.has_kw:
@@ -458,6 +460,10 @@ class ReturnNode(_Wrapped):
         if self.has_kw:
             return _ret_kw
         return _ret_pos
+
+
+def _ret_nothing() -> Any:
+    return MetaSignal.NoEvent
 
 
 def _ret_scalar(x: Any) -> Any:
