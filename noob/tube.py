@@ -369,12 +369,16 @@ class _TubeBuilder:
             return None
         child_input = {**inputs.tube_input, **{k: v for k, v in params.items() if k != "tube"}}
         base = self.spec.source.parent if self.spec.source else None
-        try:
-            source = _locate(params["tube"], base)
-        except Exception as exc:
-            self.problem(f"{path}.tube", f"cannot find child tube {params['tube']!r}: {exc}", "give an existing noob_id or a path")
-            return None
-        key = str(source)
+        source: Any
+        if isinstance(params["tube"], TubeSpecification):  # loaded with context={"recursive": True}
+            source = params["tube"]
+        else:
+            try:
+                source = _locate(params["tube"], base)
+            except Exception as exc:
+                self.problem(f"{path}.tube", f"cannot find child tube {params['tube']!r}: {exc}", "give an existing noob_id or a path")
+                return None
+        key = str(source.source if isinstance(source, TubeSpecification) else source)
         if key in _LOADING:
             chain = " -> ".join(os.path.basename(k) for k in [*_LOADING[_LOADING.index(key):], key])
             self.problem(f"{path}.tube", f"tubes nest each other in a loop: {chain}", "a tube cannot contain itself")

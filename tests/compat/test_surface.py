@@ -397,3 +397,11 @@ def test_injected_eventmap_is_not_dict():
         return a
 
     assert [None, "events"] == [s.injection for s in slots_of(f)]
+
+
+def test_recursive_spec_builds_a_tube(compat_source):
+    """A spec loaded with context={"recursive": True} (child specs inside) still builds and runs."""
+    from noob.spec import TubeSpecification
+
+    spec = TubeSpecification.from_any("compat-parent", context={"recursive": True})
+    assert [0, 10, 20] == noob.SynchronousRunner(noob.Tube.from_specification(spec)).run(3)
