@@ -405,3 +405,14 @@ def test_recursive_spec_builds_a_tube(compat_source):
 
     spec = TubeSpecification.from_any("compat-parent", context={"recursive": True})
     assert [0, 10, 20] == noob.SynchronousRunner(noob.Tube.from_specification(spec)).run(3)
+
+
+def test_internal_module_names():
+    """noob.const and noob.store, which code tied to the original's internals imports."""
+    import noob.const
+    import noob.store
+    from noob.event import EventStore
+
+    assert (noob.store.EventStore, "__META__") == (EventStore, noob.const.META_SIGNAL)
+    assert str(noob.MetaSignal.NoEvent).startswith(noob.const.META_SIGNAL)
+    assert ("assets", "input", "meta", "tube") == noob.const.RESERVED_IDS
