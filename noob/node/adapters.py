@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from noob.exceptions import SchedulerExhaustedError
 from noob.node.base import Node, Signal, Slot, as_list, signals_of, slots_of
+from noob.node.gather import Gather
 from noob.spec import InputScope, NodeSpecification
 from noob.types import MetaSignal, RunnerContext
 from noob.utils import call_with_params, iscoroutinefunction_partial, resolve_python_identifier
@@ -484,14 +485,8 @@ def _ret_both(*args: Any, **kwargs: Any) -> tuple:
     return (args, kwargs)
 
 
-
-
-
-
 def node_from_specification(spec: NodeSpecification, input_collection: Any = None) -> Node:
     """``Node.from_specification``: the node ``spec`` describes (see there)."""
-    from noob.node.gather import Gather  # gather imports base only; kept local like its siblings
-
     params = spec.params
     if input_collection is not None:
         params = input_collection.resolve_params(params)
@@ -530,8 +525,6 @@ def node_info(spec: NodeSpecification) -> dict[str, Any]:
     Reads the signature of the node's type without instantiating it. A ``return`` node
     without ``depends`` raises ``ValueError`` (it says nothing about what it returns).
     """
-    from noob.node.gather import Gather
-
     kind = spec.type
     if kind == "return":
         if spec.depends is None:
