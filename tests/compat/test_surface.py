@@ -156,7 +156,7 @@ def test_original_style_node_subclass():
     with pytest.raises(StopIteration):
         b.process()
     assert [0, 1, 2] == noob.SynchronousRunner(noob.Tube.from_specification({"noob_id": "o", "nodes": {
-        "o": {"type": "tests.compat.test_surface.OriginalStyle"}, "r": {"type": "return", "depends": "o.index"}}})).run(5)
+        "o": {"type": f"{__name__}.OriginalStyle"}, "r": {"type": "return", "depends": "o.index"}}})).run(5)
 
 
 # --------------------------------------------------------------------------- noob.asset, noob.input, noob.event
