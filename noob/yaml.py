@@ -64,10 +64,17 @@ def _parse(source: Any) -> Any:
 
 
 def _represent(dumper: Any, data: Any) -> Any:
+    """Objects the safe dumper has no representer for: paths, specs, dict/list subclasses, enums."""
     if isinstance(data, pathlib.PurePath):
         return dumper.represent_str(str(data))
     if hasattr(data, "model_dump"):
         return dumper.represent_dict(data.model_dump())
+    if isinstance(data, dict):
+        return dumper.represent_dict(dict(data))
+    if isinstance(data, (list, tuple, set, frozenset)):
+        return dumper.represent_list(list(data))
+    if isinstance(data, str):  # str enums such as AssetScope
+        return dumper.represent_str(str.__str__(data))
     return dumper.represent_str(str(data))
 
 
