@@ -542,7 +542,13 @@ class _TubeBuilder:
         """Positional arguments (list ``params``, numbered or scalar ``depends``, positional-only
         slots) are each given once and leave no gaps, laid out as ``Plan`` will lay them out."""
         dep_pos, epoch_pos = self._positions[node_id] = arg_positions(node, nspec.dependencies, node_slots)
-        taken = set(range(constant_positions(node)))
+        offset = constant_positions(node)
+        if not offset and not epoch_pos and len(dep_pos) == 1:  # the common case: one scalar depends
+            if dep_pos[0] not in (None, 0):
+                self.problem(f"nodes.{node_id}.depends", f"positional slots [{dep_pos[0]}] of node {node_id!r} leave gaps",
+                             "number positional slots 0, 1, 2, ... without gaps")
+            return
+        taken = set(range(offset))
         for dep, idx in zip(nspec.dependencies, dep_pos):
             if idx is None:
                 continue
@@ -756,16 +762,24 @@ class _TubeBuilder:
             if isinstance(node.obj, type) and issubclass(node.obj, Gather):
                 continue
             node_slots = slots[node_id]
-            positional = [x for x in node_slots.values() if x.kind in (_P.POSITIONAL_ONLY, _P.POSITIONAL_OR_KEYWORD)]
+            positional: list[Slot] | None = None
             dep_pos = self._positions[node_id][0] if node_id in self._positions else [None] * len(nspec.dependencies)
             for dep, idx in zip(nspec.dependencies, dep_pos):
                 if dep.node not in signals:
                     continue
-                signal = next((x for x in signals[dep.node] if x.name == dep.signal), None)
+                signal = None
+                for candidate in signals[dep.node]:
+                    if candidate.name == dep.signal:
+                        signal = candidate
+                        break
                 if isinstance(dep.slot, str):
                     slot = node_slots.get(dep.slot)
+                elif idx is None:
+                    slot = None
                 else:
-                    slot = positional[idx] if idx is not None and idx < len(positional) else None
+                    if positional is None:
+                        positional = [x for x in node_slots.values() if x.kind in (_P.POSITIONAL_ONLY, _P.POSITIONAL_OR_KEYWORD)]
+                    slot = positional[idx] if idx < len(positional) else None
                 if signal is None or slot is None or slot.injection or slot.kind in (_P.VAR_POSITIONAL, _P.VAR_KEYWORD):
                     continue
                 key = (signal.annotation, slot.annotation)
