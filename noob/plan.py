@@ -238,6 +238,8 @@ class Plan:
                         kw.append((dep.slot, src, required))
                     given.add(dep.slot)
             for slot in slots.values():
+                if slot.injection == "events" and slot.name not in given:
+                    self.uses_epoch = True  # the runner builds the EventMap, stamped with the epoch
                 if slot.injection == "epoch" and slot.name not in given:
                     self.uses_epoch = True
                     if slot.name in epoch_pos:

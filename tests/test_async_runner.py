@@ -106,11 +106,13 @@ SCENARIOS = [
                                           "r": {"type": "return", "depends": ["g.count", "i.value"]}})),
     Scenario("async-nodes", t({"a": COUNT, "b": {"type": "testnodes.async_double", "depends": "a.index"},
                                "c": {"type": "noob.testing.NumberToLetterCls", "depends": "b.value"},
-                               "r": {"type": "return", "depends": ["b.value", "c.letter"]}})),
+                               "r": {"type": "return", "depends": ["b.value", "c.value"]}})),
     Scenario("finite-generator", t({"g": {"type": "testnodes.finite", "params": {"n": 3}},
                                     "r": {"type": "return", "depends": "g.item"}})),
     Scenario("exhaustion-none", t({"g": {"type": "noob.testing.count_source", "params": {"limit": 2}},
                                    "r": {"type": "return", "depends": "g.index"}})),
+    Scenario("function-stop-iteration", t({"a": COUNT, "b": {"type": "testnodes.stop_at", "depends": "a.index"},
+                                           "r": {"type": "return", "depends": "b.value"}})),
     Scenario("node-error", t({"a": COUNT, "b": {"type": "testnodes.boom", "depends": "a.index"},
                               "r": {"type": "return", "depends": "b.value"}})),
     Scenario("async-node-error", t({"a": COUNT, "b": {"type": "testnodes.async_boom", "depends": "a.index"},
@@ -120,7 +122,7 @@ SCENARIOS = [
     Scenario("enabled-false", t({"a": COUNT, "b": {"type": "testnodes.plus1", "depends": "a.index", "enabled": False},
                                  "r": {"type": "return", "depends": "b.value"}})),
     Scenario("bad-tuple-return", t({"a": COUNT, "b": {"type": "testnodes.plus1", "depends": "a.index"},
-                                    "c": {"type": "noob.testing.word_counts", "depends": "b.value"}})),
+                                    "c": {"type": "testnodes.letter_counts", "depends": "b.value"}})),
     *[Scenario(f"two-users-{scope}", {"noob_id": "t", "nodes": TWO_USERS, "assets": _counted(scope)})
       for scope in ("runner", "process", "node")],
     *[Scenario(f"fail-on-3-{scope}", {"noob_id": "t", "nodes": {"a": {"type": "testnodes.bump_fail_on_3", "depends": [{"box": "assets.res"}]}},
@@ -714,6 +716,11 @@ def _run_outcome(out: Any, log: list | None, epoch: int) -> tuple:
     return (out, None if log is None else sorted(_events(log), key=repr), epoch)
 
 
+# a node other than a source ends the run: the next epochs have started by then (pipelined),
+# so only the results are the sync runner's, not the events and epoch count
+STOPS_MIDWAY = {"function-stop-iteration"}
+
+
 @pytest.mark.parametrize("scenario", [s for s in SCENARIOS if _pipelinable(s)], ids=lambda s: s.id)
 def test_pipelined_run_same_as_sync(core, scenario):
     """run(n) with three epochs in flight gives the sync runner's results, events and epoch count."""
@@ -744,7 +751,11 @@ def test_pipelined_run_same_as_sync(core, scenario):
             with contextlib.suppress(Exception):
                 await runner.deinit()
 
-    assert expected == asyncio.run(main())
+    actual = asyncio.run(main())
+    if scenario.id in STOPS_MIDWAY:
+        assert expected[0] == actual[0] and expected[2] <= actual[2]
+    else:
+        assert expected == actual
 
 
 def test_pipelined_stateful_node_keeps_epoch_order(core):

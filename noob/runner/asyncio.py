@@ -53,7 +53,9 @@ the synchronous runner's results:
   in epoch order;
 - stateless nodes (plain functions, ``return``) of different epochs overlap freely.
 If epoch e fails, epochs after it that already started are abandoned (their ``process()``
-raises ``RuntimeError``) -- they may have run some of their nodes. Map nodes cannot be
+raises ``RuntimeError``) -- they may have run some of their nodes; the same holds when a
+plain function node of epoch e raises ``StopIteration`` (the run ends after epoch e, as with
+the synchronous runner, but epoch e+1's first nodes may have run). Map nodes cannot be
 pipelined (their region shares one slot table).
 
 Node-scoped assets are created for each call (a copy of the asset's runtime, so two nodes
@@ -574,7 +576,7 @@ class AsyncRunner(TubeRunner):
         # else is the synchronous runner's callable (async region nodes block their thread)
         i = self.plan.index[node.id]
         if self._kind[i] == _TASK:
-            return node.target()
+            return self._with_events(node, node.target())
         fn = super()._callable_for(node)
         if isinstance(node, MapNodeAdapter):
             close_leftovers = self._close_region_leftovers
@@ -692,6 +694,9 @@ class AsyncRunner(TubeRunner):
             values[self._epoch_slot] = Epoch(epoch)
         try:
             exhausted_now = await self._run_epoch(self._driver, values, epoch)
+        except _NodeStopped:  # a plain function node raised StopIteration: as if its sources ran out
+            self._exhausted = True
+            return None
         finally:
             self._last_epoch = epoch
             turnstile.leave(_EPOCH)
@@ -743,7 +748,7 @@ class AsyncRunner(TubeRunner):
         restore = self._set_inputs(inputs) if (inputs or self._process_input_slots) else None
         epoch = self._epoch
         self._epoch = epoch + 1
-        if self._stamp_epoch or self._callbacks or self._region_slots:  # a map's failure note reads it
+        if self._stamp_epoch or self._callbacks or self._region_slots:  # map failure notes and store sub-epochs read it
             values[self._epoch_slot] = Epoch(epoch)
         for slot in self._region_slots:  # nodes in map regions only run if their map does
             values[slot] = NOEVENT
@@ -751,15 +756,21 @@ class AsyncRunner(TubeRunner):
         if not (self._process_assets or restore):
             try:
                 exhausted_now = await self._run_epoch(driver, values, epoch)
+            except _NodeStopped:  # a plain function node raised StopIteration: as if its sources ran out
+                self._exhausted = True
+                return None
             finally:
                 self._end_epoch(epoch, None)
             return self._epoch_result(exhausted_now)
         failure: BaseException | None = None
         exhausted_now = 0
+        stopped = False
         try:
             if self._process_assets:
                 await self._in_thread(self._open_process_assets)
             exhausted_now = await self._run_epoch(driver, values, epoch)
+        except _NodeStopped:  # a plain function node raised StopIteration: as if its sources ran out
+            stopped = self._exhausted = True
         except BaseException as exc:
             failure = exc
             raise
@@ -770,6 +781,8 @@ class AsyncRunner(TubeRunner):
             self._end_epoch(epoch, restore)
         if close_error is not None:
             raise close_error
+        if stopped:
+            return None
         return self._epoch_result(exhausted_now)
 
     def _open_process_assets(self) -> None:
@@ -818,11 +831,22 @@ class AsyncRunner(TubeRunner):
         error = failure.exc
         if failure.node >= 0:
             self._name_failure(error, failure.node, epoch)
+        if isinstance(error, StopIteration):  # cannot be raised through a coroutine (PEP 479)
+            raise _NodeStopped(failure.node) from error
         raise error  # outside the except block: the user's exception keeps its own cause and context
 
     async def _run_events(self, driver: Any, work: Any, inflight: dict[asyncio.Future, int], threads: set[asyncio.Future],
                           run: _Run | None) -> None:
         """The general epoch loop: tasks, worker threads, the runner's own calls, gates."""
+        try:
+            await self._events_loop(driver, work, inflight, threads, run)
+        except (_Failure, _Outside, asyncio.CancelledError):
+            raise
+        except BaseException as exc:  # from the core (a node run inline, a result stored): here, so that
+            raise _Failure(driver.node, exc) from None  # a StopIteration does not leave the coroutine (PEP 479)
+
+    async def _events_loop(self, driver: Any, work: Any, inflight: dict[asyncio.Future, int], threads: set[asyncio.Future],
+                           run: _Run | None) -> None:
         loop = asyncio.get_running_loop()
         core = self.core
         segment, gate = core.SEGMENT, core.GATE  # anything else handed out is core.RUNNER
@@ -1049,11 +1073,14 @@ class AsyncRunner(TubeRunner):
         failure: BaseException | None = None
         close_error: BaseException | None = None
         exhausted_now = 0
+        stopped = False
         try:
             if self._process_assets:
                 run.runtimes = [a.instantiate() for a in self._process_assets]
                 await self._in_thread(self._open_runtimes, run)
             exhausted_now = await self._run_epoch(driver, values, epoch, run)
+        except _NodeStopped:  # a plain function node raised StopIteration: as if its sources ran out
+            stopped = self._exhausted = True
         except BaseException as exc:
             failure = exc
             if run.abandoned is None:
@@ -1076,7 +1103,7 @@ class AsyncRunner(TubeRunner):
                     template[:n_sig] = values[:n_sig]
                     self._dispatcher.ran[:] = driver.ran
                 self._end_epoch(epoch, None)
-                if failure is None and close_error is None:
+                if failure is None and close_error is None and not stopped:
                     result = self._epoch_result(exhausted_now)
                 run.ended.set_result(None)
                 del self._runs[epoch]
@@ -1226,7 +1253,7 @@ class AsyncRunner(TubeRunner):
                     results.append(out)
                 if self._exhausted:
                     break
-        except SchedulerExhaustedError:
+        except (SchedulerExhaustedError, StopIteration):  # sources ran out, or a function node said so
             pass
         return results or None
 
@@ -1244,7 +1271,7 @@ class AsyncRunner(TubeRunner):
                     return
                 try:
                     out = await tasks.popleft()
-                except SchedulerExhaustedError:
+                except (SchedulerExhaustedError, StopIteration):  # sources ran out, or a function node said so
                     return
                 yield out
                 if self._exhausted:
@@ -1302,7 +1329,7 @@ class AsyncRunner(TubeRunner):
                     loops += 1
                 yielded += 1
                 yield out
-        except SchedulerExhaustedError:
+        except (SchedulerExhaustedError, StopIteration):  # sources ran out, or a function node said so
             return
         finally:
             await self.deinit()
@@ -1372,6 +1399,10 @@ class _Stopped:
 
     def __init__(self, exc: StopIteration):
         self.exc = exc
+
+
+class _NodeStopped(Exception):
+    """A non-generator node raised ``StopIteration`` (carried out of the epoch loop; see ``_process_locked``)."""
 
 
 def _call_in_thread(i: int, fn: Callable, args: tuple, kwargs: dict) -> Any:
