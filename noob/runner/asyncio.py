@@ -1023,7 +1023,7 @@ class AsyncRunner(TubeRunner):
             self._sources_done(run)
         for later in self._runs.values():
             if later.epoch > run.epoch and later.abandoned is None:
-                later.abandoned = RuntimeError(
+                later.abandoned = _Abandoned(
                     f"epoch {later.epoch} of tube {self.tube.tube_id!r} was abandoned because epoch {run.epoch} failed"
                 )
                 later.wake()
@@ -1273,9 +1273,11 @@ class AsyncRunner(TubeRunner):
                     out = await tasks.popleft()
                 except (SchedulerExhaustedError, StopIteration):  # sources ran out, or a function node said so
                     return
-                yield out
-                if self._exhausted:
-                    return
+                except _Abandoned:
+                    if self._exhausted:  # an earlier epoch's function node raised StopIteration: the run ends there
+                        return
+                    raise
+                yield out  # epochs admitted before the sources ran out still come: only later ones are refused
         finally:
             for task in tasks:
                 task.cancel()
@@ -1399,6 +1401,10 @@ class _Stopped:
 
     def __init__(self, exc: StopIteration):
         self.exc = exc
+
+
+class _Abandoned(RuntimeError):
+    """A pipelined epoch given up because an earlier one failed (or ended the run)."""
 
 
 class _NodeStopped(Exception):
