@@ -1032,6 +1032,15 @@ class _Builder:
 
     def params(self, entry: dict, path: str) -> dict | list | None:
         value = entry.get("params")
+        if isinstance(value, dict) and not all(type(key) is str for key in value):
+            for key in value:
+                if type(key) is not str:
+                    self.problem(
+                        f"{path}.params.{key}",
+                        f"a params key must be a parameter name (a string), found {_found(key)}",
+                        "quote it if it is a name, or use a list for positional params",
+                    )
+            return {k: v for k, v in value.items() if type(k) is str}
         if value is None or isinstance(value, (dict, list)):
             return value
         self.problem(

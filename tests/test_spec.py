@@ -533,3 +533,12 @@ def test_large_chain_loads_fast(tmp_path: Path) -> None:
     elapsed = time.perf_counter() - start
     assert n == len(spec.nodes)
     assert elapsed < 2.0
+
+
+def test_params_keys_must_be_names() -> None:
+    """A params mapping with a non-string key: a problem at that key, and the key is dropped."""
+    spec = TubeSpecification.from_dict(tube({"a": {"type": "sum", "params": {1: "x", "ok": 2}}}), strict=False)
+    assert [("nodes.a.params.1", "a params key must be a parameter name (a string), found int 1")] == [
+        (p.path, p.message) for p in spec.problems
+    ]
+    assert {"ok": 2} == spec.nodes["a"].params

@@ -333,7 +333,8 @@ def test_alias_bombs(levels: int, width: int, kind: str, fuzz_counts) -> None:
         TubeSpecification.from_yaml(write(laughs(levels, width, kind)))
     assert time.perf_counter() - start < 2.0
     bombs = [p for p in info.value.problems if "aliases expand" in p.message]
-    size = sum(width**i for i in range(levels + 1))  # values one x<levels> holds, at least
+    grow = width + 1 if kind == "merge" else width  # a merge level holds its merges and one more alias
+    size = sum(grow**i for i in range(levels + 1))  # values one x<levels> holds, at least
     if size > 2 * MAX_ALIAS_EXPANSION:
         assert 1 == len(bombs)
         assert f"more than {MAX_ALIAS_EXPANSION:,} values" in bombs[0].message
@@ -446,3 +447,18 @@ def test_random_cycles(n: int, data: st.DataObject, fuzz_counts) -> None:
         Tube.from_specification({"noob_id": "cyc", "nodes": nodes})
     cycle = info.value.cycle
     assert cycle[0] == cycle[-1] and set(cycle) <= set(nodes)
+
+
+FOUND_BY_FUZZING = [
+    # a Node subclass's params with a non-string key: sorting the unknown keys raised TypeError
+    {"noob_id": "f1", "nodes": {"a": {"type": "noob.testing.count_source"},
+                                "s": {"type": "testnodes.Scale", "params": {-3161572: "return", "¹": False}, "depends": "a.index"}}},
+]
+
+
+@pytest.mark.parametrize("tube", FOUND_BY_FUZZING, ids=lambda t: t["noob_id"])
+def test_found_by_fuzzing(tube: dict) -> None:
+    """Examples the fuzzer once broke loading with: now a SpecError listing each problem."""
+    with pytest.raises(SpecError) as info:
+        Tube.from_specification(tube)
+    assert "nodes.s.params.-3161572" in [p.path for p in info.value.problems]

@@ -9,7 +9,6 @@ usable afterwards (``process()`` again, or ``deinit()``/``init()``).
 from __future__ import annotations
 
 import asyncio
-import pathlib
 from typing import Any
 
 import pytest
