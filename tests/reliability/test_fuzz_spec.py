@@ -453,12 +453,27 @@ FOUND_BY_FUZZING = [
     # a Node subclass's params with a non-string key: sorting the unknown keys raised TypeError
     {"noob_id": "f1", "nodes": {"a": {"type": "noob.testing.count_source"},
                                 "s": {"type": "testnodes.Scale", "params": {-3161572: "return", "¹": False}, "depends": "a.index"}}},
+
+
+    # a node id '[¹]': sorting problems by path called int('¹') ('¹'.isdigit() is True)
+    {"noob_id": "f2", "nodes": {"[¹]": {"type": "noob.testing.count_source"}, "b": {"type": "testnodes.plus1", "depends": "x[2].value"}}},
 ]
+FOUND_PATHS = ["nodes.s.params.-3161572", "nodes.[¹]"]
 
 
-@pytest.mark.parametrize("tube", FOUND_BY_FUZZING, ids=lambda t: t["noob_id"])
-def test_found_by_fuzzing(tube: dict) -> None:
+@pytest.mark.parametrize(("tube", "path"), list(zip(FOUND_BY_FUZZING, FOUND_PATHS)), ids=["params-int-key", "superscript-index"])
+def test_found_by_fuzzing(tube: dict, path: str) -> None:
     """Examples the fuzzer once broke loading with: now a SpecError listing each problem."""
     with pytest.raises(SpecError) as info:
         Tube.from_specification(tube)
-    assert "nodes.s.params.-3161572" in [p.path for p in info.value.problems]
+    assert path in [p.path for p in info.value.problems]
+
+
+def test_problems_sort_by_index_numerically() -> None:
+    """Problem paths sort list indices as numbers ([2] before [10], any length of digits), after other keys."""
+    from noob.exceptions import Problem
+
+    paths = ["a[10]", "a[2]", "a[" + "9" * 5000 + "]", "a[¹]", "a[0]"]
+    assert ["a[¹]", "a[0]", "a[2]", "a[10]", "a[" + "9" * 5000 + "]"] == [
+        p.path for p in SpecError([Problem(x, "m") for x in paths]).problems
+    ]
