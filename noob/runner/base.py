@@ -28,7 +28,7 @@ import numpy as np
 
 from noob.asset import AssetRuntime, AssetScope
 from noob.event import Event, EventMaker, EventStore, MetaEventType
-from noob.exceptions import AssetError, ExtraInputWarning, InputMissingError
+from noob.exceptions import AssetError, ExtraInputWarning, InputMissingError, SignalMismatchError
 from noob.node.adapters import MapNodeAdapter, ReturnNode
 from noob.tube import Tube
 from noob.types import Epoch, MetaSignal, RunnerContext
@@ -238,7 +238,12 @@ class TubeRunner:
 
     # ------------------------------------------------------------------ shared by every runner
     def _name_failure(self, exc: BaseException, node: int, epoch: Any) -> None:
-        """Note on ``exc`` the node and epoch it was raised in (once: the innermost wins)."""
+        """Note on ``exc`` the node and epoch it was raised in (once: the innermost wins).
+
+        A ``SignalMismatchError`` from the core carries only integers: it gets the names here.
+        """
+        if isinstance(exc, SignalMismatchError) and exc.node is None:
+            exc.locate(self.plan.node_ids[node], self.plan.signals[node], epoch, self.tube.tube_id)
         if not any(n.startswith("[noob] raised by node") for n in getattr(exc, "__notes__", ())):
             _note(exc, f"[noob] raised by node {self.plan.node_ids[node]!r} in epoch {epoch} of tube {self.tube.tube_id!r}")
 
