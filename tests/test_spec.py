@@ -514,8 +514,14 @@ def test_extends_missing_parent() -> None:
 
 # ---------------------------------------------------------------------------- speed
 def test_large_chain_loads_fast(tmp_path: Path) -> None:
-    """A 20 000-node chain loads and validates in well under a second per 10 000 nodes."""
+    """A 20 000-node chain loads and validates faster than yaml.load alone parses it (same run).
+
+    Relative to a baseline measured beside it, so a busy machine does not fail it; the
+    figures themselves are benchmarks (``benchmarks/test_load.py``).
+    """
     import time
+
+    import yaml
 
     n = 20_000
     lines = ["noob_id: chain", "nodes:", "  n0:", "    type: noob.testing.count_source"]
@@ -531,8 +537,11 @@ def test_large_chain_loads_fast(tmp_path: Path) -> None:
     start = time.perf_counter()
     spec = TubeSpecification.from_yaml(path)
     elapsed = time.perf_counter() - start
+    start = time.perf_counter()
+    yaml.load(path.read_bytes(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    baseline = time.perf_counter() - start
     assert n == len(spec.nodes)
-    assert elapsed < 2.0
+    assert elapsed < baseline, f"from_yaml {elapsed:.2f}s, yaml.load {baseline:.2f}s"
 
 
 def test_params_keys_must_be_names() -> None:
