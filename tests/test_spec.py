@@ -512,17 +512,9 @@ def test_extends_missing_parent() -> None:
     assert (["extends[0]"], ["a"]) == ([p.path for p in spec.problems], list(spec.nodes))
 
 
-# ---------------------------------------------------------------------------- speed
-def test_large_chain_loads_fast(tmp_path: Path) -> None:
-    """A 20 000-node chain loads and validates faster than yaml.load alone parses it (same run).
-
-    Relative to a baseline measured beside it, so a busy machine does not fail it; the
-    figures themselves are benchmarks (``benchmarks/test_load.py``).
-    """
-    import time
-
-    import yaml
-
+# ---------------------------------------------------------------------------- size
+def test_large_chain_loads(tmp_path: Path) -> None:
+    """A 20 000-node chain loads and validates: the event loader builds every node."""
     n = 20_000
     lines = ["noob_id: chain", "nodes:", "  n0:", "    type: noob.testing.count_source"]
     for i in range(1, n):
@@ -534,14 +526,8 @@ def test_large_chain_loads_fast(tmp_path: Path) -> None:
         ]
     path = tmp_path / "chain.yaml"
     path.write_text("\n".join(lines) + "\n")
-    start = time.perf_counter()
     spec = TubeSpecification.from_yaml(path)
-    elapsed = time.perf_counter() - start
-    start = time.perf_counter()
-    yaml.load(path.read_bytes(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    baseline = time.perf_counter() - start
-    assert n == len(spec.nodes)
-    assert elapsed < baseline, f"from_yaml {elapsed:.2f}s, yaml.load {baseline:.2f}s"
+    assert n == len(spec.nodes)  # how fast: benchmarks/test_load.py (speed is not a timed test)
 
 
 def test_params_keys_must_be_names() -> None:
