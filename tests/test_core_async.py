@@ -200,7 +200,7 @@ def test_twins_document_the_same_api():
         impl = _core.get(name)
         for obj in (impl.Scheduler, impl.Scheduler.start, impl.Scheduler.done, impl.Dispatcher.prepare_call, impl.Dispatcher.finish,
                     impl.Driver, impl.Driver.start, impl.Driver.step, impl.Driver.complete, impl.Driver.release,
-                    impl.Driver.prepare, impl.Driver.run_segment):
+                    impl.Driver.prepare, impl.Driver.run_segment, impl.Driver.resume):
             assert obj.__doc__
         assert (0, 1, 2, 3, 4, 5) == (impl.KIND_INLINE, impl.KIND_THREAD, impl.KIND_TASK, impl.KIND_RUNNER, impl.KIND_REGION, impl.KIND_GATE)
         assert ["GATE", "RUNNER", "SEGMENT"] == sorted(t.name for t in (impl.SEGMENT, impl.RUNNER, impl.GATE))
@@ -236,17 +236,19 @@ def drive_driver(impl, drv, d, values, rng, threads=None):
         if not held and not running:
             break
         if running and (not held or rng.random() < 0.5):
-            fut = running.pop(0)
+            fut, released = running.pop(0)
             assert fut.result() is None
-            work = drv.step()
+            work = drv.resume(released)
             continue
         w, i = held.pop(rng.randrange(len(held)))
         if w is impl.SEGMENT:
+            released: list = []
             if threads is None:
-                assert drv.run_segment(i, []) is None
+                assert drv.run_segment(i, [], released) is None
+                work = drv.resume(released)
             else:
-                running.append(threads.submit(drv.run_segment, i, []))
-            work = drv.step()
+                running.append((threads.submit(drv.run_segment, i, [], released), released))
+                work = drv.step()
         elif w is impl.RUNNER or w is impl.GATE:
             call = drv.prepare(i)
             work = drv.release(i) if call is None else drv.complete(i, d.fns[i](*call[0], **call[1]))
@@ -322,13 +324,17 @@ def test_driver_segment_runs_a_chain_and_stops_at_a_fork(core):
     assert impl.SEGMENT is drv.step()
     assert plan.index["src"] == drv.node
     emitted: list = []
-    assert drv.run_segment(drv.node, emitted) is None
-    assert (3, 2) == (drv.n_done, drv.n_ready)  # src, a, b done; c and d queued
+    released: list = []
+    assert drv.run_segment(drv.node, emitted, released) is None
+    assert (3, 0) == (drv.n_done, drv.n_ready)  # src, a, b done; c and d handed back, not queued
+    assert [plan.index["c"], plan.index["d"]] == released
     assert [] == emitted  # no node flagged C_HOOK_AFTER
-    assert (impl.SEGMENT, plan.index["c"]) == (drv.step(), drv.node)
-    assert drv.run_segment(drv.node, []) is None  # c, then e (c's only successor)
+    assert (impl.SEGMENT, plan.index["c"]) == (drv.resume(released), drv.node)
+    after_c: list = []
+    assert drv.run_segment(drv.node, [], after_c) is None  # c, then e (c's only successor)
+    assert [] == after_c
     assert (impl.SEGMENT, plan.index["d"]) == (drv.step(), drv.node)
-    assert drv.run_segment(drv.node, []) is None
+    assert drv.run_segment(drv.node, [], []) is None
     assert drv.step() is None and 0 == drv.remaining
     assert 2 == values[plan.signal_slot[("b", "value")]] and 4 == values[plan.signal_slot[("e", "value")]]
 
@@ -339,9 +345,10 @@ def test_driver_segment_leaves_other_kinds_to_the_loop(core):
     plan, impl, values, drv = _chain_driver(core, lambda k, impl: impl.KIND_INLINE if k in inline else impl.KIND_THREAD)
     drv.start(values)
     assert impl.SEGMENT is drv.step()
-    assert drv.run_segment(drv.node, []) is None  # src, a; b is inline
-    assert (2, 1) == (drv.n_done, drv.n_ready)
-    assert (impl.SEGMENT, plan.index["c"]) == (drv.step(), drv.node)  # b ran inline, c and d queued
+    released: list = []
+    assert drv.run_segment(drv.node, [], released) is None  # src, a; b is inline
+    assert (2, [plan.index["b"]]) == (drv.n_done, released)
+    assert (impl.SEGMENT, plan.index["c"]) == (drv.resume(released), drv.node)  # b ran inline, c and d queued
 
 
 def test_driver_reports_failures_and_emits(core):
@@ -375,7 +382,7 @@ def test_driver_reports_failures_and_emits(core):
         threaded.start(values)
         emitted: list = []
         assert impl.SEGMENT is threaded.step()
-        outcomes.append((threaded.run_segment(threaded.node, emitted), emitted, threaded.remaining))
+        outcomes.append((threaded.run_segment(threaded.node, emitted, []), emitted, threaded.remaining))
     assert (None, [0, 1, 2], 0) == outcomes[0]
     failed, emitted, remaining = outcomes[1]
     assert plan.index["b"] == failed[0] and isinstance(failed[1], ValueError)

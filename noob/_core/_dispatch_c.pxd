@@ -68,11 +68,12 @@ cdef class Driver:
     cdef public bint stop
     cdef int32_t[::1] _indptr, _indices, _indeg, _pending, _ring
     cdef uint8_t[::1] _kind, _ran
-    cdef int32_t _head, _tail
+    cdef int32_t _head, _tail, _max_out
     cpdef int start(self, list values) except -1
     cpdef object step(self)
     cpdef object complete(self, int node, object result)
     cpdef object release(self, int node)
+    cpdef object resume(self, list nodes)
     cdef int _ran_node(self, int32_t node, object result) except -1
     cdef void _release(self, int32_t node) noexcept
-    cdef int32_t _release_chain(self, int32_t node) noexcept
+    cdef int32_t _release_chain(self, int32_t node, int32_t* out) noexcept

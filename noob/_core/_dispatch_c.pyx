@@ -747,9 +747,10 @@ cdef class Driver:
     reports back with ``complete(node, result)`` (or ``release(node)`` for a node it found
     skipped), which also returns the next ``step()``.
 
-    ``run_segment(node, emitted)`` runs a synchronous node in a worker thread, then the chain
-    after it: it goes on while the node just done released exactly one successor and that one
-    is ``K_THREAD``; anything else it releases goes to the ready queue for the loop thread.
+    ``run_segment(node, emitted, released)`` runs a synchronous node in a worker thread, then
+    the chain after it: it goes on while the node just done released exactly one successor and
+    that one is ``K_THREAD``; anything else it releases is handed back in ``released``, which
+    the runner queues with ``resume(released)`` when the segment is done.
 
     Fields (``n`` nodes, tables from the ``Scheduler`` given):
         kinds    uint8[n]   K_INLINE / K_THREAD / K_TASK / K_RUNNER / K_REGION / K_GATE
@@ -768,8 +769,8 @@ cdef class Driver:
                             the node it is running (``start`` clears it)
 
     Threads: ``run_segment`` runs in a worker while the loop thread steps. Their shared state
-    is ``pending``, ``ring``, ``tail``, ``n_done`` and ``exhausted``, touched only by
-    ``_release`` / ``_release_chain`` and plain C increments: C code that makes no Python
+    is ``pending``, ``n_done`` and ``exhausted`` (the ready queue is the loop thread's alone),
+    touched only by ``_release`` / ``_release_chain`` and plain C increments: C code that makes no Python
     call and creates no object, so it runs under the GIL without being interleaved. Slot
     writes go to the slots of the node being run, which no one else writes this epoch.
     Python: see ``_dispatch_py.Driver`` (a lock around the same critical sections).
@@ -786,6 +787,7 @@ cdef class Driver:
         self._indeg = scheduler._indeg
         self._pending = np.zeros(n, dtype=np.int32)
         self._ring = np.zeros(max(n, 1), dtype=np.int32)
+        self._max_out = int(np.diff(scheduler.indptr).max()) if n else 0
         self.ran = np.zeros(n, dtype=np.uint8)
         self._ran = self.ran
         self.emit = emit
@@ -838,32 +840,20 @@ cdef class Driver:
                 self._ring[self._tail] = succ
                 self._tail += 1
 
-    cdef int32_t _release_chain(self, int32_t node) noexcept:
-        # _release for a segment: if exactly one successor is released and it is K_THREAD,
-        # keep it off the queue and return it (the segment runs it next); else queue all, -1
+    cdef int32_t _release_chain(self, int32_t node, int32_t* out) noexcept:
+        # _release for a segment: the successors released go to ``out`` (at most the node's
+        # out-degree), not to the ready queue -- the segment runs one on, or hands them over
+        # with its result (``resume``); returns how many
         cdef Py_ssize_t k
-        cdef int32_t succ, first = -1
-        cdef int count = 0
+        cdef int32_t succ, count = 0
         self.n_done += 1
         for k in range(self._indptr[node], self._indptr[node + 1]):
             succ = self._indices[k]
             self._pending[succ] -= 1
             if self._pending[succ] == 0:
+                out[count] = succ
                 count += 1
-                if count == 1:
-                    first = succ
-                    continue
-                if count == 2:
-                    self._ring[self._tail] = first
-                    self._tail += 1
-                self._ring[self._tail] = succ
-                self._tail += 1
-        if count == 1:
-            if self._kind[first] == K_THREAD:
-                return first
-            self._ring[self._tail] = first
-            self._tail += 1
-        return -1
+        return count
 
     cdef int _ran_node(self, int32_t node, object result) except -1:
         # store a call's result (``_finish``) and note it in ``ran`` / ``exhausted``; 1 if it ran out
@@ -938,33 +928,55 @@ cdef class Driver:
             self._ran[node] = 0
         return call
 
-    def run_segment(self, int node, list emitted):
+    def run_segment(self, int node, list emitted, list released):
         """In a worker thread: run ``node`` and the chain after it (see the class docstring).
 
         Appends to ``emitted`` the nodes that ran and are flagged C_HOOK_AFTER, in order (the
-        runner emits their events on the loop thread). Returns ``None``, or ``(node, exc)``
-        for the node that raised (the segment stops there, that node not released). Stops
-        early, its next node queued, once ``stop`` is set.
+        runner emits their events on the loop thread), and to ``released`` the successors the
+        segment released but did not run: the runner queues them with ``resume(released)``
+        once it has the segment's result, so they never start before its events are out.
+        Returns ``None``, or ``(node, exc)`` for the node that raised (the segment stops
+        there, that node not released). Stops early, once ``stop`` is set.
         """
         cdef Dispatcher d = self.dispatcher
         cdef list values = self.values
-        cdef int32_t cur = node
+        cdef int32_t cur = node, count, k
         cdef int status
+        cdef int32_t* out
         _check_node(node, self.n)
-        while cur >= 0:
-            status = _check(d, cur, values)
-            if status == CHECK_SKIP:
-                self._ran[cur] = 0
-            else:
-                try:
-                    if not self._ran_node(cur, _call(d, cur, values, status)) and d._flags[cur] & C_HOOK_AFTER:
-                        emitted.append(cur)
-                except BaseException as exc:
-                    return (cur, exc)
-            cur = self._release_chain(cur)
-            if self.stop and cur >= 0:
-                # the epoch failed meanwhile: leave the rest of the chain (queued, never run)
-                self._ring[self._tail] = cur
-                self._tail += 1
-                break
-        return None
+        out = <int32_t*>PyMem_Malloc(max(self._max_out, 1) * sizeof(int32_t))
+        if out == NULL:
+            raise MemoryError()
+        try:
+            while cur >= 0:
+                status = _check(d, cur, values)
+                if status == CHECK_SKIP:
+                    self._ran[cur] = 0
+                else:
+                    try:
+                        if not self._ran_node(cur, _call(d, cur, values, status)) and d._flags[cur] & C_HOOK_AFTER:
+                            emitted.append(cur)
+                    except BaseException as exc:
+                        return (cur, exc)
+                count = self._release_chain(cur, out)
+                if count == 1 and self._kind[out[0]] == K_THREAD and not self.stop:
+                    cur = out[0]
+                    continue
+                for k in range(count):
+                    released.append(out[k])
+                cur = -1
+            return None
+        finally:
+            PyMem_Free(out)
+
+    cpdef object resume(self, list nodes):
+        """Queue ``nodes`` (a segment's ``released``) as ready; then ``step()``."""
+        cdef Py_ssize_t k
+        cdef int32_t node
+        for k in range(len(nodes)):
+            _check_node(nodes[k], self.n)
+        for k in range(len(nodes)):
+            node = nodes[k]
+            self._ring[self._tail] = node
+            self._tail += 1
+        return self.step()

@@ -524,7 +524,7 @@ class Driver:
     """One epoch of an event-driven runner. See ``_dispatch_c.Driver`` for the contract.
 
     The twin guards the state a worker thread's ``run_segment`` shares with the loop thread
-    (``pending``, the ready queue's tail, ``n_done``, ``exhausted``) with a lock: unlike the
+    (``pending``, ``n_done``, ``exhausted``) with a lock: unlike the
     compiled twin's plain C, these Python statements can be interleaved between threads.
     """
 
@@ -591,6 +591,7 @@ class Driver:
             self._tail = tail  # after the slots are written: the loop thread reads up to tail
 
     def _release_chain(self, node):
+        # _release for a segment: the released successors are returned, not queued
         pending = self._pending
         released = []
         with self._lock:
@@ -599,14 +600,7 @@ class Driver:
                 pending[succ] -= 1
                 if pending[succ] == 0:
                     released.append(succ)
-            if len(released) == 1 and self._kind[released[0]] == KIND_THREAD:
-                return released[0]
-            tail = self._tail
-            for succ in released:
-                self._ring[tail] = succ
-                tail += 1
-            self._tail = tail
-        return -1
+        return released
 
     def _ran_node(self, node, result):
         if self.dispatcher._finish(node, self.values, result):
@@ -672,8 +666,10 @@ class Driver:
             self._ranbuf[node] = 0
         return call
 
-    def run_segment(self, node, emitted):
-        """In a worker thread: run ``node`` and the chain after it; ``None`` or ``(node, exc)``."""
+    def run_segment(self, node, emitted, released):
+        """In a worker thread: run ``node`` and the chain after it; ``None`` or ``(node, exc)``.
+
+        Successors released but not run are appended to ``released`` (``resume`` queues them)."""
         _check_node(node, self.n)
         d = self.dispatcher
         values = self.values
@@ -688,10 +684,19 @@ class Driver:
                         emitted.append(cur)
                 except BaseException as exc:
                     return (cur, exc)
-            cur = self._release_chain(cur)
-            if self.stop and cur >= 0:
-                with self._lock:  # the epoch failed meanwhile: leave the rest of the chain
-                    self._ring[self._tail] = cur
-                    self._tail += 1
-                break
+            out = self._release_chain(cur)
+            if len(out) == 1 and self._kind[out[0]] == KIND_THREAD and not self.stop:
+                cur = out[0]
+                continue
+            released.extend(out)
+            cur = -1
         return None
+
+    def resume(self, nodes):
+        """Queue ``nodes`` (a segment's ``released``) as ready; then ``step()``."""
+        for node in nodes:
+            _check_node(node, self.n)
+        for node in nodes:
+            self._ring[self._tail] = node
+            self._tail += 1
+        return self.step()

@@ -859,7 +859,7 @@ class AsyncRunner(TubeRunner):
         todo: deque[tuple[Any, int]] = deque()
         if work is not None:
             todo.append((work, driver.node))
-        segments: dict[asyncio.Future, list[int]] = {}
+        segments: dict[asyncio.Future, tuple[list[int], list[int]]] = {}
         gated_futures: set[asyncio.Future] = set()
         completed: deque[asyncio.Future] = deque()
         waiter: list[asyncio.Future | None] = [None]
@@ -893,9 +893,10 @@ class AsyncRunner(TubeRunner):
                     elif work is segment:
                         todo.popleft()
                         emitted: list[int] = []
-                        fut = pool.submit(driver.run_segment, i, emitted)
+                        released: list[int] = []
+                        fut = pool.submit(driver.run_segment, i, emitted, released)
                         threads.add(fut)
-                        segments[fut] = emitted
+                        segments[fut] = (emitted, released)
                         inflight[fut] = i
                         fut.add_done_callback(on_done)
                         more(driver.step())
@@ -965,11 +966,11 @@ class AsyncRunner(TubeRunner):
             if done_segment is not None:
                 res = fut.result()
                 if driver.emit is not None:
-                    for j in done_segment:
+                    for j in done_segment[0]:
                         driver.emit(j)
                 if res is not None:
                     raise _Failure(*res)
-                more(driver.step())
+                more(driver.resume(done_segment[1]))  # its successors start after its events are out
                 continue
             try:
                 result = fut.result()
