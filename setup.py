@@ -1,7 +1,8 @@
 """Build script: lists the one extension module and cythonizes it with global directives.
 
 Everything declarative lives in pyproject.toml. Switches:
-- NOOB_PUREPYTHON=1: build no extension (pure-Python install).
+- NOOB_PUREPYTHON=1: build no extension (pure-Python install). Read as noob._core reads it:
+  "", "0", "false" and "no" (any case) mean off.
 - NOOB_CYTHON_DEBUG=1: bounds and wraparound checks back on, line tracing for coverage.
 """
 
@@ -9,13 +10,19 @@ import os
 
 from setuptools import setup
 
+
+
+def _truthy(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() not in ("", "0", "false", "no")
+
+
 ext_modules = []
-if os.environ.get("NOOB_PUREPYTHON", "") in ("", "0"):
+if not _truthy("NOOB_PUREPYTHON"):
     import numpy
     from Cython.Build import cythonize
     from setuptools import Extension
 
-    debug = os.environ.get("NOOB_CYTHON_DEBUG", "") not in ("", "0")
+    debug = _truthy("NOOB_CYTHON_DEBUG")
     directives = {
         "language_level": 3,
         "boundscheck": debug,

@@ -22,7 +22,6 @@ from noob.event import Event, EventStore, MetaEvent, MetaEventType
 from noob.input import InputCollection
 from noob.logging import init_logger
 from noob.node import Node, deinit_method, init_method, process_method
-from noob.runner import SynchronousRunner
 from noob.spec import AssetSpecification, InputScope, InputSpecification, NodeSpecification, TubeSpecification
 from noob.tube import Tube
 from noob.types import Epoch, MetaSignal, Name, NoEventable
@@ -34,11 +33,16 @@ except PackageNotFoundError:  # running from a source tree without installing
 
 
 
-def __getattr__(name: str) -> object:
-    if name == "AsyncRunner":  # imported on first use: `import noob` does not pay for asyncio
-        from noob.runner.asyncio import AsyncRunner
+_RUNNERS = {"SynchronousRunner": "noob.runner.sync", "AsyncRunner": "noob.runner.asyncio"}
 
-        return AsyncRunner
+
+def __getattr__(name: str) -> object:
+    # runners load on first use: `import noob` (or `noob.tube`) imports no runner, and does not
+    # pay for asyncio; `from noob import SynchronousRunner` works as before
+    if name in _RUNNERS:
+        import importlib
+
+        return getattr(importlib.import_module(_RUNNERS[name]), name)
     raise AttributeError(f"module 'noob' has no attribute {name!r}")
 
 

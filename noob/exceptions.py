@@ -17,16 +17,11 @@ import attrs
 
 __all__ = [
     "AlreadyDoneError",
-    "AlreadyRunningError",
     "AssetError",
     "ConfigError",
-    "ConfigMismatchError",
     "ConfigWarning",
     "CycleError",
     "EntrypointImportWarning",
-    "EpochCompletedError",
-    "EpochExistsError",
-    "ExtraInputError",
     "ExtraInputWarning",
     "InputError",
     "InputMissingError",
@@ -41,7 +36,6 @@ __all__ = [
     "SchedulerError",
     "SchedulerExhaustedError",
     "SpecError",
-    "StoreError",
     "TubeError",
 ]
 
@@ -54,12 +48,6 @@ class SchedulerError(NoobCoreError):
     """Base of errors about epochs and scheduling."""
 
 
-class EpochCompletedError(SchedulerError, ValueError):
-    """An epoch that has already completed was asked to run again."""
-
-
-class EpochExistsError(SchedulerError, ValueError):
-    """An epoch that is already running was added again."""
 
 
 class NotAddedError(SchedulerError, ValueError):
@@ -90,9 +78,6 @@ class ConfigError(NoobError):
     """Category: configuration and tube lookup."""
 
 
-class StoreError(NoobError):
-    """Category: event store access."""
-
 
 class TubeError(NoobError):
     """Category: tube construction."""
@@ -114,16 +99,10 @@ class InputWarning(NoobWarning):
     """Category: input warnings."""
 
 
-class ConfigMismatchError(ConfigError, ValueError):
-    """A configuration file describes a different model than the one asked for."""
-
 
 class EntrypointImportWarning(ConfigWarning, ImportWarning):
     """A ``noob.add_sources`` entry point could not be imported or called; it is skipped."""
 
-
-class AlreadyRunningError(RunnerError, RuntimeError):
-    """An operation that needs a stopped runner was called on a running one."""
 
 
 class InputMissingError(InputError, ValueError):
@@ -137,9 +116,6 @@ class InputMissingError(InputError, ValueError):
         self.input = input
         self.scope = scope
 
-
-class ExtraInputError(InputError, ValueError):
-    """Input was given that the tube does not declare (strict mode)."""
 
 
 class ExtraInputWarning(InputWarning, RuntimeWarning):

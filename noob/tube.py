@@ -10,13 +10,17 @@ Must not: run anything per epoch (that is ``noob.runner``) or lay out tables (``
 from __future__ import annotations
 
 import builtins
+import contextlib
 import difflib
 import functools
 import importlib
 import inspect
 import os
+import sys
+import threading
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from types import MappingProxyType
 from typing import Any
 
 from noob import _core
@@ -102,25 +106,34 @@ _LOADING: list[str] = []  # sources of the tubes being built, to catch a tube ne
 
 
 class Tube:
-    """A tube: its specification, its nodes and assets resolved, its graph checked.
+    """A tube: a checked, immutable definition — its specification, its nodes and assets
+    resolved to the code they name, its graph checked, and its plans.
 
     Build one with ``Tube.from_specification(source, input=None)`` where ``source`` is a
     path, a dict, a ``TubeSpecification`` or a ``noob_id``. Every problem found (in the
     file, in the code it names, in the graph) is raised at once as a ``SpecError``.
+
+    A Tube holds nothing that lives: each runner makes its own copies of the node and asset
+    definitions (``runner.nodes``, ``runner.assets``) and owns the instances, generators,
+    child runners, enabled flags and asset objects on them. Any number of runners, in one
+    thread or several, can run one Tube without seeing each other.
     """
 
     def __init__(self, tube_id: str, spec: TubeSpecification, nodes: dict[str, _Wrapped], assets: dict[str, AssetRuntime],
                  input_collection: InputCollection):
         self.tube_id = tube_id
         self.spec = spec
-        self.nodes = nodes
-        self.assets = assets
+        #: node id -> node definition (read-only; runners copy them with ``instantiate()``)
+        self.nodes: Mapping[str, _Wrapped] = MappingProxyType(dict(nodes))
+        #: asset id -> asset definition (read-only; runners copy them with ``instantiate()``)
+        self.assets: Mapping[str, AssetRuntime] = MappingProxyType(dict(assets))
         self.input_collection = input_collection
         self.input = dict(input_collection.tube_input)
         #: node id -> list of its signals / slots
         self.signals: dict[str, list[Signal]] = {}
         self.slots: dict[str, dict[str, Slot]] = {}
         self._plans: dict[str, Any] = {}
+        self._plan_lock = threading.Lock()  # runners may be made in several threads at once
 
     # -- construction
     @classmethod
@@ -146,20 +159,59 @@ class Tube:
         return [(t, d) for t, s in self.spec.nodes.items() for d in s.dependencies if d.node == node_id]
 
     def enable_node(self, node_id: str) -> None:
-        self.nodes[node_id].enabled = True
+        """Enable ``node_id`` in the definition: runners made afterwards start with it enabled.
+
+        A runner that exists already keeps its own flags; use ``runner.enable_node`` for it.
+        """
+        self._definition(node_id).enabled = True
 
     def disable_node(self, node_id: str) -> None:
-        self.nodes[node_id].enabled = False
+        """Disable ``node_id`` in the definition, for runners made afterwards (see ``enable_node``)."""
+        self._definition(node_id).enabled = False
 
-    def plan(self, core: str | None = None) -> Any:
-        """The compiled plan of this tube for the given core (``"compiled"``/``"python"``; default: active)."""
+    def _definition(self, node_id: str) -> _Wrapped:
+        try:
+            return self.nodes[node_id]
+        except KeyError:
+            raise KeyError(f"tube {self.tube_id!r} has no node {node_id!r} (nodes: {_quoted(self.nodes)})") from None
+
+    def plan(self, core: str | None = None) -> Plan:
+        """The plan of this tube for the given core (``"compiled"``/``"python"``; default: the active one).
+
+        Built once per core and shared by every runner (plans are read-only)."""
         key = core or _core.IMPLEMENTATION
-        if key not in self._plans:
-            self._plans[key] = Plan(self, _core.get(key) if core else _core.active)
-        return self._plans[key]
+        plan = self._plans.get(key)
+        if plan is None:
+            with self._plan_lock:
+                plan = self._plans.get(key)
+                if plan is None:
+                    plan = self._plans[key] = Plan(self, _core.get(key) if core else _core.active)
+        return plan
 
     def __repr__(self) -> str:
         return f"<Tube {self.tube_id!r}: {len(self.nodes)} nodes, {len(self.assets)} assets>"
+
+
+@contextlib.contextmanager
+def _importable_beside(source: Any) -> Iterator[None]:
+    """While a tube file loads, modules next to it import (as ``noob run`` finds them).
+
+    The file's directory is searched *after* ``sys.path`` (installed packages win) and only
+    during loading; what it imported stays imported, so the nodes resolved from it keep working.
+    """
+    if source is None:
+        yield
+        return
+    directory = os.path.dirname(os.path.abspath(os.fspath(source)))
+    if directory in sys.path:
+        yield
+        return
+    sys.path.append(directory)
+    try:
+        yield
+    finally:
+        with contextlib.suppress(ValueError):
+            sys.path.remove(directory)
 
 
 class _TubeBuilder:
@@ -179,7 +231,8 @@ class _TubeBuilder:
         if key:
             _LOADING.append(key)
         try:
-            return self._build()
+            with _importable_beside(self.spec.source):
+                return self._build()
         finally:
             if key:
                 _LOADING.pop()

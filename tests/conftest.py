@@ -22,18 +22,25 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 
 def _cores() -> list[str]:
-    if os.environ.get("NOOB_PUREPYTHON", "") not in ("", "0"):
+    if os.environ.get("NOOB_PUREPYTHON", "").strip().lower() not in ("", "0", "false", "no"):
         return ["python"]
     return ["compiled", "python"]
 
 
 @pytest.fixture(params=_cores())
-def core(request: pytest.FixtureRequest) -> str:
-    """The core implementation under test: ``"compiled"`` or ``"python"``."""
+def core(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The core implementation under test: ``"compiled"`` or ``"python"``.
+
+    For the test's duration it is also noob's active core, so loading a tube (the graph
+    checks) and every runner made without ``core=`` use it too, not only runners given it.
+    """
     if request.param == "compiled" and not _core.compiled_available():
-        if os.environ.get("NOOB_REQUIRE_COMPILED", "") not in ("", "0"):
+        if os.environ.get("NOOB_REQUIRE_COMPILED", "") not in ("", "0", "false", "no"):
             pytest.fail("NOOB_REQUIRE_COMPILED=1 but the compiled core is not built")
         pytest.skip("compiled core not built (pure-Python install)")
+    module = _core.get(request.param)
+    monkeypatch.setattr(_core, "active", module)
+    monkeypatch.setattr(_core, "IMPLEMENTATION", module.IMPLEMENTATION)
     return request.param
 
 

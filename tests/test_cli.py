@@ -35,10 +35,12 @@ _SCRIPT = shutil.which("noob")
 NOOB = [_SCRIPT] if _SCRIPT else [sys.executable, "-m", "noob"]
 
 
-def noob(*args: object, stdin: str = "", timeout: float = 120, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    """Run ``noob *args`` with ``stdin`` piped in; the completed process (text mode)."""
+def noob(*args: object, stdin: str = "", timeout: float = 120, cwd: Path | None = None,
+         env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """Run ``noob *args`` with ``stdin`` piped in (``env``: variables to set); the completed process (text mode)."""
     return subprocess.run(
-        [*NOOB, *map(str, args)], input=stdin, capture_output=True, check=False, text=True, timeout=timeout, cwd=cwd or ROOT
+        [*NOOB, *map(str, args)], input=stdin, capture_output=True, check=False, text=True, timeout=timeout, cwd=cwd or ROOT,
+        env={**os.environ, **env} if env else None,
     )
 
 
@@ -456,7 +458,43 @@ def test_show_errors(tmp_path):
     assert_clean_error(noob("show", CLI / "missing.yaml"))
     assert_clean_error(noob("show", CLI / "invalid.yaml"))
     assert_clean_error(noob("show", SENSOR, "-o", tmp_path / "no" / "such" / "dir" / "x.html"))
-    assert 2 == noob("show", SENSOR, "--format", "png").returncode
+    assert 2 == noob("show", SENSOR, "--format", "gif").returncode
+
+
+def test_show_unknown_suffix_is_refused(tmp_path):
+    """An output suffix noob cannot draw is refused with the known ones, not written as mermaid."""
+    out = tmp_path / "graph.jpeg"
+    proc = noob("show", SENSOR, "-o", out)
+    assert_clean_error(proc)
+    assert "'.jpeg'" in proc.stderr and ".png" in proc.stderr and "--format" in proc.stderr
+    assert not out.exists()
+
+
+def _need_dot() -> None:
+    if shutil.which("dot") is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI must have Graphviz's dot (.ci/run installs graphviz)")
+        pytest.skip("Graphviz's dot is not installed (apt-get install graphviz)")
+
+
+@pytest.mark.parametrize(("suffix", "magic"), [(".png", b"\x89PNG\r\n\x1a\n"), (".svg", b"<?xml"), (".pdf", b"%PDF")])
+def test_show_renders_with_graphviz(tmp_path, suffix, magic):
+    """``-o graph.png`` / ``.svg`` / ``.pdf`` is drawn by Graphviz: the file is a real image of that kind."""
+    _need_dot()
+    out = tmp_path / f"graph{suffix}"
+    proc = noob("show", CLI / "graph.yaml", "-o", out)
+    assert 0 == proc.returncode, proc.stderr
+    data = out.read_bytes()
+    assert magic == data[: len(magic)]
+    if suffix == ".svg":
+        assert b"push" in data and b"<svg" in data
+
+
+def test_show_png_without_graphviz_is_a_clear_error(tmp_path):
+    """Without ``dot`` on PATH, drawing a png is one clear error naming Graphviz, exit 1."""
+    proc = noob("show", SENSOR, "-o", tmp_path / "g.png", env={"PATH": str(tmp_path)})
+    assert_clean_error(proc)
+    assert "graphviz" in proc.stderr.lower()
 
 
 def _chromium() -> str | None:

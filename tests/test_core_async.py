@@ -133,7 +133,7 @@ def _dispatcher(spec, core, disabled):
     tube = Tube.from_specification(spec)
     plan = tube.plan(core)
     impl = plan.core
-    fns = [tube.nodes[k].target() for k in plan.node_ids]
+    fns = [tube.nodes[k].instantiate().target() for k in plan.node_ids]
     flags = np.array([0 if k in disabled else impl.F_ENABLED for k in plan.node_ids], dtype=np.uint8)
     flags[plan.index["src"]] |= impl.F_GENERATOR
     return plan, plan.dispatcher(fns, flags), list(plan.initial_values)

@@ -29,7 +29,7 @@ def test_exhausted_child_ends_parent(make_runner):
 def test_child_runner_lives_with_parent(make_runner):
     """The child's runner starts on the parent's init and stops on its deinit."""
     runner = make_runner("nested/parent.yaml")
-    node = runner.tube.nodes["b"]
+    node = runner.nodes["b"]
     runner.init()
     assert node.runner is not None and node.runner.running
     child = node.runner

@@ -207,7 +207,7 @@ def test_plain_class_node(make_runner):
         "r": {"type": "return", "depends": "acc.total"},
     }))
     assert [10, 11, 13, 16] == runner.run(4)
-    assert runner.tube.nodes["acc"].instance.inited
+    assert runner.nodes["acc"].instance.inited
 
 
 def test_process_method_decorator(make_runner):

@@ -310,3 +310,11 @@ async def hold(box: list, x: int = 0, delay: float = 0.01) -> Annotated[int, Nam
     box[0] = (id(box), x)
     await asyncio.sleep(delay)
     return box[0] == (id(box), x)
+
+
+
+def interrupt_at(x: int, at: int = 3) -> Annotated[int, Name("value")]:
+    """Pass ``x`` through; raise ``KeyboardInterrupt`` (as Ctrl-C would) when ``x == at``."""
+    if x == at:
+        raise KeyboardInterrupt
+    return x

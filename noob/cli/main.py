@@ -117,14 +117,15 @@ def build_parser() -> argparse.ArgumentParser:
     validate.set_defaults(module="validate")
 
     show = sub.add_parser(
-        "show", parents=[common, inputs], help="draw a tube's graph (mermaid, dot or a self-contained HTML page)",
+        "show", parents=[common, inputs], help="draw a tube's graph (mermaid, dot, a self-contained HTML page, or png/svg/pdf via Graphviz)",
         description="Draw the tube's graph: nodes with their type, slots and signals, inputs, assets with "
         "their scope, and an asset's `depends` round trip as a back edge. html is one file with an inline "
         "SVG that opens offline in any browser.",
     )
     show.add_argument("tube", metavar="TUBE", help=_TUBE_HELP)
-    show.add_argument("--format", "-f", choices=["mermaid", "dot", "html"], default=None,
-                      help="default: from the -o suffix (.html, .dot/.gv, .mmd/.md), else mermaid")
+    show.add_argument("--format", "-f", choices=["mermaid", "dot", "html", "png", "svg", "pdf"], default=None,
+                      help="default: from the -o suffix (.html, .dot/.gv, .mmd/.md, .png, .svg, .pdf), else mermaid; "
+                      "png, svg and pdf are drawn by Graphviz's dot")
     show.add_argument("-o", "--output", metavar="FILE", default=None, help="write to FILE instead of stdout")
     show.set_defaults(module="show")
 

@@ -27,7 +27,17 @@ from noob.cli.common import (
     to_json,
 )
 
-__all__ = ["command"]
+__all__ = ["command"]  # and `run`, the original's click command, loaded on first use
+
+
+def __getattr__(name: str) -> Any:
+    # `run` is the original's click command (noob.cli.compat); loaded on first use so that
+    # `noob run` itself never needs click
+    if name == "run":
+        from noob.cli.compat import run
+
+        return run
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class _State:

@@ -16,6 +16,8 @@ import argparse
 import dataclasses
 import html
 import inspect
+import shutil
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -602,21 +604,69 @@ def to_html(graph: Graph) -> str:
 
 # --------------------------------------------------------------------------- command
 
-_SUFFIXES = {".html": "html", ".htm": "html", ".dot": "dot", ".gv": "dot", ".mmd": "mermaid", ".md": "mermaid"}
+_SUFFIXES = {
+    ".html": "html", ".htm": "html", ".dot": "dot", ".gv": "dot", ".mmd": "mermaid", ".md": "mermaid",
+    ".png": "png", ".svg": "svg", ".pdf": "pdf",
+}
+#: formats drawn by Graphviz's ``dot`` from our dot text
+RENDERED = ("png", "svg", "pdf")
+FORMATS = ("mermaid", "dot", "html", *RENDERED)
+
+
+def _format_of(args: argparse.Namespace) -> str:
+    if args.format:
+        return args.format
+    if not args.output or args.output == "-":
+        return "mermaid"
+    suffix = Path(args.output).suffix.lower()
+    if not suffix:
+        return "mermaid"
+    if suffix not in _SUFFIXES:
+        known = ", ".join(sorted(_SUFFIXES))
+        raise CliError(f"cannot tell the format of {args.output!r} from its suffix {suffix!r} "
+                       f"(known: {known}); give --format {{{','.join(FORMATS)}}}")
+    return _SUFFIXES[suffix]
+
+
+def render(dot_text: str, fmt: str) -> bytes:
+    """``dot_text`` drawn as ``fmt`` (png, svg or pdf) by Graphviz's ``dot`` command."""
+    exe = shutil.which("dot")
+    if exe is None:
+        raise CliError(f"drawing {fmt} needs Graphviz's `dot` command, which is not on PATH "
+                       "(Debian: apt-get install graphviz); or write --format dot/html/mermaid")
+    try:
+        proc = subprocess.run([exe, f"-T{fmt}"], input=dot_text.encode("utf-8"), capture_output=True, timeout=120)
+    except subprocess.TimeoutExpired:
+        raise CliError(f"Graphviz's dot took more than 120 s to draw the {fmt}") from None
+    if proc.returncode != 0:
+        raise CliError(f"Graphviz's dot failed drawing {fmt}: {proc.stderr.decode(errors='replace').strip()}")
+    return proc.stdout
 
 
 def command(args: argparse.Namespace) -> int:
-    fmt = args.format or (_SUFFIXES.get(Path(args.output).suffix.lower(), "mermaid") if args.output else "mermaid")
+    fmt = _format_of(args)
     spec = load_spec(args.tube)
     tube, _ = build_tube(spec, parse_assignments(args.inputs), placeholders=True)
     graph = graph_of(tube)
-    text = {"mermaid": to_mermaid, "dot": to_dot, "html": to_html}[fmt](graph)
+    data: bytes | str
+    if fmt in RENDERED:
+        data = render(to_dot(graph), fmt)
+    else:
+        data = {"mermaid": to_mermaid, "dot": to_dot, "html": to_html}[fmt](graph)
     if args.output is None or args.output == "-":
-        sys.stdout.write(text)
+        if isinstance(data, bytes):
+            if sys.stdout.isatty() and fmt != "svg":
+                raise CliError(f"refusing to write {fmt} to a terminal; give -o FILE")
+            sys.stdout.buffer.write(data)
+        else:
+            sys.stdout.write(data)
         return 0
     path = Path(args.output)
     try:
-        path.write_text(text, encoding="utf-8")
+        if isinstance(data, bytes):
+            path.write_bytes(data)
+        else:
+            path.write_text(data, encoding="utf-8")
     except OSError as exc:
         raise CliError(f"cannot write {args.output!r}: {exc.strerror or exc}") from None
     print(f"noob show: wrote {fmt} of tube {tube.tube_id!r} to {path}", file=sys.stderr)

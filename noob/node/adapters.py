@@ -147,6 +147,9 @@ class WrapFuncNode(_Wrapped):
         self.params_per_call = not self.is_generator
         self._gen = None
 
+    def _reset(self) -> None:
+        self._gen = None
+
     def signal_list(self) -> list[Signal]:
         return signals_of(self.obj)
 
@@ -194,6 +197,10 @@ class WrapClassNode(_Wrapped):
         self.instance: Any = None
         self._target: Callable | None = None
 
+    def _reset(self) -> None:
+        self.instance = None
+        self._target = None
+
     def signal_list(self) -> list[Signal]:
         return [Signal("value")] if self.is_iterator else signals_of(self.method)
 
@@ -240,6 +247,10 @@ class NodeSubclassAdapter(_Wrapped):
         stateful = kwargs.get("stateful")
         self.stateful = bool(obj.stateful if stateful is None else stateful)
         self._target: Callable | None = None
+
+    def _reset(self) -> None:
+        self.instance = None
+        self._target = None
 
     def build(self) -> Node:
         params = self.params if isinstance(self.params, Mapping) else {}
@@ -292,6 +303,10 @@ class TubeNodeAdapter(_Wrapped):
         self.keys: list[str] | None = keys if deps and len(keys) == len(deps) else None
         self.runner: Any = None
         self._target: Callable | None = None
+
+    def _reset(self) -> None:
+        self.runner = None
+        self._target = None
 
     def signal_list(self) -> list[Signal]:
         return [Signal(k) for k in self.keys] if self.keys else [Signal("value")]
@@ -352,6 +367,9 @@ class MapNodeAdapter(_Wrapped):
     def __init__(self, id: str, **kwargs: Any):
         super().__init__(id, None, **kwargs)
         self._target: Callable | None = None
+
+    def _reset(self) -> None:
+        self._target = None
 
     def signal_list(self) -> list[Signal]:
         return [Signal("value"), Signal("n", int)]

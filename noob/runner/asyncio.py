@@ -53,7 +53,6 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import copy
 import functools
 import logging
 from collections import deque
@@ -180,7 +179,7 @@ class AsyncRunner(TubeRunner):
         self._pending_lifecycle: list[asyncio.Future] = []
 
     def _kind_of(self, i: int, loop_nodes: Collection[str] | str) -> int:
-        node = self.tube.nodes[self.plan.node_ids[i]]
+        node = self.nodes[self.plan.node_ids[i]]
         if i in self._in_region:
             return _REGION
         if isinstance(node, MapNodeAdapter):
@@ -202,7 +201,7 @@ class AsyncRunner(TubeRunner):
         if not self.plan.node_assets[i]:
             return []
         t = self.plan.tables
-        slots = {slot: self.tube.assets[asset_id] for asset_id, slot in self.plan.node_assets[i]}
+        slots = {slot: self.assets[asset_id] for asset_id, slot in self.plan.node_assets[i]}
         a0, a1, npos = int(t["arg_ptr"][i]), int(t["arg_ptr"][i + 1]), int(t["n_pos"][i])
         names = t["kwnames"][i] or ()
         out: list[tuple[int | str, AssetRuntime]] = []
@@ -484,7 +483,7 @@ class AsyncRunner(TubeRunner):
         args_l = list(args)
         try:
             for key, asset in self._asset_args[i]:
-                runtime = copy.copy(asset)  # own handle: concurrent calls never share one
+                runtime = asset.instantiate()  # own handle: concurrent calls never share one
                 obj = await self._in_thread(self._make_asset, runtime)
                 opened.append(runtime)
                 if isinstance(key, int):
@@ -533,7 +532,7 @@ class AsyncRunner(TubeRunner):
     def _region_node_open(self, i: int) -> None:
         opened = self._region_open.setdefault(i, [])
         for asset_id, slot in self.plan.node_assets[i]:
-            runtime = copy.copy(self.tube.assets[asset_id])
+            runtime = self.assets[asset_id].instantiate()
             self._values[slot] = self._make_asset(runtime)
             opened.append(runtime)
 
@@ -631,7 +630,7 @@ class AsyncRunner(TubeRunner):
         failed) when the caller did not ``await`` it.
         """
         i = self._node_index(node_id)
-        self.tube.enable_node(node_id)
+        self.nodes[node_id].enabled = True
         self._dispatcher.set_flag(i, self.core.F_ENABLED, True)
         if self._running and i not in self._initialised:
             return self._lifecycle(self._init_node, i)
@@ -643,7 +642,7 @@ class AsyncRunner(TubeRunner):
         Returns an awaitable that finishes the node's ``deinit``.
         """
         i = self._node_index(node_id)
-        self.tube.disable_node(node_id)
+        self.nodes[node_id].enabled = False
         self._dispatcher.set_flag(i, self.core.F_ENABLED, False)
         if i in self._initialised:
             return self._lifecycle(self._deinit_or_raise, i)

@@ -59,6 +59,10 @@ class TubeRunner:
         self.tube = tube
         self.max_iter_loops = max_iter_loops
         self.plan = tube.plan(core)
+        #: this runner's own nodes and assets: fresh copies of the tube's definitions, which
+        #: hold every instance, generator, child runner and open handle (the Tube holds none)
+        self.nodes = {k: n.instantiate() for k, n in tube.nodes.items()}
+        self.assets = {k: a.instantiate() for k, a in tube.assets.items()}
         self.core = self.plan.core
         self._callbacks: list[Callable[[Event], None]] = []
         self._running = False
@@ -70,7 +74,7 @@ class TubeRunner:
         self._fns: list[Callable] = [_not_initialised(k) for k in plan.node_ids]
         flags = np.zeros(len(plan.node_ids), dtype=np.uint8)
         for i, node_id in enumerate(plan.node_ids):
-            node = tube.nodes[node_id]
+            node = self.nodes[node_id]
             flags[i] = (
                 (self.core.F_ENABLED if node.enabled else 0)
                 | (self.core.F_GENERATOR if node.is_generator else 0)
@@ -90,7 +94,7 @@ class TubeRunner:
         self._exhausted = False
         self._open_assets: list[AssetRuntime] = []
         self._events = EventMaker()
-        self._scoped = {scope: [a for a in tube.assets.values() if a.scope == scope] for scope in AssetScope}
+        self._scoped = {scope: [a for a in self.assets.values() if a.scope == scope] for scope in AssetScope}
         self._process_assets = self._scoped[AssetScope.process]
         self._process_input_slots = {k: plan.input_slot[k] for k in plan.process_inputs}
         self._tube_input_slots = {k: plan.input_slot[k] for k in plan.input_slot if k not in self._process_input_slots}
@@ -99,7 +103,7 @@ class TubeRunner:
                 self._values[slot] = tube.input_collection.get(key)
             except InputMissingError:
                 self._values[slot] = None
-        self._return_index = next((plan.index[k] for k, nd in tube.nodes.items() if isinstance(nd, ReturnNode)), None)
+        self._return_index = next((plan.index[k] for k, nd in self.nodes.items() if isinstance(nd, ReturnNode)), None)
         self._return_slot = None if self._return_index is None else plan.signal_slot[(plan.node_ids[self._return_index], "value")]
 
     # ------------------------------------------------------------------ lifecycle helpers
@@ -128,7 +132,7 @@ class TubeRunner:
         return target
 
     def _init_node(self, i: int) -> None:
-        node = self.tube.nodes[self.plan.node_ids[i]]
+        node = self.nodes[self.plan.node_ids[i]]
         try:
             for hook in node.init_hooks():
                 self._call_hook(hook)
@@ -139,7 +143,7 @@ class TubeRunner:
         self._initialised.add(i)
 
     def _deinit_node(self, i: int) -> BaseException | None:
-        node = self.tube.nodes[self.plan.node_ids[i]]
+        node = self.nodes[self.plan.node_ids[i]]
         self._initialised.discard(i)
         error = None
         try:
@@ -182,7 +186,7 @@ class TubeRunner:
         """Initialise enabled nodes (in spec order), then runner-scoped assets; undo it all if one fails."""
         try:
             for i, node_id in enumerate(self.plan.node_ids):
-                if self.tube.nodes[node_id].enabled:
+                if self.nodes[node_id].enabled:
                     self._init_node(i)
             for asset in self._scoped[AssetScope.runner]:
                 self._create_asset(asset)
@@ -306,7 +310,8 @@ class TubeRunner:
         value); both -> ``(tuple, dict)``. Unlike the original, a one-element map still gives
         lists (§13.3: the scalar was a bug).
         """
-        node = self.tube.nodes[self.plan.node_ids[self._return_index]]
+        assert self._return_index is not None, "only called for tubes with a return node"
+        node = self.nodes[self.plan.node_ids[self._return_index]]
         assert isinstance(node, ReturnNode)
         items = [v for v in batch.items if v is not None]
         if node.scalar:
@@ -331,6 +336,7 @@ class TubeRunner:
     def _return_outside_keys(self) -> set[str]:
         plan = self.plan
         inside = set().union(*plan.regions.values()) if plan.regions else set()
+        assert self._return_index is not None, "only called for tubes with a return node"
         nspec = self.tube.spec.nodes[plan.node_ids[self._return_index]]
         return {d.slot for d in nspec.dependencies if isinstance(d.slot, str) and plan.index.get(d.node) not in inside}
 

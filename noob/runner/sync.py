@@ -13,7 +13,7 @@ from typing import Any
 from noob.asset import AssetRuntime
 from noob.event import Event, EventStore
 from noob.exceptions import SchedulerExhaustedError
-from noob.runner.base import NOEVENT, TubeRunner
+from noob.runner.base import NOEVENT, TubeRunner, _note
 from noob.tube import Tube
 from noob.types import Epoch
 
@@ -149,8 +149,10 @@ class SynchronousRunner(TubeRunner):
     def run(self, n: int | None = None) -> list | None:
         """Call ``process()`` ``n`` times (forever if ``None``) and return the non-``None`` results.
 
-        Stops early, cleanly, when every source is exhausted or on ``KeyboardInterrupt``.
-        Returns ``None`` if there were no results (as the original does).
+        Stops early, cleanly, when every source is exhausted. Returns ``None`` if there were no
+        results (as the original does). A ``KeyboardInterrupt`` deinitialises the runner (nodes
+        and assets) and is raised again, with a note saying how many epochs ran: partial results
+        are never returned as if the run had completed.
         """
         self._check_no_process_inputs("run")
         if not self._running:
@@ -165,8 +167,13 @@ class SynchronousRunner(TubeRunner):
                     results.append(out)
                 if self._exhausted:
                     break
-        except (KeyboardInterrupt, SchedulerExhaustedError):
+        except SchedulerExhaustedError:
             pass
+        except KeyboardInterrupt as exc:
+            _note(exc, f"[noob] run() of tube {self.tube.tube_id!r} interrupted in epoch {self._epoch - 1} "
+                       f"({len(results)} results so far); the runner was deinitialised")
+            self.deinit()
+            raise
         return results or None
 
     def iter(self, n: int | None = None) -> Iterator[Any]:
@@ -202,7 +209,7 @@ class SynchronousRunner(TubeRunner):
     def enable_node(self, node_id: str) -> None:
         """Enable a node between epochs (initialising it if the runner is running)."""
         i = self._node_index(node_id)
-        self.tube.enable_node(node_id)
+        self.nodes[node_id].enabled = True
         if self._running and i not in self._initialised:
             self._init_node(i)
         self._dispatcher.set_flag(i, self.core.F_ENABLED, True)
@@ -210,7 +217,7 @@ class SynchronousRunner(TubeRunner):
     def disable_node(self, node_id: str) -> None:
         """Disable a node between epochs: it is deinitialised and its dependents are skipped."""
         i = self._node_index(node_id)
-        self.tube.disable_node(node_id)
+        self.nodes[node_id].enabled = False
         self._dispatcher.set_flag(i, self.core.F_ENABLED, False)
         if i in self._initialised:
             error = self._deinit_node(i)
@@ -220,7 +227,7 @@ class SynchronousRunner(TubeRunner):
     # ------------------------------------------------------------------ hooks, callbacks, store
     def _node_assets_open(self, i: int) -> None:
         for asset_id, _slot in self.plan.node_assets[i]:
-            asset = self.tube.assets[asset_id]
+            asset = self.assets[asset_id]
             self._create_asset(asset)
             self._node_open.append(asset)
 
