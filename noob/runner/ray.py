@@ -15,8 +15,9 @@ Placement
     an actor with (the map whose elements it runs; other nodes taking the same runner- or
     process-scoped asset, and the node the asset ``depends`` on), then the placement default:
 
-    - ``placement="fused"`` (the default): a node joins the group of its first upstream node;
-      sources start group ``"main"``. An ungrouped tube is one actor.
+    - ``placement="fused"`` (the default): a node joins the group of its deepest upstream
+      node (the one whose stage comes last; ties: the first); sources start group
+      ``"main"``. An ungrouped tube is one actor.
     - ``placement="node"``: every such node is its own actor, named after it.
 
     ``fused`` is the default because it is the fastest on ``benchmarks/test_ray.py``: an epoch
@@ -75,7 +76,7 @@ import ray.exceptions
 from noob.asset import AssetScope
 from noob.event import Event, EventStore
 from noob.exceptions import Problem, RunnerError, SchedulerExhaustedError, SpecError
-from noob.runner.base import NOEVENT, TubeRunner
+from noob.runner.base import NOEVENT, TubeRunner, _note
 from noob.runner.sync import SynchronousRunner
 from noob.tube import Tube
 from noob.types import Epoch
@@ -84,7 +85,8 @@ __all__ = ["RayActorLostError", "RayRunner", "RayTimeoutError"]
 
 DEFAULT_GROUP = "main"
 _RAY_KEYS = ("group", "num_cpus", "num_gpus", "memory", "resources")
-_POOL_SIZE = 8
+#: how many idle actors a driver keeps per set of actor options (see ``reuse_actors``)
+IDLE_ACTORS = 8
 
 
 class RayActorLostError(RunnerError, RuntimeError):
@@ -252,18 +254,22 @@ class _Layout:
         # -- groups, in topological order
         self.node_group: list[str] = [""] * n
         order = [int(x) for x in plan.order]
+        depth = [0] * n  # a first guess of each node's stage level, to place ungrouped nodes
         for i in order:
             root = find(i)
+            up = [p for p in preds[i] if self.node_group[p]]
             if i in explicit:
                 g = explicit[i]
             elif root in set_group:
                 g = set_group[root]
             elif placement == "fused":
-                up = [self.node_group[p] for p in preds[i] if self.node_group[p]]
-                g = up[0] if up else DEFAULT_GROUP
+                # the group of the deepest upstream node: joining a shallower one would make
+                # that actor wait for the deeper stage each epoch, stalling the pipeline
+                g = self.node_group[max(up, key=lambda p: depth[p])] if up else DEFAULT_GROUP
             else:
                 g = ids[i]
             self.node_group[i] = g
+            depth[i] = max((depth[p] + (self.node_group[p] != g) for p in up), default=0)
             set_group.setdefault(root, g)
         self.groups: list[str] = list(dict.fromkeys(self.node_group[i] for i in order))
         self.group_nodes = {g: [i for i in range(n) if self.node_group[i] == g] for g in self.groups}
@@ -396,8 +402,12 @@ class _GroupRunner(SynchronousRunner):
         plan = self.plan
         self._group = group
         self._own: list[int] = layout["nodes"]
-        self._own_assets = [tube.assets[a] for a in layout["assets"] if AssetScope(tube.assets[a].scope) == AssetScope.runner]
-        self._process_assets = [tube.assets[a] for a in layout["assets"] if AssetScope(tube.assets[a].scope) == AssetScope.process]
+        mine = [self.assets[a] for a in layout["assets"]]
+        self._own_assets = [a for a in mine if AssetScope(a.scope) == AssetScope.runner]
+        self._process_assets = [a for a in mine if AssetScope(a.scope) == AssetScope.process]
+        for node_id in layout["disabled"]:  # as the driver's runner had them when it started
+            self.nodes[node_id].enabled = False
+            self._dispatcher.set_flag(plan.index[node_id], self.core.F_ENABLED, False)
         self._stage_list: dict[int, tuple[Any, _Stage]] = {}
         for st in layout["stages"]:
             d = plan.dispatcher(self._fns, self._dispatcher.flags, order=np.asarray(st.nodes, dtype=np.int32))
@@ -412,7 +422,7 @@ class _GroupRunner(SynchronousRunner):
     def _start(self) -> None:
         try:
             for i in self._own:
-                if self.tube.nodes[self.plan.node_ids[i]].enabled:
+                if self.nodes[self.plan.node_ids[i]].enabled:
                     self._init_node(i)
             for asset in self._own_assets:
                 self._create_asset(asset)
@@ -494,11 +504,15 @@ class _GroupActor:
     def __init__(self) -> None:
         self.runner: _GroupRunner | None = None
 
-    def setup(self, tube: Tube, core: str, group: str, layout: dict, events: bool, hook: Callable[[], Any] | None) -> int:
+    def setup(self, spec: Any, tube_input: dict, core: str, group: str, layout: dict, events: bool,
+              hook: Callable[[], Any] | None) -> int:
+        """Build the tube again from its specification (a ``Tube`` holds a lock and its
+        plans, and does not pickle) and a runner over this group's share of it."""
         if hook is not None:
             hook()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the driver already warned while loading the tube
+            tube = Tube.from_specification(spec, input=tube_input)
             self.runner = _GroupRunner(tube, core, group, layout)
         if events:
             self.runner.record_events()
@@ -654,7 +668,7 @@ class RayRunner(TubeRunner):
     def _start(self) -> None:
         connect(self.address, **self._ray_init)
         layout = self.layout
-        tube_ref = ray.put(self.tube)
+        spec_ref = ray.put(self.tube.spec)
         events = bool(self._callbacks)
         try:
             setups = {}
@@ -663,8 +677,9 @@ class RayRunner(TubeRunner):
                 self._actors[g] = actor
                 stages = [st for st in layout.stages if st.group == g]
                 assets = [a for a, ag in layout.asset_group.items() if ag == g]
-                part = {"nodes": layout.group_nodes[g], "assets": assets, "stages": stages}
-                setups[g] = actor.setup.remote(tube_ref, self.core.IMPLEMENTATION, g, part, events, self.actor_setup)
+                disabled = [self.plan.node_ids[i] for i in layout.group_nodes[g] if not self.nodes[self.plan.node_ids[i]].enabled]
+                part = {"nodes": layout.group_nodes[g], "assets": assets, "stages": stages, "disabled": disabled}
+                setups[g] = actor.setup.remote(spec_ref, dict(self.tube.input), self.core.IMPLEMENTATION, g, part, events, self.actor_setup)
             for g, ref in setups.items():
                 self._get(ref, g, "setting up its actor")
             for g in layout.groups:  # in order, as the sync runner initialises nodes in spec order
@@ -717,7 +732,7 @@ class RayRunner(TubeRunner):
                     ray.kill(actor)
                 continue
             idle = _pool[_pool_key(self.layout.options[g])]
-            if len(idle) < _POOL_SIZE:
+            if len(idle) < IDLE_ACTORS:
                 idle.append(actor)
             else:
                 ray.kill(actor)
@@ -870,8 +885,9 @@ class RayRunner(TubeRunner):
     def run(self, n: int | None = None) -> list | None:
         """Run ``n`` epochs (forever if ``None``) and return the non-``None`` results.
 
-        Stops early, cleanly, when every source is exhausted or on ``KeyboardInterrupt``.
-        Returns ``None`` if there were no results (as the original does).
+        Stops early, cleanly, when every source is exhausted. Returns ``None`` if there were no
+        results. A ``KeyboardInterrupt`` deinitialises the runner and is raised again, with a
+        note saying how many results had come back (as ``SynchronousRunner.run``).
         """
         self._check_no_process_inputs("run")
         results = []
@@ -880,8 +896,13 @@ class RayRunner(TubeRunner):
             for out in self._results(n):
                 if out is not None:
                     results.append(out)
-        except (KeyboardInterrupt, SchedulerExhaustedError):
+        except SchedulerExhaustedError:
             pass
+        except KeyboardInterrupt as exc:
+            _note(exc, f"[noob] run() of tube {self.tube.tube_id!r} interrupted in epoch {self._epoch - 1} "
+                       f"({len(results)} results so far); the runner was deinitialised")
+            self.deinit()
+            raise
         return results or None
 
     def iter(self, n: int | None = None) -> Iterator[Any]:
@@ -936,14 +957,14 @@ class RayRunner(TubeRunner):
     def enable_node(self, node_id: str) -> None:
         """Enable a node between epochs (initialising it in its actor if the runner is running)."""
         i = self._node_index(node_id)
-        self.tube.enable_node(node_id)
+        self.nodes[node_id].enabled = True
         self._tell(node_id, "enable_node")
         self._dispatcher.set_flag(i, self.core.F_ENABLED, True)
 
     def disable_node(self, node_id: str) -> None:
         """Disable a node between epochs: it is deinitialised and its dependents are skipped."""
         i = self._node_index(node_id)
-        self.tube.disable_node(node_id)
+        self.nodes[node_id].enabled = False
         self._dispatcher.set_flag(i, self.core.F_ENABLED, False)
         self._tell(node_id, "disable_node")
 

@@ -24,7 +24,10 @@ def ray_session():
     """Start Ray once (4 logical CPUs, no dashboard, loopback only) and stop it at the end."""
     import ray
 
+    import noob.runner.ray
     from noob.runner.ray import connect
+
+    noob.runner.ray.IDLE_ACTORS = 32  # the largest parity tube has 26 nodes: keep their actors warm
 
     paths = [str(HERE.parent), str(HERE), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
     os.environ["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(paths))
