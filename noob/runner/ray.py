@@ -65,7 +65,7 @@ import contextlib
 import gc
 import os
 import warnings
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -127,6 +127,19 @@ class _RemoteTraceback(Exception):
 # ---------------------------------------------------------------------- layout
 
 
+class _Status:
+    """What a stage call tells the driver: sources that ran out, events (when callbacks
+    want them) and the return node's value (``NoEvent`` if it is not in the stage)."""
+
+    __slots__ = ("events", "exhausted", "returned")
+
+    def __init__(self, exhausted: tuple, events: list, returned: Any):
+        self.exhausted = exhausted
+        self.events = events
+        self.returned = returned
+
+
+
 @dataclass
 class _Stage:
     """One actor call per epoch: nodes of one group at one level (see the module docstring)."""
@@ -139,12 +152,17 @@ class _Stage:
     in_slots: list[int] = field(default_factory=list)  # slots filled from other actors' values
     in_from: list[tuple[int, int]] = field(default_factory=list)  # (stage, output position) per in_slot
     out_slots: list[int] = field(default_factory=list)  # slots sent on (positions 1.. of the result)
-    return_pos: int | None = None  # position of the return slot in out_slots
+    return_slot: int = -1  # the return node's slot if it runs here: its value comes back in the status
     region_slots: list[int] = field(default_factory=list)  # reset to NoEvent before the stage
     generators: list[int] = field(default_factory=list)  # nodes whose exhaustion is reported
     input_slots: list[int] = field(default_factory=list)  # input slots the group reads (first stage)
     first: bool = False  # first stage of its group in an epoch
     last: bool = False  # last stage of its group in an epoch
+    # the call's leading arguments (each one costs a Ray call ~0.1 ms, so only what is needed):
+    pass_index: bool = False  # ``index``, when its group has several stages
+    pass_epoch: bool = False  # the epoch, when the call has refs in (Ray skips a call whose input
+    #                           failed, so the actor cannot count such calls); else it counts
+    pass_inputs: bool = False  # this epoch's input values, when the group reads inputs
 
 
 class _Layout:
@@ -223,9 +241,9 @@ class _Layout:
         shared = {a for a, asset in tube.assets.items() if AssetScope(asset.scope) in (AssetScope.runner, AssetScope.process)}
         for asset_id in sorted(shared):
             users = list(takes.get(asset_id, []))
-            dep = tube.assets[asset_id].spec.dependency
-            if dep is not None and dep.node in plan.index:
-                users.append((plan.index[dep.node], f"assets.{asset_id}.depends"))
+            stored = tube.assets[asset_id].spec.dependency
+            if stored is not None and stored.node in plan.index:
+                users.append((plan.index[stored.node], f"assets.{asset_id}.depends"))
             named = [(i, path) for i, path in users if i in explicit]
             for (a, _), (b, path) in zip(named, named[1:]):
                 if explicit[a] != explicit[b]:
@@ -275,11 +293,11 @@ class _Layout:
         self.group_nodes = {g: [i for i in range(n) if self.node_group[i] == g] for g in self.groups}
         for asset_id in tube.assets:
             users = takes.get(asset_id, [])
-            dep = tube.assets[asset_id].spec.dependency
+            stored = tube.assets[asset_id].spec.dependency
             if users:
                 self.asset_group[asset_id] = self.node_group[users[0][0]]
-            elif dep is not None and dep.node in plan.index:
-                self.asset_group[asset_id] = self.node_group[plan.index[dep.node]]
+            elif stored is not None and stored.node in plan.index:
+                self.asset_group[asset_id] = self.node_group[plan.index[stored.node]]
             else:  # nobody takes it: created once anyway, in the first actor
                 self.asset_group[asset_id] = self.groups[0] if self.groups else DEFAULT_GROUP
 
@@ -291,15 +309,15 @@ class _Layout:
                                         f"groups: {', '.join(map(repr, self.groups))}"))
         self.options: dict[str, dict] = {}
         for g in self.groups:
-            opts: dict[str, Any] = {}
+            actor_opts: dict[str, Any] = {}
             for i in self.group_nodes[g]:
                 for key in ("num_cpus", "num_gpus", "memory"):
                     if isinstance(node_opts[i].get(key), (int, float)):
-                        opts[key] = max(opts.get(key, 0), node_opts[i][key])
+                        actor_opts[key] = max(actor_opts.get(key, 0), node_opts[i][key])
                 if isinstance(node_opts[i].get("resources"), dict):
-                    opts.setdefault("resources", {}).update(node_opts[i]["resources"])
-            opts.update(resources.get(g, {}))
-            self.options[g] = opts
+                    actor_opts.setdefault("resources", {}).update(node_opts[i]["resources"])
+            actor_opts.update(resources.get(g, {}))
+            self.options[g] = actor_opts
         if problems:
             raise SpecError(problems, tube=tube.tube_id, source=tube.spec.source)
         self._stages(tube, plan, preds)
@@ -349,10 +367,10 @@ class _Layout:
                     slot = int(arg_src[k])
                     if slot in input_slots:
                         group_inputs[st.group].add(slot)
-                    p = producer.get(slot)
-                    if p is None or group[p] == st.group or slot in received[st.group]:
+                    made_by = producer.get(slot)
+                    if made_by is None or group[made_by] == st.group or slot in received[st.group]:
                         continue
-                    src = self.stages[stage_of[p]]
+                    src = self.stages[stage_of[made_by]]
                     if slot not in src.out_slots:
                         src.out_slots.append(slot)
                     st.in_slots.append(slot)
@@ -361,10 +379,7 @@ class _Layout:
         ret = next((plan.index[k] for k, nd in tube.nodes.items() if nd.__class__.__name__ == "ReturnNode"), None)
         if ret is not None:
             st = self.stages[stage_of[ret]]
-            slot = plan.signal_slot[(ids[ret], "value")]
-            if slot not in st.out_slots:
-                st.out_slots.append(slot)
-            st.return_pos = st.out_slots.index(slot)
+            st.return_slot = plan.signal_slot[(ids[ret], "value")]
         seen: set[str] = set()
         for st in self.stages:
             if st.group not in seen:
@@ -376,6 +391,11 @@ class _Layout:
             if st.group not in seen:
                 st.last = True
                 seen.add(st.group)
+        per_group = collections.Counter(st.group for st in self.stages)
+        for st in self.stages:
+            st.pass_index = per_group[st.group] > 1
+            st.pass_epoch = bool(st.in_from)
+            st.pass_inputs = st.first and bool(st.input_slots)
 
     def nodes_of(self, group: str) -> tuple[str, ...]:
         ids = list(self.tube.nodes)
@@ -418,6 +438,8 @@ class _GroupRunner(SynchronousRunner):
         self._failed_epoch: int | None = None
         self._failed_log: tuple[int, list[Event]] | None = None
         self._ran: dict[int, int] = {}
+        self._single = layout["stages"][0].index if len(layout["stages"]) == 1 else None
+        self._next_epoch: dict[int, int] = dict.fromkeys(self._stage_list, 0)
 
     def _start(self) -> None:
         try:
@@ -441,6 +463,40 @@ class _GroupRunner(SynchronousRunner):
     def _record(self, event: Event) -> None:
         self._log.append(event)
 
+    def call(self, args: tuple) -> Any:
+        """One stage call: ``args`` are ``[index] [epoch] [inputs] *incoming`` (see ``_Stage``).
+
+        Returns the stage's status (``_Status``), or just the return node's value (``None``
+        for a stage without it) when nothing ran out and no events were recorded, followed
+        by the values other actors read.
+        """
+        pos = 0
+        if self._single is None:
+            k = args[0]
+            pos = 1
+        else:
+            k = self._single
+        st = self._stage_list[k][1]
+        if st.pass_epoch:
+            epoch = args[pos]
+            pos += 1
+        else:
+            epoch = self._next_epoch[k]
+        self._next_epoch[k] = epoch + 1
+        inputs = None
+        if st.pass_inputs:
+            inputs = args[pos]
+            pos += 1
+        out = self.run_stage(k, epoch, inputs, args[pos:])
+        status = out[0]
+        if not status.exhausted and not status.events:
+            out = (status.returned if st.return_slot >= 0 else None, *out[1:])
+        return out[0] if len(out) == 1 else out
+
+    def start_epochs(self, first_epoch: int) -> None:
+        """Count this actor's calls from ``first_epoch`` (the driver's next epoch at ``init``)."""
+        self._next_epoch = dict.fromkeys(self._stage_list, first_epoch)
+
     def run_stage(self, k: int, epoch: int, inputs: dict | None, incoming: tuple) -> tuple:
         d, st = self._stage_list[k]
         values = self._values
@@ -452,7 +508,7 @@ class _GroupRunner(SynchronousRunner):
             if self._stamp_epoch or self._callbacks:
                 values[self._epoch_slot] = Epoch(epoch)
         elif self._failed_epoch == epoch:  # an earlier stage of ours failed in this epoch
-            return (((), []), *[NOEVENT] * len(st.out_slots))
+            return (_Status((), [], NOEVENT), *[NOEVENT] * len(st.out_slots))
         for slot, value in zip(st.in_slots, incoming):
             values[slot] = value
         for slot in st.region_slots:
@@ -485,7 +541,8 @@ class _GroupRunner(SynchronousRunner):
             self._ran[i] = int(ran[i])
         flags = d.flags
         exhausted = tuple(i for i in st.generators if flags[i] & self.core.F_EXHAUSTED) if d.n_exhausted_now else ()
-        return ((exhausted, self._log), *[values[s] for s in st.out_slots])
+        returned = values[st.return_slot] if st.return_slot >= 0 else NOEVENT
+        return (_Status(exhausted, self._log, returned), *[values[s] for s in st.out_slots])
 
     def failed_events(self, epoch: int) -> list[Event]:
         if self._failed_log is not None and self._failed_log[0] == epoch:
@@ -523,15 +580,15 @@ class _GroupActor:
             raise RuntimeError("this noob actor has no tube; RayRunner.init() sets it up")
         return self.runner
 
-    def init(self) -> None:
+    def init(self, first_epoch: int) -> None:
+        self._r().start_epochs(first_epoch)
         self._r().init()
 
     def deinit(self) -> None:
         self._r().deinit()
 
-    def run_stage(self, k: int, epoch: int, inputs: dict | None, *incoming: Any) -> Any:
-        out = self._r().run_stage(k, epoch, inputs, incoming)
-        return out[0] if len(out) == 1 else out
+    def run(self, *args: Any) -> Any:
+        return self._r().call(args)
 
     def record_events(self) -> None:
         self._r().record_events()
@@ -576,8 +633,7 @@ class _Pending:
     """An epoch submitted to the actors and not yet collected."""
 
     epoch: int
-    statuses: list[Any]  # one ref per stage
-    ret: Any  # ref of the return value, or None
+    statuses: list[Any]  # one ref per stage (a ``_Status`` or the plain return value)
 
 
 def connect(address: str | None = None, **init_kwargs: Any) -> None:
@@ -683,11 +739,11 @@ class RayRunner(TubeRunner):
             for g, ref in setups.items():
                 self._get(ref, g, "setting up its actor")
             for g in layout.groups:  # in order, as the sync runner initialises nodes in spec order
-                self._get(self._actors[g].init.remote(), g, "initialising its nodes")
+                self._get(self._actors[g].init.remote(self._epoch), g, "initialising its nodes")
         except BaseException:
             self._teardown()
             raise
-        self._calls = [self._actors[st.group].run_stage.options(num_returns=1 + len(st.out_slots)) for st in layout.stages]
+        self._calls = [self._actors[st.group].run.options(num_returns=1 + len(st.out_slots)) for st in layout.stages]
         self._running = True
         self._exhausted = False
         for i in range(len(self.plan.node_ids)):
@@ -800,25 +856,28 @@ class RayRunner(TubeRunner):
         self._epoch = epoch + 1
         outs: dict[tuple[int, int], Any] = {}
         statuses = []
-        ret = None
         for st, call in zip(self.layout.stages, self._calls):
-            ins = {s: snapshot[s] for s in st.input_slots} if (snapshot and st.first and st.input_slots) else None
-            refs = call.remote(st.index, epoch, ins, *[outs[src] for src in st.in_from])
+            args: list[Any] = [st.index] if st.pass_index else []
+            if st.pass_epoch:
+                args.append(epoch)
+            if st.pass_inputs:
+                args.append({s: snapshot[s] for s in st.input_slots} if snapshot else None)
+            args.extend(outs[src] for src in st.in_from)
+            refs = call.remote(*args)
             if st.out_slots:
                 statuses.append(refs[0])
                 for j in range(len(st.out_slots)):
                     outs[(st.index, j)] = refs[j + 1]
-                if st.return_pos is not None:
-                    ret = refs[st.return_pos + 1]
             else:
                 statuses.append(refs)
-        return _Pending(epoch, statuses, ret)
+        return _Pending(epoch, statuses)
 
     def _collect(self, pending: _Pending) -> Any:
         epoch = pending.epoch
         stages = self.layout.stages
         k = -1
         exhausted_now = 0
+        value = NOEVENT
         try:
             if len(pending.statuses) > 1:
                 _, waiting = ray.wait(pending.statuses, num_returns=len(pending.statuses), timeout=self.timeout, fetch_local=True)
@@ -830,14 +889,18 @@ class RayRunner(TubeRunner):
                         group=stages[k].group, timeout=self.timeout,
                     )
             for k, ref in enumerate(pending.statuses):
-                exhausted, events = self._get(ref, stages[k].group, f"running epoch {epoch}")
-                for i in exhausted:
+                status = self._get(ref, stages[k].group, f"running epoch {epoch}")
+                if type(status) is not _Status:  # the plain form: only the return value
+                    if stages[k].return_slot >= 0:
+                        value = status
+                    continue
+                if stages[k].return_slot >= 0:
+                    value = status.returned
+                for i in status.exhausted:
                     self._dispatcher.set_flag(i, self.core.F_EXHAUSTED, True)
                     exhausted_now += 1
-                if events and self._callbacks:
-                    self._emit_events(events)
-            k = -1
-            value = NOEVENT if pending.ret is None else self._get(pending.ret, self.layout.stages[-1].group, f"running epoch {epoch}")
+                if status.events and self._callbacks:
+                    self._emit_events(status.events)
         except BaseException as exc:
             if k >= 0 and self._callbacks and not isinstance(exc, (RayActorLostError, RayTimeoutError)):
                 with contextlib.suppress(Exception):
@@ -863,7 +926,7 @@ class RayRunner(TubeRunner):
                 ray.wait(refs, num_returns=len(refs), timeout=self.timeout)
         pending.clear()
 
-    def _results(self, epochs: int | None) -> Iterator[Any]:
+    def _results(self, epochs: int | None) -> Generator[Any, None, None]:
         """Run ``epochs`` epochs (forever if ``None``), ``max_epochs_in_flight`` at a time, and
         yield their results in epoch order; stops after the epoch that exhausts the sources."""
         pending: collections.deque[_Pending] = collections.deque()
