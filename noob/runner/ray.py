@@ -728,16 +728,25 @@ class RayRunner(TubeRunner):
         events = bool(self._callbacks)
         try:
             setups = {}
+            parts = {}
             for g in layout.groups:
-                actor = self._acquire(layout.options[g])
+                actor, pooled = self._acquire(layout.options[g])
                 self._actors[g] = actor
                 stages = [st for st in layout.stages if st.group == g]
                 assets = [a for a, ag in layout.asset_group.items() if ag == g]
                 disabled = [self.plan.node_ids[i] for i in layout.group_nodes[g] if not self.nodes[self.plan.node_ids[i]].enabled]
-                part = {"nodes": layout.group_nodes[g], "assets": assets, "stages": stages, "disabled": disabled}
-                setups[g] = actor.setup.remote(spec_ref, dict(self.tube.input), self.core.IMPLEMENTATION, g, part, events, self.actor_setup)
-            for g, ref in setups.items():
-                self._get(ref, g, "setting up its actor")
+                parts[g] = {"nodes": layout.group_nodes[g], "assets": assets, "stages": stages, "disabled": disabled}
+                setup = (spec_ref, dict(self.tube.input), self.core.IMPLEMENTATION, g, parts[g], events, self.actor_setup)
+                setups[g] = (actor.setup.remote(*setup), pooled, setup)
+            for g, (ref, pooled, setup) in setups.items():
+                try:
+                    self._get(ref, g, "setting up its actor")
+                except RayActorLostError:
+                    if not pooled:
+                        raise
+                    self._dead.discard(g)  # an idle actor died in the pool: start a fresh one
+                    self._actors[g] = actor = self._new_actor(layout.options[g])
+                    self._get(actor.setup.remote(*setup), g, "setting up its actor")
             for g in layout.groups:  # in order, as the sync runner initialises nodes in spec order
                 self._get(self._actors[g].init.remote(self._epoch), g, "initialising its nodes")
         except BaseException:
@@ -749,11 +758,16 @@ class RayRunner(TubeRunner):
         for i in range(len(self.plan.node_ids)):
             self._dispatcher.set_flag(i, self.core.F_EXHAUSTED, False)
 
-    def _acquire(self, options: dict) -> Any:
+    def _acquire(self, options: dict) -> tuple[Any, bool]:
+        """An actor with ``options``: an idle one from the pool (``True``) or a new one."""
         if self.reuse_actors:
             idle = _pool[_pool_key(options)]
             if idle:
-                return idle.pop()
+                return idle.pop(), True
+        return self._new_actor(options), False
+
+    @staticmethod
+    def _new_actor(options: dict) -> Any:
         return _RemoteGroupActor.options(**options).remote() if options else _RemoteGroupActor.remote()
 
     def deinit(self) -> None:

@@ -329,3 +329,23 @@ def test_cli_run_with_ray_runner():
     assert (0, sync.stdout) == (on_ray.returncode, on_ray.stdout), on_ray.stderr
     assert sync.stdout.strip()
 
+
+
+def test_actors_are_reused_and_dead_idle_ones_replaced(core):
+    """deinit() returns actors to the pool; the next runner reuses them, or starts fresh ones if they died idle."""
+    import noob.runner.ray as noob_ray
+
+    tube = t(three_groups())
+    with RayRunner(tube, core=core) as first:
+        pid_c, (pid_b, _) = first.process()
+    with RayRunner(Tube.from_specification(tube.spec), core=core) as second:
+        again_c, (again_b, _) = second.process()
+    assert {pid_b, pid_c} & {again_b, again_c}  # processes of the first runner served the second
+    for idle in noob_ray._pool.values():
+        for actor in idle:
+            ray.kill(actor)
+            with pytest.raises(ray.exceptions.RayActorError):
+                ray.get(actor.deinit.remote(), timeout=30)  # returns once the kill has landed
+    with RayRunner(Tube.from_specification(tube.spec), core=core) as third:
+        pid_c3, (pid_b3, x) = third.process()
+    assert (0, set()) == (x, {pid_b3, pid_c3} & {pid_b, pid_c, again_b, again_c})
