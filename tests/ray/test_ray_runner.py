@@ -349,3 +349,12 @@ def test_actors_are_reused_and_dead_idle_ones_replaced(core):
     with RayRunner(Tube.from_specification(tube.spec), core=core) as third:
         pid_c3, (pid_b3, x) = third.process()
     assert (0, set()) == (x, {pid_b3, pid_c3} & {pid_b, pid_c, again_b, again_c})
+
+
+def test_ray_key_in_the_spec():
+    """``ray:`` on a node is kept as written (to_dict round trip) and must be a mapping."""
+    tube = t({"a": {**COUNT, "ray": {"group": "g", "num_cpus": 1}}})
+    assert {"type": "raynodes.count", "ray": {"group": "g", "num_cpus": 1}} == tube.spec.nodes["a"].to_dict()
+    with pytest.raises(SpecError) as info:
+        t({"a": {**COUNT, "ray": "g"}})
+    assert ["nodes.a.ray"] == [p.path for p in info.value.problems]
