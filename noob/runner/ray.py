@@ -36,7 +36,7 @@ Stages
     Stages are submitted in level order, so every ref a stage needs exists when it is
     submitted, and an actor runs its stages in submission order (Ray's guarantee for calls
     from one submitter). A call carries only what its stage needs (its index if the actor has
-    several stages, the epoch if refs come in, input values if it reads inputs, the refs):
+    several stages, input values if it reads inputs, the refs; the actor counts epochs):
     each argument costs Ray ~0.1 ms. It returns ``(status, *values)`` as separate object
     refs: the driver fetches only ``status`` (the return node's value, plus exhausted sources
     and events in a ``_Status`` when there are any: one small object per stage); the values
@@ -163,8 +163,6 @@ class _Stage:
     last: bool = False  # last stage of its group in an epoch
     # the call's leading arguments (each one costs a Ray call ~0.1 ms, so only what is needed):
     pass_index: bool = False  # ``index``, when its group has several stages
-    pass_epoch: bool = False  # the epoch, when the call has refs in (Ray skips a call whose input
-    #                           failed, so the actor cannot count such calls); else it counts
     pass_inputs: bool = False  # this epoch's input values, when the group reads inputs
 
 
@@ -397,7 +395,6 @@ class _Layout:
         per_group = collections.Counter(st.group for st in self.stages)
         for st in self.stages:
             st.pass_index = per_group[st.group] > 1
-            st.pass_epoch = bool(st.in_from)
             st.pass_inputs = st.first and bool(st.input_slots)
 
     def nodes_of(self, group: str) -> tuple[str, ...]:
@@ -467,7 +464,10 @@ class _GroupRunner(SynchronousRunner):
         self._log.append(event)
 
     def call(self, args: tuple) -> Any:
-        """One stage call: ``args`` are ``[index] [epoch] [inputs] *incoming`` (see ``_Stage``).
+        """One stage call: ``args`` are ``[index] [inputs] *incoming`` (see ``_Stage``).
+
+        The actor counts epochs itself, per stage. Ray skips a call whose input failed, so a
+        failed epoch can leave the count behind: the driver sends ``start_epochs`` then.
 
         Returns the stage's status (``_Status``), or just the return node's value (``None``
         for a stage without it) when nothing ran out and no events were recorded, followed
@@ -480,11 +480,7 @@ class _GroupRunner(SynchronousRunner):
         else:
             k = self._single
         st = self._stage_list[k][1]
-        if st.pass_epoch:
-            epoch = args[pos]
-            pos += 1
-        else:
-            epoch = self._next_epoch[k]
+        epoch = self._next_epoch[k]
         self._next_epoch[k] = epoch + 1
         inputs = None
         if st.pass_inputs:
@@ -586,6 +582,9 @@ class _GroupActor:
     def init(self, first_epoch: int) -> None:
         self._r().start_epochs(first_epoch)
         self._r().init()
+
+    def start_epochs(self, first_epoch: int) -> None:
+        self._r().start_epochs(first_epoch)
 
     def deinit(self) -> None:
         self._r().deinit()
@@ -875,8 +874,6 @@ class RayRunner(TubeRunner):
         statuses = []
         for st, call in zip(self.layout.stages, self._calls):
             args: list[Any] = [st.index] if st.pass_index else []
-            if st.pass_epoch:
-                args.append(epoch)
             if st.pass_inputs:
                 args.append({s: snapshot[s] for s in st.input_slots} if snapshot else None)
             args.extend(outs[src] for src in st.in_from)
@@ -895,18 +892,25 @@ class RayRunner(TubeRunner):
         k = -1
         exhausted_now = 0
         value = NOEVENT
+        statuses = pending.statuses
         try:
-            if len(pending.statuses) > 1:
-                _, waiting = ray.wait(pending.statuses, num_returns=len(pending.statuses), timeout=self.timeout, fetch_local=True)
-                if waiting:
-                    k = pending.statuses.index(waiting[0])
+            got: list[Any] | None = None
+            if len(statuses) > 1:  # one round trip for all stages; on an error, find its stage below
+                try:
+                    got = ray.get(statuses, timeout=self.timeout)
+                except ray.exceptions.GetTimeoutError:
+                    _, waiting = ray.wait(statuses, num_returns=len(statuses), timeout=0)
+                    k = statuses.index(waiting[0]) if waiting else len(statuses) - 1
                     raise RayTimeoutError(
                         f"epoch {epoch} of tube {self.tube.tube_id!r} did not finish within {self.timeout:g} s: "
                         f"still waiting for {self._describe(stages[k].group)}; pass a larger RayRunner(timeout=...) if this is expected",
                         group=stages[k].group, timeout=self.timeout,
-                    )
-            for k, ref in enumerate(pending.statuses):
-                status = self._get(ref, stages[k].group, f"running epoch {epoch}")
+                    ) from None
+                except ray.exceptions.RayError:
+                    got = None
+            for k in range(len(statuses)):
+                # without ``got``: one stage at a time, in order: the first failing stage is the cause
+                status = got[k] if got is not None else self._get(statuses[k], stages[k].group, f"running epoch {epoch}")
                 if type(status) is not _Status:  # the plain form: only the return value
                     if stages[k].return_slot >= 0:
                         value = status
@@ -919,9 +923,11 @@ class RayRunner(TubeRunner):
                 if status.events and self._callbacks:
                     self._emit_events(status.events)
         except BaseException as exc:
-            if k >= 0 and self._callbacks and not isinstance(exc, (RayActorLostError, RayTimeoutError)):
-                with contextlib.suppress(Exception):
-                    self._emit_events(self._get(self._actors[stages[k].group].failed_events.remote(epoch), stages[k].group, "reporting events"))
+            if not isinstance(exc, (RayActorLostError, RayTimeoutError)):
+                self._resync()
+                if k >= 0 and self._callbacks:
+                    with contextlib.suppress(Exception):
+                        self._emit_events(self._get(self._actors[stages[k].group].failed_events.remote(epoch), stages[k].group, "reporting events"))
             self._end_epoch(epoch, None)
             raise
         self._end_epoch(epoch, None)
@@ -935,12 +941,19 @@ class RayRunner(TubeRunner):
             for cb in self._callbacks:
                 cb(event)
 
+    def _resync(self) -> None:
+        """Tell every actor the next epoch (after a failure Ray may have skipped some calls)."""
+        for g, actor in self._actors.items():
+            if g not in self._dead:
+                actor.start_epochs.remote(self._epoch)
+
     def _drain(self, pending: collections.deque) -> None:
         """Wait for epochs still in flight (their results and errors are dropped)."""
         refs = [r for p in pending for r in p.statuses]
         if refs:
             with contextlib.suppress(Exception):
                 ray.wait(refs, num_returns=len(refs), timeout=self.timeout)
+            self._resync()
         pending.clear()
 
     def _results(self, epochs: int | None) -> Generator[Any, None, None]:
