@@ -164,6 +164,10 @@ class _Stage:
     # the call's leading arguments (each one costs a Ray call ~0.1 ms, so only what is needed):
     pass_index: bool = False  # ``index``, when its group has several stages
     pass_inputs: bool = False  # this epoch's input values, when the group reads inputs
+    # whether the call returns a status first: stages with sources (they may run out), the
+    # return node, or no values to send (errors must surface somewhere), and every stage
+    # while callbacks want events; other stages' failures reach the driver through their refs
+    report: bool = True
 
 
 class _Layout:
@@ -393,9 +397,11 @@ class _Layout:
                 st.last = True
                 seen.add(st.group)
         per_group = collections.Counter(st.group for st in self.stages)
+        sources = set(plan.sources)
         for st in self.stages:
             st.pass_index = per_group[st.group] > 1
             st.pass_inputs = st.first and bool(st.input_slots)
+            st.report = bool(sources.intersection(st.executed)) or st.return_slot >= 0 or not st.out_slots
 
     def nodes_of(self, group: str) -> tuple[str, ...]:
         ids = list(self.tube.nodes)
@@ -487,9 +493,12 @@ class _GroupRunner(SynchronousRunner):
             inputs = args[pos]
             pos += 1
         out = self.run_stage(k, epoch, inputs, args[pos:])
-        status = out[0]
-        if not status.exhausted and not status.events:
-            out = (status.returned if st.return_slot >= 0 else None, *out[1:])
+        if not (st.report or self._callbacks):
+            out = out[1:]
+        else:
+            status = out[0]
+            if not status.exhausted and not status.events:
+                out = (status.returned if st.return_slot >= 0 else None, *out[1:])
         return out[0] if len(out) == 1 else out
 
     def start_epochs(self, first_epoch: int) -> None:
@@ -586,6 +595,9 @@ class _GroupActor:
     def start_epochs(self, first_epoch: int) -> None:
         self._r().start_epochs(first_epoch)
 
+    def ping(self) -> int:
+        return os.getpid()
+
     def deinit(self) -> None:
         self._r().deinit()
 
@@ -635,7 +647,7 @@ class _Pending:
     """An epoch submitted to the actors and not yet collected."""
 
     epoch: int
-    statuses: list[Any]  # one ref per stage (a ``_Status`` or the plain return value)
+    statuses: list[tuple[int, Any]]  # (stage, ref) of each reporting stage (a ``_Status`` or the plain return value)
 
 
 def connect(address: str | None = None, **init_kwargs: Any) -> None:
@@ -754,11 +766,17 @@ class RayRunner(TubeRunner):
         except BaseException:
             self._teardown()
             raise
-        self._calls = [self._actors[st.group].run.options(num_returns=1 + len(st.out_slots)) for st in layout.stages]
+        self._bind_calls()
         self._running = True
         self._exhausted = False
         for i in range(len(self.plan.node_ids)):
             self._dispatcher.set_flag(i, self.core.F_EXHAUSTED, False)
+
+    def _bind_calls(self) -> None:
+        """Each stage's ``run`` with its number of returns (a status first if it reports)."""
+        self._reports = [st.report or bool(self._callbacks) for st in self.layout.stages]
+        self._calls = [self._actors[st.group].run.options(num_returns=int(rep) + len(st.out_slots))
+                       for st, rep in zip(self.layout.stages, self._reports)]
 
     def _acquire(self, options: dict) -> tuple[Any, bool]:
         """An actor with ``options``: an idle one from the pool (``True``) or a new one."""
@@ -872,18 +890,18 @@ class RayRunner(TubeRunner):
         self._epoch = epoch + 1
         outs: dict[tuple[int, int], Any] = {}
         statuses = []
-        for st, call in zip(self.layout.stages, self._calls):
+        for st, call, report in zip(self.layout.stages, self._calls, self._reports):
             args: list[Any] = [st.index] if st.pass_index else []
             if st.pass_inputs:
                 args.append({s: snapshot[s] for s in st.input_slots} if snapshot else None)
             args.extend(outs[src] for src in st.in_from)
             refs = call.remote(*args)
-            if st.out_slots:
-                statuses.append(refs[0])
-                for j in range(len(st.out_slots)):
-                    outs[(st.index, j)] = refs[j + 1]
-            else:
-                statuses.append(refs)
+            n = int(report) + len(st.out_slots)
+            refs = [refs] if n == 1 else refs
+            if report:
+                statuses.append((st.index, refs[0]))
+            for j in range(len(st.out_slots)):
+                outs[(st.index, j)] = refs[j + int(report)]
         return _Pending(epoch, statuses)
 
     def _collect(self, pending: _Pending) -> Any:
@@ -892,7 +910,7 @@ class RayRunner(TubeRunner):
         k = -1
         exhausted_now = 0
         value = NOEVENT
-        statuses = pending.statuses
+        statuses = [ref for _, ref in pending.statuses]
         try:
             got: list[Any] | None = None
             if len(statuses) > 1:  # one round trip for all stages; on an error, find its stage below
@@ -900,7 +918,7 @@ class RayRunner(TubeRunner):
                     got = ray.get(statuses, timeout=self.timeout)
                 except ray.exceptions.GetTimeoutError:
                     _, waiting = ray.wait(statuses, num_returns=len(statuses), timeout=0)
-                    k = statuses.index(waiting[0]) if waiting else len(statuses) - 1
+                    k = pending.statuses[statuses.index(waiting[0]) if waiting else -1][0]
                     raise RayTimeoutError(
                         f"epoch {epoch} of tube {self.tube.tube_id!r} did not finish within {self.timeout:g} s: "
                         f"still waiting for {self._describe(stages[k].group)}; pass a larger RayRunner(timeout=...) if this is expected",
@@ -908,9 +926,9 @@ class RayRunner(TubeRunner):
                     ) from None
                 except ray.exceptions.RayError:
                     got = None
-            for k in range(len(statuses)):
+            for j, (k, ref) in enumerate(pending.statuses):
                 # without ``got``: one stage at a time, in order: the first failing stage is the cause
-                status = got[k] if got is not None else self._get(statuses[k], stages[k].group, f"running epoch {epoch}")
+                status = got[j] if got is not None else self._get(ref, stages[k].group, f"running epoch {epoch}")
                 if type(status) is not _Status:  # the plain form: only the return value
                     if stages[k].return_slot >= 0:
                         value = status
@@ -922,8 +940,18 @@ class RayRunner(TubeRunner):
                     exhausted_now += 1
                 if status.events and self._callbacks:
                     self._emit_events(status.events)
+        except RayActorLostError as exc:
+            self._end_epoch(epoch, None)
+            dead = self._find_dead(exc.group)
+            if dead == exc.group:
+                raise
+            raise RayActorLostError(
+                f"{self._describe(dead)} died while running epoch {epoch} (tube {self.tube.tube_id!r}); "
+                "call runner.deinit() and runner.init() to start a new one",
+                group=dead, nodes=self.layout.nodes_of(dead),
+            ) from exc
         except BaseException as exc:
-            if not isinstance(exc, (RayActorLostError, RayTimeoutError)):
+            if not isinstance(exc, RayTimeoutError):
                 self._resync()
                 if k >= 0 and self._callbacks:
                     with contextlib.suppress(Exception):
@@ -941,6 +969,21 @@ class RayRunner(TubeRunner):
             for cb in self._callbacks:
                 cb(event)
 
+    def _find_dead(self, reported: str) -> str:
+        """The first group, in stage order, whose actor is dead (``reported`` if none is): a
+        dead actor's failure reaches the driver through the stages downstream of it."""
+        self._dead.discard(reported)
+        for g in self.layout.groups:
+            try:
+                ray.get(self._actors[g].ping.remote(), timeout=min(self.timeout, 10.0))
+            except ray.exceptions.RayActorError:
+                self._dead.add(g)
+                return g
+            except ray.exceptions.GetTimeoutError:  # busy, not dead
+                continue
+        self._dead.add(reported)
+        return reported
+
     def _resync(self) -> None:
         """Tell every actor the next epoch (after a failure Ray may have skipped some calls)."""
         for g, actor in self._actors.items():
@@ -949,7 +992,7 @@ class RayRunner(TubeRunner):
 
     def _drain(self, pending: collections.deque) -> None:
         """Wait for epochs still in flight (their results and errors are dropped)."""
-        refs = [r for p in pending for r in p.statuses]
+        refs = [r for p in pending for _, r in p.statuses]
         if refs:
             with contextlib.suppress(Exception):
                 ray.wait(refs, num_returns=len(refs), timeout=self.timeout)
@@ -1068,6 +1111,8 @@ class RayRunner(TubeRunner):
         self._callbacks.append(callback)
         for g, actor in self._actors.items():
             self._get(actor.record_events.remote(), g, "turning on events")
+        if self._actors:
+            self._bind_calls()  # every stage now reports (its events)
 
     @property
     def store(self) -> EventStore:

@@ -7,6 +7,7 @@ import os
 import random
 import subprocess
 import sys
+import time
 import warnings
 from pathlib import Path
 
@@ -274,6 +275,7 @@ def test_killed_actor_is_an_error_naming_its_nodes(tmp_path, core):
     runner = RayRunner(tube, core=core)
     runner.process()
     ray.kill(runner.actors["two"])
+    _wait_dead(runner.actors["two"])
     with pytest.raises(RayActorLostError) as info:
         runner.process()
     assert ("two", ("b",)) == (info.value.group, info.value.nodes)
@@ -331,6 +333,18 @@ def test_cli_run_with_ray_runner():
 
 
 
+def _wait_dead(actor, seconds: float = 30.0) -> None:
+    """Return once ``actor`` answers calls with RayActorError (``ray.kill`` is asynchronous)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            ray.get(actor.ping.remote(), timeout=seconds)
+        except ray.exceptions.RayActorError:
+            return
+        time.sleep(0.05)
+    raise AssertionError("the killed actor still answers")
+
+
 def test_actors_are_reused_and_dead_idle_ones_replaced(core):
     """deinit() returns actors to the pool; the next runner reuses them, or starts fresh ones if they died idle."""
     import noob.runner.ray as noob_ray
@@ -344,8 +358,7 @@ def test_actors_are_reused_and_dead_idle_ones_replaced(core):
     for idle in noob_ray._pool.values():
         for actor in idle:
             ray.kill(actor)
-            with pytest.raises(ray.exceptions.RayActorError):
-                ray.get(actor.deinit.remote(), timeout=30)  # returns once the kill has landed
+            _wait_dead(actor)
     with RayRunner(Tube.from_specification(tube.spec), core=core) as third:
         pid_c3, (pid_b3, x) = third.process()
     assert (0, set()) == (x, {pid_b3, pid_c3} & {pid_b, pid_c, again_b, again_c})
