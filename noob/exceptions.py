@@ -17,6 +17,8 @@ import attrs
 
 __all__ = [
     "AlreadyDoneError",
+    "AnnotationWarning",
+    "AssetDependsWarning",
     "AssetError",
     "ConfigError",
     "ConfigWarning",
@@ -35,6 +37,7 @@ __all__ = [
     "RunnerError",
     "SchedulerError",
     "SchedulerExhaustedError",
+    "SignalMismatchError",
     "SpecError",
     "TubeError",
 ]
@@ -48,10 +51,19 @@ class SchedulerError(NoobCoreError):
     """Base of errors about epochs and scheduling."""
 
 
+class NotAddedError(SchedulerError, IndexError, ValueError):
+    """A node id that is not part of the compiled graph was passed to the core.
 
+    Raised by both cores (``Dispatcher.set_flag`` / ``prepare_call`` / ``finish``,
+    ``Scheduler.done``, ``reachable``) for an id outside ``0 <= id < n``. It is an
+    ``IndexError`` (the id is an index) and, as in the original, a ``ValueError``.
+    Attributes: ``node`` (the id) and ``n`` (how many nodes the graph has).
+    """
 
-class NotAddedError(SchedulerError, ValueError):
-    """A node id that is not part of the compiled graph was used."""
+    def __init__(self, message: str, node: int = -1, n: int = 0):
+        super().__init__(message)
+        self.node = node
+        self.n = n
 
 
 class AlreadyDoneError(SchedulerError, ValueError):
@@ -123,15 +135,103 @@ class ExtraInputWarning(InputWarning, RuntimeWarning):
 
 
 class RaceWarning(NoobWarning):
-    """Two nodes receive the same mutable asset without an order between them.
+    """Two nodes receive the same mutable asset without an order between them, or a node takes
+    a runner-scoped asset directly with no order relative to the node its ``depends`` stores
+    it from (so it may see this epoch's value or the next one's).
 
-    Attributes: ``asset`` and ``nodes`` (the two unordered node ids).
+    Attributes: ``asset``, ``nodes`` (the two unordered node ids) and ``path`` (the YAML path
+    of the entry to change, e.g. ``nodes.b.depends[0]``; it also opens the message).
     """
 
-    def __init__(self, message: str, asset: str = "", nodes: tuple[str, ...] = ()):
+    def __init__(self, message: str, asset: str = "", nodes: tuple[str, ...] = (), path: str = ""):
         super().__init__(message)
         self.asset = asset
         self.nodes = nodes
+        self.path = path
+
+
+class AnnotationWarning(NoobWarning):
+    """A signal is wired into a slot whose annotation it can certainly not satisfy.
+
+    Emitted at load only when both annotations are plain classes (or generic aliases of
+    them, compared by origin) and neither is a subclass of the other, so ``list[int]`` into
+    ``int`` warns while ``int`` into ``float``, ``Any``, unions with an overlap, ``Optional``,
+    type variables, protocols and unannotated sides never do.
+    Attributes: ``path`` (e.g. ``nodes.b.depends[0]``), ``node`` and ``slot`` (the receiving
+    side), ``source`` (``"a.value"``), ``signal_type`` and ``slot_type``.
+    """
+
+    def __init__(self, message: str, path: str = "", node: str = "", slot: Any = None, source: str = "",
+                 signal_type: Any = None, slot_type: Any = None):
+        super().__init__(message)
+        self.path = path
+        self.node = node
+        self.slot = slot
+        self.source = source
+        self.signal_type = signal_type
+        self.slot_type = slot_type
+
+
+class AssetDependsWarning(NoobWarning):
+    """An asset's ``depends`` names a signal the node does not have: the asset is never stored
+    back (it keeps its initial value each epoch). Attributes: ``asset`` and ``path``."""
+
+    def __init__(self, message: str, asset: str = "", path: str = ""):
+        super().__init__(message)
+        self.asset = asset
+        self.path = path
+
+
+class SignalMismatchError(RunnerError, TypeError, ValueError):
+    """A node returned a value that does not fit its signals.
+
+    A node with ``k > 1`` signals must return a tuple (or list) of exactly ``k`` values, one
+    per signal in order (or ``NoEvent`` for none of them). Raised by both runners on both
+    cores, in the epoch the node returned it; the runner stays usable. It is a ``TypeError``
+    when the value is not a tuple or list (as Python's own unpacking of a non-iterable) and a
+    ``ValueError`` when the length is wrong (as ``a, b = 1, 2, 3``); one class is both, so
+    either ``except`` catches it.
+
+    The core raises it with integer data only (``node_index``, ``expected`` as a count,
+    ``found_len``, ``found_type``); the runner then calls :meth:`locate`, which fills in the
+    names. Attributes: ``node`` (node id, ``None`` until located), ``epoch``, ``tube``,
+    ``expected`` (the signal names, or their count before ``locate``), ``found`` (what was
+    returned, in words).
+    """
+
+    def __init__(self, node_index: int, expected: int, found_len: int, found_type: str):
+        self.node_index = node_index
+        self.found_len = found_len
+        self.found_type = found_type
+        self.node: str | None = None
+        self.epoch: Any = None
+        self.tube: str | None = None
+        self.expected: Any = expected
+        super().__init__(self._format())
+
+    @property
+    def found(self) -> str:
+        if self.found_len < 0:
+            return f"a value of type {self.found_type}"
+        return f"a {self.found_type} of {self.found_len} value{'s' if self.found_len != 1 else ''}"
+
+    def locate(self, node: str, signals: Sequence[str], epoch: Any, tube: str) -> None:
+        """Name the node, its signals, the epoch and the tube (called once, by the runner)."""
+        self.node, self.expected, self.epoch, self.tube = node, tuple(signals), epoch, tube
+        self.args = (self._format(),)
+
+    def _format(self) -> str:
+        if self.node is None:
+            return f"node {self.node_index} returned {self.found} for its {self.expected} signals"
+        names = ", ".join(repr(s) for s in self.expected)
+        return (
+            f"node {self.node!r} of tube {self.tube!r} returned {self.found} in epoch {self.epoch}, but it has "
+            f"{len(self.expected)} signals ({names}): return a tuple of {len(self.expected)} values, one per "
+            f"signal in that order (NoEvent for a signal that does not fire)"
+        )
+
+    def __str__(self) -> str:
+        return self._format()
 
 
 class AssetError(NoobError, RuntimeError):

@@ -4,8 +4,11 @@ Owns: dense node ids, the slot table layout, the CSR adjacency and topological o
 the per-node argument / output / asset-store tables handed to ``noob._core``'s
 ``Dispatcher``. Names stay here (``node_ids``, ``signal_slot``) so the runner can turn core
 ids back into words.
-Must not: call user code or run epochs (``noob.runner``), or re-validate the spec
-(``noob.tube`` has done that).
+Must not: call user code or run epochs (``noob.runner``), or validate: ``noob.tube``'s
+builder has checked everything a plan relies on, using the layout helpers below
+(``arg_positions``, ``map_regions``) so that the check and the layout cannot disagree. This
+module raises no ``SpecError`` and imports nothing above it (only ``noob.node``,
+``noob.asset``, ``noob.spec``, ``noob.types``, ``noob._core`` and numpy).
 
 Slot table layout (one Python list per runner, see ``_dispatch_c.pyx``)::
 
@@ -16,19 +19,109 @@ from __future__ import annotations
 
 import copy
 import inspect
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
 from noob.asset import AssetScope
-from noob.exceptions import Problem, SpecError
 from noob.node.adapters import MapNodeAdapter
 from noob.node.gather import Gather
-from noob.spec import InputScope
+from noob.spec import Dependency, InputScope
 from noob.types import MetaSignal
 
 NOEVENT = MetaSignal.NoEvent
 _P = inspect.Parameter
+_POSITIONAL = (_P.POSITIONAL_ONLY, _P.POSITIONAL_OR_KEYWORD)
+
+
+# --------------------------------------------------------------------------- layout helpers
+# shared with noob.tube's builder, which checks what they compute before any plan is built
+
+
+def constant_positions(node: Any) -> int:
+    """How many positional arguments a node's list ``params`` fill before its ``depends``
+    (nodes whose params are passed at each call, ``params_per_call``); 0 otherwise."""
+    params = getattr(node, "params", None)
+    if getattr(node, "params_per_call", False) and isinstance(params, (list, tuple)):
+        return len(params)
+    return 0
+
+
+def arg_positions(node: Any, dependencies: Sequence[Dependency], slots: Mapping[str, Any]) -> tuple[list[int | None], dict[str, int]]:
+    """Where each dependency goes: its positional index, or ``None`` for a keyword.
+
+    A scalar or numbered entry (``slot`` ``None``/int) is positional ``offset + slot``, a
+    named entry whose parameter is positional-only goes to that parameter's position. Returns
+    ``(position per dependency, {epoch-injected positional-only slot: position})``; the latter
+    holds injected ``epoch`` parameters that no dependency fills.
+    """
+    offset = constant_positions(node)
+    positions = [s.name for s in slots.values() if s.kind in _POSITIONAL]
+    out: list[int | None] = []
+    given: set[str] = set()
+    for dep in dependencies:
+        if dep.slot is None or isinstance(dep.slot, int):
+            out.append(offset + (dep.slot or 0))
+            continue
+        given.add(dep.slot)
+        slot = slots.get(dep.slot)
+        out.append(positions.index(dep.slot) if slot is not None and slot.kind == _P.POSITIONAL_ONLY else None)
+    epoch = {
+        s.name: positions.index(s.name) for s in slots.values()
+        if s.injection == "epoch" and s.name not in given and s.kind == _P.POSITIONAL_ONLY
+    }
+    return out, epoch
+
+
+def map_regions(nodes: Sequence[Any], dependencies: Sequence[Sequence[Dependency]], index: Mapping[str, int],
+                succ: Sequence[Sequence[int]], order: Sequence[int]) -> dict[int, set[int]]:
+    """What each ``map`` node runs once per element: ``{map id: region node ids}``.
+
+    The region of map ``m`` is every node downstream of ``m.value``, not looking past the
+    ``gather`` nodes that collapse ``m`` (a gather inside a nested map's region belongs to
+    that map). Regions of nested maps are computed first (reverse topological ``order``).
+    ``nodes``, ``dependencies`` and ``succ`` are indexed by dense node id.
+    """
+    is_gather = [isinstance(nd.obj, type) and issubclass(nd.obj, Gather) for nd in nodes]
+    maps = [i for i in order if isinstance(nodes[i], MapNodeAdapter)]
+    value_consumers: dict[int, list[int]] = {m: [] for m in maps}
+    for i, deps in enumerate(dependencies):
+        for dep in deps:
+            j = index.get(dep.node)
+            if j in value_consumers and dep.signal == "value":
+                value_consumers[j].append(i)
+    regions: dict[int, set[int]] = {}
+    for m in reversed(maps):
+        inner = [m2 for m2 in regions if m2 != m]
+        region: set[int] = set()
+        frontier = list(value_consumers[m])
+        while frontier:
+            x = frontier.pop()
+            if x in region:
+                continue
+            region.add(x)
+            if is_gather[x] and not any(x in regions[m2] and m2 in region for m2 in inner):
+                continue
+            frontier.extend(succ[x])
+        regions[m] = region
+    return {m: regions[m] for m in maps}
+
+
+def region_conflicts(regions: Mapping[int, set[int]]) -> list[tuple[int, int, int]]:
+    """``(node, map a, map b)`` for every node in the regions of two maps that do not nest."""
+    owners: dict[int, list[int]] = {}
+    for m, region in regions.items():
+        for i in region:
+            owners.setdefault(i, []).append(m)
+    found = []
+    for i in sorted(owners):
+        ms = sorted(owners[i])
+        for x, a in enumerate(ms):
+            for b in ms[x + 1:]:
+                if a not in regions[b] and b not in regions[a]:
+                    found.append((i, a, b))
+    return found
 
 
 class Plan:
@@ -46,10 +139,12 @@ class Plan:
     - ``node_assets``: per node, ``[(asset_id, slot)]`` of node-scoped assets it takes.
     - ``sources``: nodes without node predecessors.
     - ``uses_epoch``: True if any node asks for the epoch.
+    - ``regions``: map id -> the node ids it runs once per element (``map_regions``);
+      ``region_order``: map id -> that region's execution order; ``top_order``: the order
+      without any region's nodes (what the top-level dispatcher runs).
     """
 
     def __init__(self, tube: Any, core: Any):
-        self.tube = tube
         self.core = core
         self.node_ids: list[str] = list(tube.nodes)
         self.index = {k: i for i, k in enumerate(self.node_ids)}
@@ -89,7 +184,6 @@ class Plan:
         src_e: list[int] = []
         dst_e: list[int] = []
         self.node_assets: list[list[tuple[str, int]]] = []
-        problems: list[Problem] = []
         consumed: set[tuple[str, str]] = set()
         for i, node_id in enumerate(self.node_ids):
             node = tube.nodes[node_id]
@@ -98,21 +192,19 @@ class Plan:
             pos: dict[int, tuple[int, int]] = {}
             kw: list[tuple[str, int, int]] = []
             node_assets: list[tuple[str, int]] = []
-            offset = 0
             if getattr(node, "params_per_call", False):
                 params = node.params
                 if isinstance(params, (list, tuple)):
                     for j, value in enumerate(params):
                         pos[j] = (len(values), 1)
                         values.append(value)
-                    offset = len(params)
                 elif params:
                     for key, value in params.items():
                         kw.append((key, len(values), 1))
                         values.append(value)
-            positions = [s.name for s in slots.values() if s.kind in (_P.POSITIONAL_ONLY, _P.POSITIONAL_OR_KEYWORD)]
+            dep_pos, epoch_pos = arg_positions(node, nspec.dependencies, slots)
             given: set[str] = set()
-            for dep in nspec.dependencies:
+            for dep, idx in zip(nspec.dependencies, dep_pos):
                 if dep.node == "input":
                     src = self.input_slot[dep.signal]
                 elif dep.node == "assets":
@@ -125,32 +217,26 @@ class Plan:
                     src_e.append(self.index[dep.node])
                     dst_e.append(i)
                 if dep.slot is None or isinstance(dep.slot, int):
-                    idx = offset + (dep.slot or 0)
-                    if idx in pos:
-                        problems.append(Problem(dep.path, f"positional slot {idx} of node {node_id!r} is given twice"))
+                    assert idx is not None
                     pos[idx] = (src, 1)
                 else:
                     slot = slots.get(dep.slot)
                     required = 1 if slot is None else int(slot.required)
                     if node.__class__.__name__ == "ReturnNode":
                         required = 0
-                    if slot is not None and slot.kind == _P.POSITIONAL_ONLY:
-                        pos[positions.index(dep.slot)] = (src, required)
+                    if idx is not None:
+                        pos[idx] = (src, required)
                     else:
                         kw.append((dep.slot, src, required))
                     given.add(dep.slot)
             for slot in slots.values():
                 if slot.injection == "epoch" and slot.name not in given:
                     self.uses_epoch = True
-                    if slot.kind == _P.POSITIONAL_ONLY:
-                        pos[positions.index(slot.name)] = (self.epoch_slot, 1)
+                    if slot.name in epoch_pos:
+                        pos[epoch_pos[slot.name]] = (self.epoch_slot, 1)
                     else:
                         kw.append((slot.name, self.epoch_slot, 1))
-            if pos and sorted(pos) != list(range(len(pos))):
-                problems.append(
-                    Problem(f"nodes.{node_id}.depends", f"positional slots {sorted(pos)} of node {node_id!r} leave gaps",
-                            "number positional slots 0, 1, 2, ... without gaps")
-                )
+            # the builder has checked that positions neither repeat nor leave gaps
             for j in sorted(pos):
                 arg_src.append(pos[j][0])
                 arg_req.append(pos[j][1])
@@ -164,15 +250,14 @@ class Plan:
                 out_slot.append(self.signal_slot[(node_id, name)])
             out_ptr.append(len(out_slot))
             self.node_assets.append(node_assets)
-        if problems:
-            raise SpecError(problems, tube=tube.tube_id, source=tube.spec.source)
 
         # -- runner-scope asset round trips: (signal slot -> asset slot), copied only when
-        #    another node still consumes the signal after the store
+        #    another node still consumes the signal after the store. A `depends` naming a
+        #    signal its node does not have stores nothing (the builder warned about it).
         stores: list[list[tuple[int, int, int]]] = [[] for _ in range(n)]
         for asset_id, asset in tube.assets.items():
             dep = asset.spec.dependency
-            if dep is None or AssetScope(asset.scope) != AssetScope.runner:
+            if dep is None or AssetScope(asset.scope) != AssetScope.runner or (dep.node, dep.signal) not in self.signal_slot:
                 continue
             stores[self.index[dep.node]].append(
                 (self.signal_slot[(dep.node, dep.signal)], self.asset_slot[asset_id], int((dep.node, dep.signal) in consumed))
@@ -219,57 +304,25 @@ class Plan:
         return dict(self._tables)
 
     def _map_regions(self, tube: Any, src_e: list[int], dst_e: list[int]) -> None:
-        """Find what each ``map`` node runs once per element.
+        """Lay out what each ``map`` node runs once per element (see ``map_regions``).
 
-        The region of map ``m`` is every node downstream of ``m.value``, not looking past the
-        ``gather`` nodes that collapse ``m`` (a gather inside a nested map's region belongs to
-        that map). Regions of nested maps are computed first (reverse topological order).
         ``top_order`` is the execution order without any region's nodes; ``region_order[m]``
-        is the order ``m`` runs per element, without its nested maps' regions.
+        is the order ``m`` runs per element, without its nested maps' regions. The builder
+        has checked that no node is in the regions of two maps that do not nest.
         """
         n = len(self.node_ids)
-
         nodes = [tube.nodes[k] for k in self.node_ids]
-        is_gather = [isinstance(nd.obj, type) and issubclass(nd.obj, Gather) for nd in nodes]
-        maps = [i for i in (int(x) for x in self.order) if isinstance(nodes[i], MapNodeAdapter)]
+        if not any(isinstance(nd, MapNodeAdapter) for nd in nodes):
+            self.top_order = np.asarray(self.order, dtype=np.int32)
+            self.region_order = {}
+            self.regions = {}
+            return
         succ: list[list[int]] = [[] for _ in range(n)]
         for s_, d_ in zip(src_e, dst_e):
             succ[s_].append(d_)
-        value_consumers: dict[int, list[int]] = {m: [] for m in maps}
-        for i, node_id in enumerate(self.node_ids):
-            for dep in tube.spec.nodes[node_id].dependencies:
-                j = self.index.get(dep.node)
-                if j in value_consumers and dep.signal == "value":
-                    value_consumers[j].append(i)
-        regions: dict[int, set[int]] = {}
-        for m in reversed(maps):
-            inner = [m2 for m2 in regions if m2 != m]
-            region: set[int] = set()
-            frontier = list(value_consumers[m])
-            while frontier:
-                x = frontier.pop()
-                if x in region:
-                    continue
-                region.add(x)
-                if is_gather[x] and not any(x in regions[m2] and m2 in region for m2 in inner):
-                    continue
-                frontier.extend(succ[x])
-            regions[m] = region
-        # a node may be in the shadow of several maps only if they are nested
-        problems = []
-        for i in range(n):
-            owners = [m for m in maps if i in regions[m]]
-            for a in owners:
-                for b in owners:
-                    if a < b and a not in regions[b] and b not in regions[a]:
-                        problems.append(Problem(
-                            f"nodes.{self.node_ids[i]}.depends",
-                            f"node {self.node_ids[i]!r} is downstream of two unrelated maps, "
-                            f"{self.node_ids[a]!r} and {self.node_ids[b]!r}; its per-element epochs would be ambiguous",
-                            "gather one map's results before combining them with the other's",
-                        ))
-        if problems:
-            raise SpecError(problems, tube=tube.tube_id, source=tube.spec.source)
+        regions = map_regions(nodes, [tube.spec.nodes[k].dependencies for k in self.node_ids], self.index, succ,
+                              [int(x) for x in self.order])
+        maps = list(regions)
         nested_in = {m: set().union(*(regions[m2] for m2 in maps if m2 in regions[m])) if maps else set() for m in maps}
         everything = set().union(*regions.values()) if regions else set()
         order = [int(x) for x in self.order]

@@ -2,8 +2,10 @@
 
 Owns: resolving ``type`` paths to Python objects, wrapping them as nodes and assets
 (``WrapFuncNode``, ``WrapClassNode``, ``AssetRuntime``), reading their signals and slots,
-binding ``depends`` and ``params`` to signatures, the graph checks (cycles, the asset race
-check) and collecting every problem into one ``SpecError``.
+binding ``depends`` and ``params`` to signatures, the graph checks (cycles, positional
+arguments, map regions, the asset order and race checks, signal/slot annotations) and
+collecting every problem into one ``SpecError``. Everything a plan relies on is checked here,
+with ``noob.plan``'s own layout helpers, so ``Plan`` never meets an invalid tube.
 Must not: run anything per epoch (that is ``noob.runner``) or lay out tables (``noob.plan``).
 """
 
@@ -15,17 +17,30 @@ import difflib
 import functools
 import importlib
 import inspect
+import numbers
 import os
 import sys
 import threading
+import types
+import typing
 import warnings
 from collections.abc import Iterable, Iterator, Mapping
 from types import MappingProxyType
-from typing import Any
+from typing import Any, NamedTuple
+
+import numpy as np
 
 from noob import _core
 from noob.asset import Asset, AssetRuntime, AssetScope
-from noob.exceptions import CycleError, InputMissingError, Problem, RaceWarning, SpecError
+from noob.exceptions import (
+    AnnotationWarning,
+    AssetDependsWarning,
+    CycleError,
+    InputMissingError,
+    Problem,
+    RaceWarning,
+    SpecError,
+)
 from noob.input import INPUT_PATTERN, InputCollection
 from noob.node.adapters import (
     MapNodeAdapter,
@@ -38,7 +53,7 @@ from noob.node.adapters import (
 )
 from noob.node.base import Node, Signal, Slot, signature
 from noob.node.gather import Gather
-from noob.plan import Plan
+from noob.plan import Plan, arg_positions, constant_positions, map_regions, region_conflicts
 from noob.spec import (
     AssetSpecification,
     Dependency,
@@ -222,6 +237,10 @@ class _TubeBuilder:
         self.problems: list[Problem] = list(spec.problems)
         self.tube_input = tube_input
         self.cycle: list[str] = []
+        #: node id -> ``arg_positions`` of its depends (computed once, by ``_check_positions``)
+        self._positions: dict[str, tuple[list[int | None], dict[str, int]]] = {}
+        #: generation of each node as the original noob counts them (see ``_original_accepts``)
+        self._generations: list[int] | None = None
 
     def problem(self, path: str, message: str, fix: str = "") -> None:
         self.problems.append(Problem(path, message, fix))
@@ -261,10 +280,13 @@ class _TubeBuilder:
             if asset is not None:
                 assets[asset_id] = asset
         self._check_dependencies(nodes, signals, slots)
-        if not self.problems:
-            self._check_graph(nodes)
-        if not self.problems:
-            self._check_assets(nodes)
+        # the graph checks run whatever else is wrong, on the nodes that resolved (edges to
+        # nodes that did not are left out); the map and asset checks need an acyclic graph
+        graph = self._check_graph(nodes)
+        if not self.cycle:
+            self._check_map_regions(nodes, graph)
+            self._check_assets(graph, signals)
+        self._check_annotations(nodes, signals, slots)
         if self.problems:
             if self.cycle:
                 raise CycleError(self.problems, self.cycle, tube=name, source=spec.source)
@@ -272,9 +294,11 @@ class _TubeBuilder:
         tube = Tube(spec.noob_id or name or "tube", spec, nodes, assets, inputs)
         tube.signals = signals
         tube.slots = slots
-        if any(isinstance(n, MapNodeAdapter) for n in nodes.values()):
-            tube.plan()  # map regions are checked when planned: report problems at load time
         return tube
+
+    def warn(self, warning: Warning) -> None:
+        """Emit a load-time warning, attributed to the caller of ``Tube.from_specification``."""
+        warnings.warn(warning, stacklevel=6)
 
     # -- nodes
     def _node(self, node_id: str, nspec: NodeSpecification, inputs: InputCollection) -> _Wrapped | None:
@@ -455,6 +479,7 @@ class _TubeBuilder:
                 self.problem(f"nodes.{node_id}.depends", f"{nspec.type!r} is a generator function (a source); it cannot take inputs",
                              "remove `depends`, or make it a function or class")
                 continue
+            self._check_positions(node_id, node, nspec, slots[node_id])
             if isinstance(node, (ReturnNode, MapNodeAdapter)):
                 continue
             self._check_slots(node_id, node, nspec, slots[node_id])
@@ -465,8 +490,31 @@ class _TubeBuilder:
             dep = store
             names = [s.name for s in signals[dep.node]]
             if dep.signal not in names:
-                self.problem(dep.path, f"{dep.source!r}: node {dep.node!r} has no signal {dep.signal!r} (signals: {_quoted(names)})",
-                             "point `depends` at the signal that emits the modified asset")
+                # the original runs such a tube (the asset is simply never stored): a warning
+                hint = _close_matches(dep.signal, names)
+                self.warn(AssetDependsWarning(
+                    f"{dep.path}: {dep.source!r}: node {dep.node!r} has no signal {dep.signal!r} (signals: {_quoted(names)}), "
+                    f"so asset {asset_id!r} is never stored back and keeps its initial value. "
+                    f"Fix: point `depends` at the signal that emits the modified asset" + (f" (did you mean {hint}?)" if hint else ""),
+                    asset=asset_id, path=dep.path,
+                ))
+
+    def _check_positions(self, node_id: str, node: _Wrapped, nspec: NodeSpecification, node_slots: dict[str, Slot]) -> None:
+        """Positional arguments (list ``params``, numbered or scalar ``depends``, positional-only
+        slots) are each given once and leave no gaps, laid out as ``Plan`` will lay them out."""
+        dep_pos, epoch_pos = self._positions[node_id] = arg_positions(node, nspec.dependencies, node_slots)
+        taken = set(range(constant_positions(node)))
+        for dep, idx in zip(nspec.dependencies, dep_pos):
+            if idx is None:
+                continue
+            if idx in taken:
+                self.problem(dep.path, f"positional slot {idx} of node {node_id!r} is given twice",
+                             "give each positional argument once (number list entries or name the slots)")
+            taken.add(idx)
+        taken |= set(epoch_pos.values())
+        if taken and sorted(taken) != list(range(len(taken))):
+            self.problem(f"nodes.{node_id}.depends", f"positional slots {sorted(taken)} of node {node_id!r} leave gaps",
+                         "number positional slots 0, 1, 2, ... without gaps")
 
     def _check_slots(self, node_id: str, node: _Wrapped, nspec: NodeSpecification, node_slots: dict[str, Slot]) -> None:
         var_kw = any(s.kind == _P.VAR_KEYWORD for s in node_slots.values())
@@ -505,8 +553,8 @@ class _TubeBuilder:
                        what="depends and params", extra_kw=kw, extra_pos=npos, params_path=f"nodes.{node_id}.params")
 
 
-    def _check_graph(self, nodes: dict[str, _Wrapped]) -> None:
-        """Cycles, found by the core on the node graph and spelled out by name."""
+    def _check_graph(self, nodes: dict[str, _Wrapped]) -> _Graph:
+        """Cycles, found by the core on the graph of the nodes that resolved, spelled out by name."""
         ids = list(nodes)
         index = {k: i for i, k in enumerate(ids)}
         src, dst = [], []
@@ -516,79 +564,295 @@ class _TubeBuilder:
                     src.append(index[dep.node])
                     dst.append(index[node_id])
         core = _core.active
-        indptr, indices = core.csr(len(ids), src, dst)
-        _, _, ok = core.toposort(len(ids), indptr, indices)
+        n = len(ids)
+        indptr, indices = core.csr(n, src, dst)
+        order, _, ok = core.toposort(n, indptr, indices)
         if not ok:
-            cycle = [ids[i] for i in core.find_cycle(len(ids), indptr, indices)]
+            cycle = [ids[i] for i in core.find_cycle(n, indptr, indices)]
             self.cycle = cycle
             self.problem(
                 f"nodes.{cycle[0]}.depends",
                 "the graph has a cycle: " + " -> ".join(cycle),
                 "break the cycle; to carry state from one epoch to the next use a runner-scoped asset with `depends`",
             )
-        self._graph = (ids, index, indptr, indices)
+        return _Graph(ids, index, src, dst, indptr, indices, order)
 
+    def _check_map_regions(self, nodes: dict[str, _Wrapped], graph: _Graph) -> None:
+        """A node may be in the per-element region of several maps only if they nest."""
+        ids = graph.ids
+        dense = [nodes[k] for k in ids]
+        if not any(isinstance(nd, MapNodeAdapter) for nd in dense):
+            return
+        succ: list[list[int]] = [[] for _ in ids]
+        for a, b in zip(graph.src, graph.dst):
+            succ[a].append(b)
+        regions = map_regions(dense, [self.spec.nodes[k].dependencies for k in ids], graph.id_of, succ,
+                              [int(x) for x in graph.order])
+        for i, a, b in region_conflicts(regions):
+            self.problem(
+                f"nodes.{ids[i]}.depends",
+                f"node {ids[i]!r} is downstream of two unrelated maps, {ids[a]!r} and {ids[b]!r}; its per-element epochs would be ambiguous",
+                "gather one map's results before combining them with the other's",
+            )
 
-    def _check_assets(self, nodes: dict[str, _Wrapped]) -> None:
-        """The seed's CAUTION, checked: unordered mutation of a shared asset, and use after store."""
-        ids, index, indptr, indices = self._graph
-        core = _core.active
+    def _check_assets(self, graph: _Graph, signals: dict[str, list[Signal]]) -> None:
+        """The seed's CAUTION, checked: use after store, and unordered users of a shared asset.
+
+        Linear in the graph per asset: one forward and one backward reachability sweep from
+        the storing node, one forward sweep from the asset's direct users, and one pass in
+        topological order for the race check (see ``_race_check``).
+
+        - A node taking a runner asset directly that certainly runs after the node its
+          ``depends`` stores it from (reachable from it) gets this epoch's stored value as if
+          it were the next epoch's: an error (a ``RaceWarning`` where the original noob's rule
+          let it through, see ``_original_accepts``). With no order between them (the
+          original accepts it when the user is in an earlier topological generation) a
+          ``RaceWarning``.
+        - Nodes receiving a runner- or process-scoped asset (directly, or along the events
+          from a direct user to the storing node) must be totally ordered, else the result
+          depends on which runs first: a ``RaceWarning`` per adjacent unordered pair.
+        """
+        ids, index = graph.ids, graph.id_of
         n = len(ids)
-        reach_cache: dict[int, Any] = {}
-
-        def reach(i: int) -> Any:
-            if i not in reach_cache:
-                reach_cache[i] = core.reachable(n, indptr, indices, i)
-            return reach_cache[i]
-
-        def ordered(a: int, b: int) -> bool:
-            return bool(reach(a)[b] or reach(b)[a])
-
+        if not n or not self.spec.assets:
+            return
+        core = _core.active
+        direct: dict[str, list[tuple[str, Dependency]]] = {}
+        for node_id in ids:
+            for dep in self.spec.nodes[node_id].dependencies:
+                if dep.node == "assets":
+                    direct.setdefault(dep.signal, []).append((node_id, dep))
+        reverse: tuple[Any, Any] | None = None
         for asset_id, aspec in self.spec.assets.items():
-            direct = [
-                (node_id, dep) for node_id, ns in self.spec.nodes.items() if node_id in index
-                for dep in ns.dependencies if dep.node == "assets" and dep.signal == asset_id
-            ]
-            if not direct:
+            users = direct.get(asset_id)
+            if not users:
                 continue
             scope = AssetScope(aspec.scope)
             store = aspec.dependency
-            if store is not None and store.node in index:
-                s = index[store.node]
-                for node_id, dep in direct:
+            s = index.get(store.node) if store is not None else None
+            if s is not None and store is not None and store.signal not in {x.name for x in signals.get(store.node, ())}:
+                s = None  # warned about in _check_dependencies: nothing is stored
+            before = None
+            if s is not None and store is not None:
+                if reverse is None:
+                    reverse = core.csr(n, graph.dst, graph.src)
+                before = core.reachable(n, reverse[0], reverse[1], s)  # s and every node that reaches it
+                after = core.reachable(n, graph.indptr, graph.indices, s)  # s and every node it reaches
+                for node_id, dep in users:
                     i = index[node_id]
-                    if i != s and not reach(i)[s]:
-                        when = "after" if reach(s)[i] else "possibly after (no order between them)"
+                    if before[i]:
+                        continue
+                    if after[i] and self._original_accepts(graph, s):
+                        fix = (f"take the asset from the events of the node before it (e.g. `{dep.slot if isinstance(dep.slot, str) else 'slot'}: "
+                               f"{store.source}`), or point `depends` at the last node that modifies the asset")
+                        self.warn(RaceWarning(
+                            f"{dep.path}: tube {self.spec.noob_id!r}: node {node_id!r} takes asset {asset_id!r} directly, but runs "
+                            f"after node {store.node!r}, where `assets.{asset_id}.depends: {store.source}` stores the asset for "
+                            f"the next epoch, so it receives the value stored in this epoch. The original noob accepted this "
+                            f"only because {store.node!r} is alone in its topological generation; it is an error otherwise. "
+                            f"Fix: {fix}.",
+                            asset=asset_id, nodes=(node_id, store.node), path=dep.path,
+                        ))
+                    elif after[i]:
                         self.problem(
                             dep.path,
-                            f"node {node_id!r} takes asset {asset_id!r} directly, but runs {when} node {store.node!r}, "
+                            f"node {node_id!r} takes asset {asset_id!r} directly, but runs after node {store.node!r}, "
                             f"where `assets.{asset_id}.depends: {store.source}` stores the asset for the next epoch",
                             f"take the asset from the events of the node before it (e.g. `{dep.slot if isinstance(dep.slot, str) else 'slot'}: "
                             f"{store.source}`), or point `depends` at the last node that modifies the asset",
                         )
+                    else:
+                        self.warn(RaceWarning(
+                            f"{dep.path}: tube {self.spec.noob_id!r}: node {node_id!r} takes asset {asset_id!r} directly with no "
+                            f"order relative to node {store.node!r}, where `assets.{asset_id}.depends: {store.source}` stores "
+                            f"it for the next epoch, so it may receive the value from before or after the store. Fix: make "
+                            f"{store.node!r} depend on {node_id!r} (or {node_id!r} take the asset from {store.source!r}'s events).",
+                            asset=asset_id, nodes=(node_id, store.node), path=dep.path,
+                        ))
             if scope == AssetScope.node:
                 continue
-            receivers = sorted({index[nid] for nid, _ in direct})
-            if store is not None and store.node in index:
-                s = index[store.node]
-                # nodes on a path from a direct consumer to the storing node carry the asset too
-                between = [j for j in range(n) if reach(j)[s] and any(reach(r)[j] for r in receivers)]
-                receivers = sorted(set(receivers) | set(between))
-            for x in range(len(receivers)):
-                for y in range(x + 1, len(receivers)):
-                    a, b = receivers[x], receivers[y]
-                    if not ordered(a, b):
-                        warnings.warn(
-                            RaceWarning(
-                                f"tube {self.spec.noob_id!r}: nodes {ids[a]!r} and {ids[b]!r} both receive the {scope.value}-scoped "
-                                f"asset {asset_id!r} with no order between them; if either modifies it in place, the result "
-                                f"depends on which runs first. Fix: make one depend on the other (chain them), or give each "
-                                f"its own node-scoped asset.",
-                                asset=asset_id,
-                                nodes=(ids[a], ids[b]),
-                            ),
-                            stacklevel=5,
-                        )
+            first = sorted({index[nid] for nid, _ in users})
+            receivers = first
+            if before is not None:
+                # nodes on a path from a direct user to the storing node carry the asset too
+                carried = core.reachable(n, graph.indptr, graph.indices, first)
+                receivers = sorted(set(first) | set(np.flatnonzero(carried & before).tolist()))
+            paths = {index[nid]: dep.path for nid, dep in reversed(users)}
+            for a, b in _race_check(graph, receivers):
+                path = paths.get(b) or _carrier_path(self.spec.nodes[ids[b]], index, set(receivers))
+                self.warn(RaceWarning(
+                    f"{path}: tube {self.spec.noob_id!r}: nodes {ids[a]!r} and {ids[b]!r} both receive the {scope.value}-scoped "
+                    f"asset {asset_id!r} with no order between them; if either modifies it in place, the result "
+                    f"depends on which runs first. Fix: make one depend on the other (chain them), or give each "
+                    f"its own node-scoped asset.",
+                    asset=asset_id, nodes=(ids[a], ids[b]), path=path,
+                ))
+
+    def _original_accepts(self, graph: _Graph, s: int) -> bool:
+        """The original noob's store-order rule misses users after store node ``s`` when ``s``
+        is alone in its topological generation (its generations count the virtual ``input``
+        and ``assets`` nodes, in generation 0). True in that case, so that such a tube, which
+        the original runs, loads here with a warning instead of failing."""
+        if self._generations is None:
+            gen = [0] * len(graph.ids)
+            preds: list[list[int]] = [[] for _ in graph.ids]
+            for a, b in zip(graph.src, graph.dst):
+                preds[b].append(a)
+            for v in (int(x) for x in graph.order):
+                has_deps = bool(self.spec.nodes[graph.ids[v]].dependencies)
+                gen[v] = 1 + max((gen[u] for u in preds[v]), default=0) if has_deps else 0
+            self._generations = gen
+        gen = self._generations
+        return gen[s] > 0 and gen.count(gen[s]) == 1
+
+    # -- annotations
+    def _check_annotations(self, nodes: dict[str, _Wrapped], signals: dict[str, list[Signal]],
+                           slots: dict[str, dict[str, Slot]]) -> None:
+        """Warn where a signal goes into a slot whose annotation it certainly cannot satisfy."""
+        verdicts: dict[tuple[Any, Any], bool] = {}  # a 10 000-node chain has one pair of types
+        for node_id, nspec in self.spec.nodes.items():
+            node = nodes.get(node_id)
+            if node is None or node_id not in slots or isinstance(node, (ReturnNode, MapNodeAdapter, TubeNodeAdapter)):
+                continue
+            if isinstance(node.obj, type) and issubclass(node.obj, Gather):
+                continue
+            node_slots = slots[node_id]
+            positional = [x for x in node_slots.values() if x.kind in (_P.POSITIONAL_ONLY, _P.POSITIONAL_OR_KEYWORD)]
+            dep_pos = self._positions[node_id][0] if node_id in self._positions else [None] * len(nspec.dependencies)
+            for dep, idx in zip(nspec.dependencies, dep_pos):
+                if dep.node not in signals:
+                    continue
+                signal = next((x for x in signals[dep.node] if x.name == dep.signal), None)
+                if isinstance(dep.slot, str):
+                    slot = node_slots.get(dep.slot)
+                else:
+                    slot = positional[idx] if idx is not None and idx < len(positional) else None
+                if signal is None or slot is None or slot.injection or slot.kind in (_P.VAR_POSITIONAL, _P.VAR_KEYWORD):
+                    continue
+                key = (signal.annotation, slot.annotation)
+                try:
+                    bad = verdicts[key]
+                except KeyError:
+                    bad = verdicts[key] = _certainly_incompatible(*key)
+                except TypeError:  # an unhashable annotation
+                    bad = _certainly_incompatible(*key)
+                if bad:
+                    self.warn(AnnotationWarning(
+                        f"{dep.path}: signal {dep.source!r} is annotated {_type_name(signal.annotation)}, but it goes "
+                        f"into slot {slot.name!r} of node {node_id!r}, annotated {_type_name(slot.annotation)}; neither "
+                        f"type is a subclass of the other. Fix: connect a signal of a fitting type, convert it in "
+                        f"between, or correct the annotations.",
+                        path=dep.path, node=node_id, slot=slot.name, source=dep.source,
+                        signal_type=signal.annotation, slot_type=slot.annotation,
+                    ))
+
+
+class _Graph(NamedTuple):
+    """The node graph the builder checks (dense ids of the nodes that resolved, spec order)."""
+
+    ids: list[str]
+    id_of: dict[str, int]
+    src: list[int]
+    dst: list[int]
+    indptr: Any
+    indices: Any
+    order: Any
+
+
+def _carrier_path(nspec: NodeSpecification, index: dict[str, int], receivers: set[int]) -> str:
+    """The path of the first ``depends`` entry through which a node receives a carried asset."""
+    for dep in nspec.dependencies:
+        if index.get(dep.node, -1) in receivers:
+            return dep.path
+    return f"nodes.{nspec.id}.depends"
+
+
+def _race_check(graph: _Graph, receivers: list[int]) -> list[tuple[int, int]]:
+    """Adjacent unordered pairs of ``receivers`` in execution order; ``[]`` if totally ordered.
+
+    Sorted by position in the topological order, the receivers are totally ordered exactly
+    when each one reaches the next. One pass in topological order finds, for every node, the
+    latest receiver (by position) that reaches it; receiver ``b`` is reached by its
+    predecessor ``a`` in the sorted list iff that is ``a``. O(n + m), where checking every pair
+    would be O(r^2) reachability queries.
+    """
+    if len(receivers) < 2:
+        return []
+    order = [int(x) for x in graph.order]
+    position = [0] * len(order)
+    for k, v in enumerate(order):
+        position[v] = k
+    is_receiver = bytearray(len(order))
+    for r in receivers:
+        is_receiver[r] = 1
+    indptr = graph.indptr.tolist()
+    indices = graph.indices.tolist()
+    latest = [-1] * len(order)  # position of the latest receiver reaching a node, itself excluded
+    for v in order:
+        carry = position[v] if is_receiver[v] else latest[v]
+        if carry < 0:
+            continue
+        for k in range(indptr[v], indptr[v + 1]):
+            w = indices[k]
+            if latest[w] < carry:
+                latest[w] = carry
+    ranked = sorted(receivers, key=position.__getitem__)
+    return [(a, b) for a, b in zip(ranked, ranked[1:]) if latest[b] != position[a]]
+
+
+_NUMBER = numbers.Number
+
+
+def _plain(annotation: Any) -> Any:
+    """``Annotated[T, ...]`` -> ``T``; ``list[int]`` -> ``list``; anything else unchanged."""
+    while typing.get_origin(annotation) is typing.Annotated:
+        annotation = typing.get_args(annotation)[0]
+    origin = typing.get_origin(annotation)
+    if origin is not None and isinstance(origin, type):
+        return origin
+    return annotation
+
+
+def _union_members(annotation: Any) -> tuple | None:
+    while typing.get_origin(annotation) is typing.Annotated:
+        annotation = typing.get_args(annotation)[0]
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        return typing.get_args(annotation)
+    return None
+
+
+def _certainly_incompatible(signal: Any, slot: Any) -> bool:
+    """True only when both annotations are concrete classes that cannot match: neither a
+    subclass of the other, not both numbers. Any, unannotated, strings (unresolved forward
+    references), type variables, protocols, ``Literal`` and other special forms never are;
+    a union is incompatible only if every member is."""
+    for side in (signal, slot):
+        members = _union_members(side)
+        if members is not None:
+            if side is signal:
+                return all(_certainly_incompatible(m, slot) for m in members)
+            return all(_certainly_incompatible(signal, m) for m in members)
+    a, b = _plain(signal), _plain(slot)
+    if not (isinstance(a, type) and isinstance(b, type)) or any(x in (object, Any) for x in (a, b)):
+        return False
+    if a is type(None) or b is type(None):
+        return False  # None as a signal type usually means "not annotated" (a -> None function)
+    if getattr(a, "_is_protocol", False) or getattr(b, "_is_protocol", False):
+        return False
+    try:
+        if issubclass(a, b) or issubclass(b, a):
+            return False
+        if issubclass(a, _NUMBER) and issubclass(b, _NUMBER):
+            return False  # int into float, numpy scalars into int: numeric promotion
+    except TypeError:
+        return False
+    return True
+
+
+def _type_name(annotation: Any) -> str:
+    if isinstance(annotation, type) and typing.get_origin(annotation) is None:
+        return annotation.__qualname__
+    return repr(annotation).replace("typing.", "")
 
 
 def _dep_slot_names(nspec: NodeSpecification) -> set[str]:

@@ -395,14 +395,14 @@ def test_duplicate_keys_with_merge_key(tmp_path: Path) -> None:
 
 
 def test_yaml_values_match_safe_loader(tmp_path: Path) -> None:
-    """Scalars, anchors and flow collections load as yaml.SafeLoader loads them."""
+    """Scalars that YAML 1.1 and 1.2 read alike, anchors and flow collections load as SafeLoader loads them."""
     import yaml
 
     text = (
         "nodes:\n"
         "  a:\n"
         "    type: sum\n"
-        "    params: &p {i: 1, f: 1.5, b: yes, n: ~, s: '1', d: 2001-12-14, h: 0x1F, t: !!str 12, l: [1, [2]]}\n"
+        "    params: &p {i: 1, f: 1.5, b: true, n: ~, s: '1', d: 2001-12-14, h: 0x1F, t: !!str 12, l: [1, [2]]}\n"
         "  b:\n"
         "    type: sum\n"
         "    params: *p\n"

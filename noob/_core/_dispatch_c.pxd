@@ -19,14 +19,18 @@ cdef enum:
     S_DONE = 2
 
 cdef class Dispatcher:
-    cdef public list fns
-    cdef public object order, flags, arg_ptr, arg_src, arg_req, n_pos, out_ptr, out_slot
-    cdef public object store_ptr, store_src, store_dst, store_copy, ran
-    cdef public list kwnames
+    # readonly: the loop indexes fns, kwnames and the tables behind these arrays unchecked,
+    # so rebinding one from Python would bypass the checks __init__ made (mutating fns[i]
+    # in place is fine)
+    cdef readonly list fns
+    cdef readonly object order, flags, arg_ptr, arg_src, arg_req, n_pos, out_ptr, out_slot
+    cdef readonly object store_ptr, store_src, store_dst, store_copy, ran
+    cdef readonly list kwnames
     cdef public object deepcopy, hook_before, hook_after
     cdef public int current
     cdef public int n_exhausted_now
     cdef public Py_ssize_t item_index
+    cdef readonly Py_ssize_t n_slots
     cdef int32_t[::1] _order, _arg_ptr, _arg_src, _n_pos, _out_ptr, _out_slot
     cdef int32_t[::1] _store_ptr, _store_src, _store_dst
     cdef uint8_t[::1] _flags, _arg_req, _store_copy, _ran
@@ -35,7 +39,7 @@ cdef class Dispatcher:
     cpdef int run(self, list values) except -1
     cpdef object prepare_call(self, int node, list values)
     cpdef int finish(self, int node, list values, object result) except -1
-    cdef int _scatter(self, list values, Py_ssize_t o0, Py_ssize_t o1, object result) except -1
+    cdef int _scatter(self, int32_t node, list values, Py_ssize_t o0, Py_ssize_t o1, object result) except -1
 
 cdef class Scheduler:
     cdef readonly int n

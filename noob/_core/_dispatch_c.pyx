@@ -1,7 +1,7 @@
 """Compiled core of noob: graph kernels and the per-epoch dispatch loop.
 
-Python (``noob.plan``) validates the tube and allocates every table below with a fixed
-dtype; this module only computes. It speaks integer ids: node ``i`` is the i-th node of the
+Python validates the tube (``noob.tube``'s builder) and allocates every table below with a
+fixed dtype (``noob.plan``); this module only computes. It speaks integer ids: node ``i`` is the i-th node of the
 plan, slot ``s`` the s-th entry of the slot table (a Python list the runner owns).
 
 Slot table (``values``, a ``list``; regions laid out by ``noob.plan``):
@@ -26,9 +26,13 @@ Per-node tables (``n`` nodes; CSR-style ``*_ptr`` arrays have ``n + 1`` entries)
     store_copy uint8[r]      consumes the signal), else the object itself
     ran        uint8[n]    output: 1 if the node was called this epoch and emitted
 
-Compiler directives are set once in setup.py (boundscheck/wraparound off): every index used
-below comes from tables that noob.plan built and checked, so bounds checks would only
-re-verify what Python already guaranteed. ``NOOB_CYTHON_DEBUG=1`` turns them back on.
+Compiler directives are set once in setup.py (boundscheck/wraparound off): every public
+entry (each ``def``/``cpdef`` below) first validates what it is given with ``_checks`` -- the
+same functions the pure-Python twin calls, so a bad id or table raises the same exception on
+both paths (``NotAddedError`` for a node id outside the graph, ``ValueError`` for malformed
+tables or a short slot table). Past those checks every index comes from validated tables, so
+bounds checks inside the loops would only re-verify them. ``NOOB_CYTHON_DEBUG=1`` turns them
+back on.
 """
 
 from cpython.mem cimport PyMem_Malloc, PyMem_Free
@@ -39,7 +43,8 @@ from libc.stdint cimport int32_t, uint8_t
 
 import numpy as np
 
-from noob.exceptions import AlreadyDoneError
+from noob._core import _checks
+from noob.exceptions import AlreadyDoneError, SignalMismatchError
 from noob.types import MetaSignal
 
 cdef extern from "Python.h":
@@ -72,8 +77,9 @@ def csr(int n, src, dst):
     Successors of node ``i`` are ``indices[indptr[i]:indptr[i+1]]`` in edge order.
     Python: ``[[d for s, d in zip(src, dst) if s == i] for i in range(n)]``.
     """
-    cdef int32_t[::1] s = np.ascontiguousarray(src, dtype=np.int32)
-    cdef int32_t[::1] d = np.ascontiguousarray(dst, dtype=np.int32)
+    s_a, d_a = _checks.edges(n, src, dst)
+    cdef int32_t[::1] s = s_a
+    cdef int32_t[::1] d = d_a
     cdef Py_ssize_t m = s.shape[0], k
     indptr_a = np.zeros(n + 1, dtype=np.int32)
     indices_a = np.empty(m, dtype=np.int32)
@@ -100,8 +106,9 @@ def toposort(int n, indptr_in, indices_in):
     then holds the sorted prefix; unsorted nodes keep generation -1).
     Python: see ``_dispatch_py.toposort``.
     """
-    cdef int32_t[::1] indptr = np.ascontiguousarray(indptr_in, dtype=np.int32)
-    cdef int32_t[::1] indices = np.ascontiguousarray(indices_in, dtype=np.int32)
+    ip_a, ix_a = _checks.csr(n, indptr_in, indices_in)
+    cdef int32_t[::1] indptr = ip_a
+    cdef int32_t[::1] indices = ix_a
     indeg_a = np.zeros(n, dtype=np.int32)
     gen_a = np.full(n, -1, dtype=np.int32)
     order_a = np.empty(n, dtype=np.int32)
@@ -136,8 +143,9 @@ def toposort(int n, indptr_in, indices_in):
 
 def find_cycle(int n, indptr_in, indices_in):
     """One cycle ``[a, b, ..., a]`` as node ids, or ``[]``; three-colour DFS from the lowest id."""
-    cdef int32_t[::1] indptr = np.ascontiguousarray(indptr_in, dtype=np.int32)
-    cdef int32_t[::1] indices = np.ascontiguousarray(indices_in, dtype=np.int32)
+    ip_a, ix_a = _checks.csr(n, indptr_in, indices_in)
+    cdef int32_t[::1] indptr = ip_a
+    cdef int32_t[::1] indices = ix_a
     colour_a = np.zeros(n, dtype=np.int8)
     parent_a = np.full(n, -1, dtype=np.int32)
     stack_node_a = np.empty(n, dtype=np.int32)
@@ -182,18 +190,31 @@ def find_cycle(int n, indptr_in, indices_in):
     return []
 
 
-def reachable(int n, indptr_in, indices_in, int start):
-    """Mask ``uint8[n]``: 1 for every node reachable from ``start`` (``start`` included)."""
-    cdef int32_t[::1] indptr = np.ascontiguousarray(indptr_in, dtype=np.int32)
-    cdef int32_t[::1] indices = np.ascontiguousarray(indices_in, dtype=np.int32)
+def reachable(int n, indptr_in, indices_in, starts):
+    """Mask ``uint8[n]``: 1 for every node reachable from ``starts`` (an id or a sequence of
+    ids; the starts included). One DFS however many starts: O(n + m).
+
+    On the reversed graph (``csr(n, dst, src)``) it gives every node that reaches ``starts``.
+    Python: ``{v for s in starts for v in descendants(s) | {s}}`` as a mask.
+    """
+    ip_a, ix_a = _checks.csr(n, indptr_in, indices_in)
+    start_a = np.asarray(starts, dtype=np.int64).reshape(-1)
+    for x in start_a:
+        _checks.node_id(int(x), n)
+    cdef int32_t[::1] indptr = ip_a
+    cdef int32_t[::1] indices = ix_a
     seen_a = np.zeros(n, dtype=np.uint8)
-    stack_a = np.empty(n, dtype=np.int32)
+    stack_a = np.empty(max(n, 1), dtype=np.int32)
     cdef uint8_t[::1] seen = seen_a
     cdef int32_t[::1] stack = stack_a
-    cdef Py_ssize_t top = 0
+    cdef Py_ssize_t top = -1
     cdef int32_t node, k, succ
-    seen[start] = 1
-    stack[0] = start
+    for x in start_a:
+        node = <int32_t>x
+        if not seen[node]:
+            seen[node] = 1
+            top += 1
+            stack[top] = node
     while top >= 0:
         node = stack[top]
         top -= 1
@@ -215,9 +236,17 @@ cdef inline void _set(list values, Py_ssize_t i, object v):
 
 cdef inline int _check_node(Py_ssize_t node, Py_ssize_t n) except -1:
     # the one bounds check of the Python-facing per-node methods: ids come from callers
-    # outside this module, and with boundscheck off a bad id would read out of bounds
+    # outside this module, and with boundscheck off a bad id would read out of bounds.
+    # Inline comparison first; the shared ``_checks`` composes the (same) error.
     if node < 0 or node >= n:
-        raise IndexError(f"node id {node} out of range for {n} nodes")
+        _checks.node_id(node, n)
+    return 0
+
+
+cdef inline int _check_values(Dispatcher d, list values) except -1:
+    # every slot the tables name exists in ``values`` (one comparison per call)
+    if len(values) < d.n_slots:
+        _checks.slot_table(values, d.n_slots)
     return 0
 
 
@@ -274,7 +303,7 @@ cdef inline int _finish(Dispatcher d, int32_t node, list values, object result) 
     if o1 - o0 == 1:
         _set(values, d._out_slot[o0], result)
     elif o1 > o0:
-        d._scatter(values, o0, o1, result)
+        d._scatter(node, values, o0, o1, result)
     for k in range(d._store_ptr[node], d._store_ptr[node + 1]):
         v = <PyObject*>PyList_GET_ITEM(values, d._store_src[k])
         if v != _NOEVENT:
@@ -300,6 +329,8 @@ cdef class Dispatcher:
     def __init__(self, list fns, order, flags, arg_ptr, arg_src, arg_req, n_pos, list kwnames,
                  out_ptr, out_slot, store_ptr, store_src, store_dst, store_copy, deepcopy):
         cdef Py_ssize_t n = len(fns), i, widest = 1
+        self.n_slots = _checks.dispatcher_tables(n, order, flags, arg_ptr, arg_src, n_pos, kwnames, out_ptr,
+                                                 out_slot, store_ptr, store_src, store_dst, store_copy, arg_req)
         self.fns = fns
         self.order = np.ascontiguousarray(order, dtype=np.int32)
         self.flags = np.ascontiguousarray(flags, dtype=np.uint8)
@@ -354,6 +385,11 @@ cdef class Dispatcher:
         """
         cdef list collected = []
         cdef Py_ssize_t k = 0
+        _check_values(self, values)
+        _checks.slot("value_slot", value_slot, values)
+        if ret >= 0:
+            _check_node(ret, self._flags.shape[0])
+            _checks.slot("ret_slot", ret_slot, values)
         for item in items:
             self.item_index = k
             _set(values, value_slot, item)
@@ -365,7 +401,9 @@ cdef class Dispatcher:
         return collected
 
     def set_flag(self, int node, int bit, bint on):
-        """Set or clear one flag bit of ``node``."""
+        """Set or clear the flag bits ``bit`` (a uint8 mask) of ``node``."""
+        _check_node(node, self._flags.shape[0])
+        _checks.flag_bit(bit)
         if on:
             self._flags[node] |= bit
         else:
@@ -387,6 +425,7 @@ cdef class Dispatcher:
         cdef PyObject** buf = self._buf
         cdef object fn, result, names, kw_tuple
         cdef int exhausted_now = 0
+        _check_values(self, values)
         for oi in range(n_order):
             node = self._order[oi]
             self.current = node
@@ -457,6 +496,7 @@ cdef class Dispatcher:
         cdef dict kwargs
         cdef tuple names
         _check_node(node, self._flags.shape[0])
+        _check_values(self, values)
         status = _check(self, <int32_t>node, values)
         if status == CHECK_SKIP:
             return None
@@ -482,26 +522,31 @@ cdef class Dispatcher:
         NoEvent and returns 1. Hooks are not called.
         """
         _check_node(node, self._flags.shape[0])
+        _check_values(self, values)
         return _finish(self, <int32_t>node, values, result)
 
-    cdef int _scatter(self, list values, Py_ssize_t o0, Py_ssize_t o1, object result) except -1:
-        # one value per signal, zip-like: a short tuple leaves the trailing signals NoEvent
+    cdef int _scatter(self, int32_t node, list values, Py_ssize_t o0, Py_ssize_t o1, object result) except -1:
+        # one value per signal: a tuple or list of exactly o1 - o0 values, or NoEvent for all.
+        # Anything else raises SignalMismatchError with integers only (node id, counts, type
+        # name); the runner names the node and epoch (SignalMismatchError.locate).
+        # Python: ``for s, v in zip(out_slots, result, strict=True): values[s] = v``.
         cdef Py_ssize_t k, n_items
         cdef tuple items
         if <PyObject*>result == _NOEVENT:
             for k in range(o0, o1):
                 _set(values, self._out_slot[k], NOEVENT)
             return 0
-        try:
-            items = tuple(result)
-        except TypeError:
-            raise TypeError(
-                f"a node with {o1 - o0} signals must return a tuple of {o1 - o0} values, "
-                f"got {type(result).__name__}"
-            ) from None
+        if isinstance(result, tuple):
+            items = <tuple>result
+        elif isinstance(result, list):
+            items = tuple(<list>result)
+        else:
+            raise SignalMismatchError(node, o1 - o0, -1, type(result).__name__)
         n_items = len(items)
+        if n_items != o1 - o0:
+            raise SignalMismatchError(node, o1 - o0, n_items, type(result).__name__)
         for k in range(o0, o1):
-            _set(values, self._out_slot[k], items[k - o0] if k - o0 < n_items else NOEVENT)
+            _set(values, self._out_slot[k], items[k - o0])
         return 0
 
 
@@ -530,10 +575,7 @@ cdef class Scheduler:
     def __init__(self, int n, indptr, indices):
         cdef Py_ssize_t k
         self.n = n
-        self.indptr = np.ascontiguousarray(indptr, dtype=np.int32)
-        self.indices = np.ascontiguousarray(indices, dtype=np.int32)
-        if self.indptr.shape[0] != n + 1:
-            raise ValueError(f"indptr must have n + 1 = {n + 1} entries, got {self.indptr.shape[0]}")
+        self.indptr, self.indices = _checks.csr(n, indptr, indices)
         self._indptr = self.indptr
         self._indices = self.indices
         self.indegree = np.zeros(n, dtype=np.int32)

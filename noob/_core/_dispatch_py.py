@@ -5,15 +5,17 @@ oracle for the compiled module. Read ``_dispatch_c.pxd`` for the table of conten
 ``_dispatch_c.pyx`` for the field-by-field description of the tables; this file only
 repeats what differs.
 
-The core never sees a node name, a YAML path or a message for users: it speaks integer ids
-and raises bare builtins that ``noob.runner`` decorates.
+The core never sees a node name, a YAML path or a message for users: it speaks integer ids.
+Arguments of every public entry are checked by ``_checks``, the very functions the compiled
+core calls, so both raise the same exceptions; ``noob.runner`` names nodes and epochs.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from noob.exceptions import AlreadyDoneError
+from noob._core import _checks
+from noob.exceptions import AlreadyDoneError, SignalMismatchError
 from noob.types import MetaSignal
 
 NOEVENT = MetaSignal.NoEvent
@@ -45,8 +47,7 @@ def csr(n, src, dst):
     Successors of node ``i`` are ``indices[indptr[i]:indptr[i+1]]``, in edge order; duplicate
     edges are kept. Python equivalent: ``[[d for s, d in zip(src, dst) if s == i] for i in range(n)]``.
     """
-    src = np.asarray(src, dtype=np.int32)
-    dst = np.asarray(dst, dtype=np.int32)
+    src, dst = _checks.edges(n, src, dst)
     counts = np.bincount(src, minlength=n).astype(np.int32) if len(src) else np.zeros(n, np.int32)
     indptr = np.zeros(n + 1, dtype=np.int32)
     np.cumsum(counts, out=indptr[1:])
@@ -67,6 +68,7 @@ def toposort(n, indptr, indices):
     for a given edge order (no hashing). ``ok`` is False when a cycle leaves nodes unsorted;
     ``order`` then holds only the sorted prefix and ``generation`` is -1 for the rest.
     """
+    indptr, indices = _checks.csr(n, indptr, indices)
     indeg = np.zeros(n, dtype=np.int32)
     for k in range(len(indices)):
         indeg[indices[k]] += 1
@@ -96,6 +98,7 @@ def find_cycle(n, indptr, indices):
 
     Iterative three-colour DFS from the lowest id, so the reported cycle is deterministic.
     """
+    indptr, indices = _checks.csr(n, indptr, indices)
     colour = np.zeros(n, dtype=np.int8)  # 0 white, 1 on stack, 2 done
     parent = np.full(n, -1, dtype=np.int32)
     for root in range(n):
@@ -127,11 +130,15 @@ def find_cycle(n, indptr, indices):
     return []
 
 
-def reachable(n, indptr, indices, start):
-    """Mask ``uint8[n]``: 1 for every node reachable from ``start`` (``start`` included)."""
+def reachable(n, indptr, indices, starts):
+    """Mask ``uint8[n]``: 1 for every node reachable from ``starts`` (an id or a sequence of
+    ids; the starts included), in one DFS. On the reversed graph: every node reaching them."""
+    indptr, indices = _checks.csr(n, indptr, indices)
+    stack = [int(x) for x in np.asarray(starts, dtype=np.int64).reshape(-1)]
+    for x in stack:
+        _checks.node_id(x, n)
     seen = np.zeros(n, dtype=np.uint8)
-    seen[start] = 1
-    stack = [start]
+    seen[stack] = 1
     while stack:
         node = stack.pop()
         for k in range(indptr[node], indptr[node + 1]):
@@ -158,6 +165,8 @@ class Dispatcher:
 
     def __init__(self, fns, order, flags, arg_ptr, arg_src, arg_req, n_pos, kwnames,
                  out_ptr, out_slot, store_ptr, store_src, store_dst, store_copy, deepcopy):
+        self.n_slots = _checks.dispatcher_tables(len(fns), order, flags, arg_ptr, arg_src, n_pos, kwnames, out_ptr,
+                                                 out_slot, store_ptr, store_src, store_dst, store_copy, arg_req)
         self.fns = fns
         self.order = np.asarray(order, dtype=np.int32)
         # flags and ran are numpy views of bytearrays: numpy for the shared API (and for the
@@ -201,6 +210,11 @@ class Dispatcher:
 
     def run_each(self, values, items, value_slot, ret, ret_slot):
         """Run the order once per element of ``items`` (a map); see ``_dispatch_c.pyx``."""
+        _checks.slot_table(values, self.n_slots)
+        _checks.slot("value_slot", value_slot, values)
+        if ret >= 0:
+            _check_node(ret, len(self._npos))
+            _checks.slot("ret_slot", ret_slot, values)
         collected = []
         for k, item in enumerate(items):
             self.item_index = k
@@ -212,7 +226,9 @@ class Dispatcher:
         return collected
 
     def set_flag(self, node, bit, on):
-        """Set or clear one flag bit of ``node``."""
+        """Set or clear the flag bits ``bit`` (a uint8 mask) of ``node``."""
+        _check_node(node, len(self._npos))
+        _checks.flag_bit(bit)
         if on:
             self.flags[node] |= bit
         else:
@@ -230,6 +246,8 @@ class Dispatcher:
         ``ran`` are read through their bytearrays, and ``current`` is only set when a node
         raises, for the same reason.
         """
+        if len(values) < self.n_slots:
+            _checks.slot_table(values, self.n_slots)
         flags = self._flagbuf
         ran = self._ranbuf
         fns = self.fns
@@ -289,7 +307,7 @@ class Dispatcher:
                 if len(outs) == 1:
                     values[outs[0]] = result
                 elif outs:
-                    _scatter(values, outs, result)
+                    _scatter(node, values, outs, result)
                 for src, dst, copy in self._stores[node]:
                     v = values[src]
                     if v is not NOEVENT:
@@ -311,6 +329,7 @@ class Dispatcher:
         Hooks are not called.
         """
         _check_node(node, len(self._npos))
+        _checks.slot_table(values, self.n_slots)
         if self._check(node, values) == CHECK_SKIP:
             return None
         npos = self._npos[node]
@@ -331,6 +350,7 @@ class Dispatcher:
         ``StopIteration``. Hooks are not called.
         """
         _check_node(node, len(self._npos))
+        _checks.slot_table(values, self.n_slots)
         return self._finish(node, values, result)
 
     def _check(self, node, values):
@@ -364,7 +384,7 @@ class Dispatcher:
         if len(outs) == 1:
             values[outs[0]] = result
         elif outs:
-            _scatter(values, outs, result)
+            _scatter(node, values, outs, result)
         for src, dst, copy in self._stores[node]:
             v = values[src]
             if v is not NOEVENT:
@@ -374,23 +394,21 @@ class Dispatcher:
 
 def _check_node(node, n):
     if node < 0 or node >= n:
-        raise IndexError(f"node id {node} out of range for {n} nodes")
+        _checks.node_id(node, n)
 
 
-def _scatter(values, outs, result):
+def _scatter(node, values, outs, result):
+    # a tuple or list of exactly len(outs) values, or NoEvent for all; see _dispatch_c._scatter
     if result is NOEVENT:
         for s in outs:
             values[s] = NOEVENT
         return
-    try:
-        items = tuple(result)
-    except TypeError:
-        raise TypeError(
-            f"a node with {len(outs)} signals must return a tuple of {len(outs)} values, "
-            f"got {type(result).__name__}"
-        ) from None
+    if not isinstance(result, (tuple, list)):
+        raise SignalMismatchError(node, len(outs), -1, type(result).__name__)
+    if len(result) != len(outs):
+        raise SignalMismatchError(node, len(outs), len(result), type(result).__name__)
     for j, s in enumerate(outs):
-        values[s] = items[j] if j < len(items) else NOEVENT
+        values[s] = result[j]
 
 
 class Scheduler:
@@ -402,10 +420,7 @@ class Scheduler:
 
     def __init__(self, n, indptr, indices):
         self.n = int(n)
-        self.indptr = np.ascontiguousarray(indptr, dtype=np.int32)
-        self.indices = np.ascontiguousarray(indices, dtype=np.int32)
-        if self.indptr.shape[0] != n + 1:
-            raise ValueError(f"indptr must have n + 1 = {n + 1} entries, got {self.indptr.shape[0]}")
+        self.indptr, self.indices = _checks.csr(self.n, indptr, indices)
         self.indegree = np.zeros(n, dtype=np.int32)
         for k in range(len(self.indices)):
             self.indegree[self.indices[k]] += 1

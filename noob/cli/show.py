@@ -118,6 +118,8 @@ def graph_of(tube: Any) -> Graph:
                          description=ispec.description))
     for n, (key, asset) in enumerate(tube.assets.items()):
         dep = asset.spec.dependency
+        if dep is not None and (dep.node, dep.signal) not in plan.signal_slot:
+            dep = None  # `depends` names a missing signal: loading warned, nothing is stored
         stored = [("next epoch", "next epoch")] if dep is not None else []
         boxes.append(Box(f"asset:{key}", "asset", key, str(asset.spec.type), f"{asset.scope.value}-scoped asset", stored,
                          [("value", "value")], 0, len(specs) + n, description=asset.spec.description))

@@ -338,6 +338,8 @@ class TubeNodeAdapter(_Wrapped):
             return MetaSignal.NoEvent if result is None else result
         if result is None:
             return MetaSignal.NoEvent
+        if len(self.keys) == 1:  # one signal: its bare value, as for any single-signal node
+            return result.get(self.keys[0], MetaSignal.NoEvent)
         return tuple(result.get(k, MetaSignal.NoEvent) for k in self.keys)
 
     def deinit_hooks(self) -> list[Callable]:

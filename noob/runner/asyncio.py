@@ -64,7 +64,7 @@ from noob.asset import AssetRuntime
 from noob.event import Event, EventStore
 from noob.exceptions import AssetError, SchedulerExhaustedError
 from noob.node.adapters import MapNodeAdapter, ReturnNode
-from noob.runner.base import TubeRunner
+from noob.runner.base import TubeRunner, _also, _note
 from noob.runner.sync import SynchronousRunner
 from noob.tube import Tube
 from noob.types import Epoch, MetaSignal
@@ -328,7 +328,7 @@ class AsyncRunner(TubeRunner):
         restore = self._set_inputs(inputs) if (inputs or self._process_input_slots) else None
         epoch = self._epoch
         self._epoch = epoch + 1
-        if self.plan.uses_epoch or self._callbacks:
+        if self.plan.uses_epoch or self._callbacks or self._region_slots:  # a map's failure note reads it
             values[self.plan.epoch_slot] = Epoch(epoch)
         for slot in self._region_slots:  # nodes in map regions only run if their map does
             values[slot] = NOEVENT
@@ -344,6 +344,7 @@ class AsyncRunner(TubeRunner):
         finally:
             open_process = [a for a in self._process_assets if a in self._open_assets]
             close_error = await self._in_thread(self._close_assets, open_process, failure) if open_process else None
+            _also(failure, close_error, "closing assets")
             self._end_epoch(epoch, restore)
         if close_error is not None:
             raise close_error
@@ -507,6 +508,7 @@ class AsyncRunner(TubeRunner):
                 error = await asyncio.shield(self._in_thread(self._close_runtimes, opened, failure))
                 if error is not None and failure is None:
                     raise error
+                _also(failure, error, "closing assets")
 
     def _make_asset(self, runtime: AssetRuntime) -> Any:
         try:
@@ -525,7 +527,8 @@ class AsyncRunner(TubeRunner):
             try:
                 runtime.close(self._run_async, exc)
             except Exception as close_exc:
-                error = error or close_exc
+                _note(close_exc, f"[noob] raised while closing asset {runtime.id!r} of tube {self.tube.tube_id!r}")
+                error = _also(error, close_exc, "closing assets")
         return error
 
     # -- map regions (called by the sub-dispatchers, in the map's worker thread)

@@ -6,6 +6,14 @@ regions, callbacks and the lazily built event store, and turning core failures i
 user's own exception with a note naming node, epoch and tube.
 Must not: decide execution order or skip logic (``noob._core``), or validate specs
 (``noob.tube``).
+
+Errors during lifecycle: every hook runs whatever the others raise (all initialised nodes
+are deinitialised, all open assets closed). The *first* error is raised, keeping its own
+type; each later one is attached to it as a note, ``[noob] also raised while stopping:
+OSError: ... (raised while closing asset 'cam' of tube 'demo')`` (notes, not an
+``ExceptionGroup``, so ``except TheUsersError`` keeps working). The same holds when a node
+fails and closing that epoch's assets fails too: the node's exception is raised, the close
+error attached.
 """
 
 from __future__ import annotations
@@ -20,7 +28,7 @@ import numpy as np
 
 from noob.asset import AssetRuntime, AssetScope
 from noob.event import Event, EventMaker, EventStore, MetaEventType
-from noob.exceptions import AssetError, ExtraInputWarning, InputMissingError
+from noob.exceptions import AssetError, ExtraInputWarning, InputMissingError, SignalMismatchError
 from noob.node.adapters import MapNodeAdapter, ReturnNode
 from noob.tube import Tube
 from noob.types import Epoch, MetaSignal, RunnerContext
@@ -46,6 +54,22 @@ def _note(exc: BaseException, text: str) -> None:
     notes = getattr(exc, "__notes__", [])
     if text not in notes:
         exc.add_note(text)
+
+
+def _also(first: BaseException | None, later: BaseException | None, doing: str) -> BaseException | None:
+    """``first``, with ``later`` attached as a note; or ``later`` if there is no ``first``.
+
+    The user's first exception is what propagates (it keeps its type: no ``ExceptionGroup``);
+    every later one is summarised on it: ``[noob] also raised while <doing>: Type: message
+    (where)``, ``where`` being the later error's own ``[noob]`` note, if it has one.
+    """
+    if later is None or later is first:
+        return first
+    if first is None:
+        return later
+    where = next((n[len("[noob] ") :] for n in getattr(later, "__notes__", ()) if n.startswith("[noob] raised")), None)
+    _note(first, f"[noob] also raised while {doing}: {type(later).__name__}: {later}" + (f" ({where})" if where else ""))
+    return first
 
 
 class TubeRunner:
@@ -175,7 +199,8 @@ class TubeRunner:
             try:
                 asset.close(self._run_async, exc)
             except Exception as close_exc:
-                error = error or close_exc
+                _note(close_exc, f"[noob] raised while closing asset {asset.id!r} of tube {self.tube.tube_id!r}")
+                error = _also(error, close_exc, "closing assets")
             finally:
                 self._values[self.plan.asset_slot[asset.id]] = None
                 if asset in self._open_assets:
@@ -190,8 +215,8 @@ class TubeRunner:
                     self._init_node(i)
             for asset in self._scoped[AssetScope.runner]:
                 self._create_asset(asset)
-        except BaseException:
-            self._stop()
+        except BaseException as exc:
+            _also(exc, self._stop(), "stopping")
             raise
         self._running = True
         self._exhausted = False
@@ -199,17 +224,26 @@ class TubeRunner:
             self._dispatcher.set_flag(i, self.core.F_EXHAUSTED, False)
 
     def _stop(self) -> BaseException | None:
-        """Deinitialise every initialised node, then close every open asset; return the first error."""
+        """Deinitialise every initialised node, then close every open asset; return the first error.
+
+        Every hook runs whatever the others raise; later errors are attached to the first
+        (see :func:`_also`).
+        """
         error = None
         for i in sorted(self._initialised):
-            error = self._deinit_node(i) or error
-        error = self._close_assets(list(self._open_assets)) or error
+            error = _also(error, self._deinit_node(i), "stopping")
+        error = _also(error, self._close_assets(list(self._open_assets)), "stopping")
         self._running = False
         return error
 
     # ------------------------------------------------------------------ shared by every runner
     def _name_failure(self, exc: BaseException, node: int, epoch: Any) -> None:
-        """Note on ``exc`` the node and epoch it was raised in (once: the innermost wins)."""
+        """Note on ``exc`` the node and epoch it was raised in (once: the innermost wins).
+
+        A ``SignalMismatchError`` from the core carries only integers: it gets the names here.
+        """
+        if isinstance(exc, SignalMismatchError) and exc.node is None:
+            exc.locate(self.plan.node_ids[node], self.plan.signals[node], epoch, self.tube.tube_id)
         if not any(n.startswith("[noob] raised by node") for n in getattr(exc, "__notes__", ())):
             _note(exc, f"[noob] raised by node {self.plan.node_ids[node]!r} in epoch {epoch} of tube {self.tube.tube_id!r}")
 

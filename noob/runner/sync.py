@@ -13,7 +13,7 @@ from typing import Any
 from noob.asset import AssetRuntime
 from noob.event import Event, EventStore
 from noob.exceptions import SchedulerExhaustedError
-from noob.runner.base import NOEVENT, TubeRunner, _note
+from noob.runner.base import NOEVENT, TubeRunner, _also, _note
 from noob.tube import Tube
 from noob.types import Epoch
 
@@ -115,7 +115,7 @@ class SynchronousRunner(TubeRunner):
         values = self._values
         restore = self._set_inputs(inputs) if (inputs or self._process_input_slots) else None
         self._epoch = epoch + 1
-        if self._stamp_epoch or self._callbacks:
+        if self._stamp_epoch or self._callbacks or self._region_slots:  # a map's failure note reads it
             values[self._epoch_slot] = Epoch(epoch)
         for slot in self._region_slots:  # nodes in map regions only run if their map does
             values[slot] = NOEVENT
@@ -131,6 +131,7 @@ class SynchronousRunner(TubeRunner):
         finally:
             open_process = [a for a in self._process_assets if a in self._open_assets]
             close_error = self._close_assets(open_process, failure) if open_process else None
+            _also(failure, close_error, "closing assets")
             self._end_epoch(epoch, restore)
         if close_error is not None:
             raise close_error
@@ -143,7 +144,7 @@ class SynchronousRunner(TubeRunner):
             self._name_failure(exc, node, epoch)
             self._dispatcher.current = -1
         if self._node_open:
-            self._close_assets(self._node_open, exc)
+            _also(exc, self._close_assets(self._node_open, exc), "closing assets")
             self._node_open = []
 
     def run(self, n: int | None = None) -> list | None:
