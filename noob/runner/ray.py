@@ -79,7 +79,7 @@ import ray.exceptions
 from noob.asset import AssetScope
 from noob.event import Event, EventStore
 from noob.exceptions import Problem, RunnerError, SchedulerExhaustedError, SpecError
-from noob.runner.base import NOEVENT, TubeRunner, _note
+from noob.runner.base import NOEVENT, TubeRunner, _also, _note
 from noob.runner.sync import SynchronousRunner
 from noob.tube import Tube
 from noob.types import Epoch
@@ -454,8 +454,8 @@ class _GroupRunner(SynchronousRunner):
                     self._init_node(i)
             for asset in self._own_assets:
                 self._create_asset(asset)
-        except BaseException:
-            self._stop()
+        except BaseException as exc:
+            _also(exc, self._stop(), "stopping")
             raise
         self._running = True
         self._exhausted = False
@@ -513,7 +513,7 @@ class _GroupRunner(SynchronousRunner):
             if inputs:
                 for slot, value in inputs.items():
                     values[slot] = value
-            if self._stamp_epoch or self._callbacks:
+            if self._stamp_epoch or self._callbacks or self._region_slots:  # a map's failure note reads it
                 values[self._epoch_slot] = Epoch(epoch)
         elif self._failed_epoch == epoch:  # an earlier stage of ours failed in this epoch
             return (_Status((), [], NOEVENT), *[NOEVENT] * len(st.out_slots))
@@ -540,6 +540,7 @@ class _GroupRunner(SynchronousRunner):
             if failure is not None or st.last:
                 opened = [a for a in self._process_assets if a in self._open_assets]
                 close_error = self._close_assets(opened, failure) if opened else None
+                _also(failure, close_error, "closing assets")
         if close_error is not None:
             self._failed_epoch = epoch
             self._failed_log = (epoch, self._log)
@@ -809,7 +810,7 @@ class RayRunner(TubeRunner):
             except RayActorLostError:
                 self._dead.add(g)
             except BaseException as exc:  # noqa: BLE001 - the first error is raised after all actors are done
-                error = error or exc
+                error = _also(error, exc, "stopping")
         for g, actor in self._actors.items():
             if g in self._dead or not self.reuse_actors:
                 with contextlib.suppress(Exception):

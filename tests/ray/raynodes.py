@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -103,7 +102,7 @@ class LogLife(Node):
             raise RuntimeError(f"deinit of {self.id} failed")
 
 
-def count(start: int = 0, limit: int | None = None) -> Iterator[int]:
+def count(start: int = 0, limit: int | None = None):  # unannotated: a source with the one signal "value"
     n = start
     while limit is None or n < start + limit:
         yield n
