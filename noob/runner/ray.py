@@ -21,8 +21,10 @@ Placement
     - ``placement="node"``: every such node is its own actor, named after it.
 
     ``fused`` is the default because it is the fastest on ``benchmarks/test_ray.py``: an epoch
-    costs one actor call however long the chain (chain10: one round trip instead of ten, about
-    8x less per-epoch overhead here), and nothing is serialised between nodes. Parallelism is
+    costs one actor call however long the chain, and nothing is serialised between nodes
+    (chain10 on a 2-core machine: ~1.2 ms per epoch fused, within 1.0-1.3x of one
+    hand-written actor making the same calls; ~24 ms with ``placement="node"``, 1.3-1.5x of
+    a hand-written chain of 11 actors). Parallelism is
     asked for explicitly: put stages in their own groups and raise ``max_epochs_in_flight``.
     Pure functions are never sent out as separate Ray tasks: a task costs a scheduling round
     trip per call, more than most node functions take. Maps run inside their actor, one element
