@@ -18,6 +18,7 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError, version
 
 from noob.asset import Asset, AssetScope
+from noob.config import config as cfg
 from noob.event import Event, EventStore, MetaEvent, MetaEventType
 from noob.input import InputCollection
 from noob.logging import init_logger
@@ -67,6 +68,7 @@ __all__ = [
     "SynchronousRunner",
     "Tube",
     "TubeSpecification",
+    "cfg",
     "deinit_method",
     "init_logger",
     "init_method",

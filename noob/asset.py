@@ -1,7 +1,10 @@
 """Assets as users write them: the ``Asset`` base class and ``AssetScope``.
 
 Owns: what an asset *is* for a user — a class with ``init``/``deinit`` that sets ``obj``,
-or any class, function or context-manager factory (wrapped by ``noob.tube``).
+or any class, function or context-manager factory (wrapped by ``noob.tube``) — and the
+original's by-hand interface: ``Asset.from_specification``, ``WrapClassAsset``,
+``WrapFuncAsset``; ``AssetSpecification`` is re-exported from ``noob.spec`` (imported on
+first use: ``noob.spec`` imports this module).
 Must not: know about runners or the core; lifecycle ordering lives in the runner.
 """
 
@@ -14,12 +17,12 @@ import inspect
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, get_origin
 
-from noob.utils import call_with_params
+from noob.utils import call_with_params, resolve_default
 
 if TYPE_CHECKING:  # annotations only: noob.spec imports this module
     from noob.spec import AssetSpecification
 
-__all__ = ["Asset", "AssetRuntime", "AssetScope"]
+__all__ = ["Asset", "AssetRuntime", "AssetScope", "AssetSpecification", "WrapClassAsset", "WrapFuncAsset"]
 
 
 class AssetScope(str, enum.Enum):
@@ -41,7 +44,7 @@ def _asset_fields(cls: type) -> dict[str, Any]:
         for name, ann in vars(klass).get("__annotations__", {}).items():
             if name.startswith("_") or name == "obj" or get_origin(ann) is ClassVar or str(ann).startswith("ClassVar"):
                 continue
-            fields[name] = vars(klass).get(name, inspect.Parameter.empty)
+            fields[name] = resolve_default(vars(klass).get(name, inspect.Parameter.empty), factory=False)
     return fields
 
 
@@ -60,7 +63,7 @@ class Asset:
         self.spec = spec
         self.scope = AssetScope(scope)
         self.depends = depends
-        self.obj = None
+        self.obj = resolve_default(type(self).obj)  # the class's declared default (``None`` unless overridden)
         fields = _asset_fields(type(self))
         unknown = sorted(set(params) - set(fields))
         if unknown:
@@ -71,12 +74,33 @@ class Asset:
             elif default is inspect.Parameter.empty:
                 raise TypeError(f"{type(self).__name__} is missing required parameter {name!r}")
             else:
-                setattr(self, name, default)
+                setattr(self, name, resolve_default(default))
 
     @classmethod
     def param_fields(cls) -> dict[str, Any]:
         """The parameters this class accepts: name -> default (``inspect.Parameter.empty`` if required)."""
         return _asset_fields(cls)
+
+    @classmethod
+    def from_specification(cls, spec: AssetSpecification, input_collection: Any = None) -> Asset:
+        """The asset an ``AssetSpecification`` describes, not yet initialised (call ``init()``).
+
+        ``input.<key>`` params are filled from ``input_collection``. An ``Asset`` subclass is
+        instantiated with its params; another class is wrapped as a ``WrapClassAsset``, a
+        function (or context-manager factory) as a ``WrapFuncAsset``.
+        """
+        from noob.utils import resolve_python_identifier
+
+        params = spec.params
+        if input_collection is not None:
+            params = input_collection.resolve_params(params)
+        obj = resolve_python_identifier(str(spec.type))
+        common: dict[str, Any] = dict(id=spec.id, spec=spec, scope=spec.scope, depends=spec.depends)
+        if isinstance(obj, type) and issubclass(obj, Asset):
+            return obj(**common, **(params if isinstance(params, Mapping) else {}))
+        if isinstance(obj, type):
+            return WrapClassAsset(**common, cls=obj, params=params)
+        return WrapFuncAsset(**common, fn=obj, params=params)
 
     def init(self) -> None:
         """Create the object (set ``self.obj``)."""
@@ -87,6 +111,48 @@ class Asset:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.id!r} scope={self.scope.value}>"
+
+class WrapClassAsset(Asset):
+    """A plain class used as an asset: ``init()`` makes a new instance from ``params``, ``deinit()`` drops it."""
+
+    def __init__(self, id: str = "", spec: Any = None, scope: AssetScope | str = AssetScope.runner,
+                 depends: str | None = None, cls: type | None = None, params: Any = None):
+        super().__init__(id, spec, scope, depends)
+        self.cls = cls
+        self.params = params if params is not None else {}
+
+    def init(self) -> None:
+        self.obj = call_with_params(self.cls, self.params)  # type: ignore[arg-type]
+
+
+class WrapFuncAsset(Asset):
+    """A function (or context-manager factory) used as an asset.
+
+    ``init()`` calls it with ``params``; a context manager it returns is entered and its
+    ``__enter__`` value is the asset. ``deinit()`` exits it and sets ``obj`` to ``None``;
+    the asset can be initialised again.
+    """
+
+    def __init__(self, id: str = "", spec: Any = None, scope: AssetScope | str = AssetScope.runner,
+                 depends: str | None = None, fn: Callable | None = None, params: Any = None):
+        super().__init__(id, spec, scope, depends)
+        self.fn = fn
+        self.params = params if params is not None else {}
+        self._cm: Any = None
+
+    def init(self) -> None:
+        value = call_with_params(self.fn, self.params)  # type: ignore[arg-type]
+        if isinstance(value, contextlib.AbstractContextManager):
+            self._cm = value
+            value = value.__enter__()
+        self.obj = value
+
+    def deinit(self) -> None:
+        cm, self._cm = self._cm, None
+        if cm is not None:
+            cm.__exit__(None, None, None)
+        self.obj = None
+
 
 class AssetRuntime:
     """An asset of the tube: how to create and close its object.
@@ -157,3 +223,11 @@ class AssetRuntime:
             thing.__exit__(type(exc) if exc else None, exc, exc.__traceback__ if exc else None)
         elif kind == "acm":
             run_async(thing.__aexit__(type(exc) if exc else None, exc, exc.__traceback__ if exc else None))
+
+
+def __getattr__(name: str) -> Any:
+    if name == "AssetSpecification":  # noob.spec imports this module: re-exported on first use
+        from noob.spec import AssetSpecification
+
+        return AssetSpecification
+    raise AttributeError(f"module 'noob.asset' has no attribute {name!r}")

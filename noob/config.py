@@ -15,6 +15,9 @@ Search order, highest priority first:
 
 Directories that do not exist are skipped.
 
+Also owns ``Config`` / ``LogConfig`` and the module-level ``config`` settings object (the
+original's names): ``config.logs.level`` sets the level of the ``noob`` logger.
+
 Must not: parse tube files (``path_from_id`` only scans lines), import ``noob.spec``,
 ``noob.tube``, ``noob.runner`` or ``noob._core``, or create or write any file or directory.
 """
@@ -22,6 +25,7 @@ Must not: parse tube files (``path_from_id`` only scans lines), import ``noob.sp
 from __future__ import annotations
 
 import json
+import logging
 import os
 import warnings
 from importlib.metadata import entry_points
@@ -32,8 +36,14 @@ import platformdirs
 from noob.exceptions import ConfigError, EntrypointImportWarning
 
 __all__ = [
+    "LOG_LEVELS",
+    "Config",
+    "LogConfig",
+    "config",
     "ENTRYPOINT_GROUP",
     "ENV_CONFIG_DIRS",
+    "TubeFileNotFoundError",
+    "TubeIdNotFoundError",
     "TubeNotFoundError",
     "add_config_source",
     "config_sources",
@@ -58,12 +68,11 @@ _entrypoint_sources: list[Path] | None = None
 """Cache of the entry-point sources; ``None`` until first loaded (set it back to reload)."""
 
 
-class TubeNotFoundError(ConfigError, KeyError, ValueError):
-    """No tube file matches an id or path.
+class TubeNotFoundError(ConfigError, ValueError):
+    """No tube file matches an id or path (base of the two cases below).
 
-    A ``KeyError`` (what the original raised for an unknown id) and a ``ValueError`` (what it
-    raised for a path that does not exist). Attributes: ``source`` (the id or path asked for)
-    and ``searched`` (the directories that were searched).
+    A ``ValueError`` (what the original raised for an unsupported source). Attributes:
+    ``source`` (the id or path asked for) and ``searched`` (the directories that were searched).
     """
 
     def __init__(self, message: str, source: str = "", searched: list[Path] | None = None):
@@ -74,6 +83,14 @@ class TubeNotFoundError(ConfigError, KeyError, ValueError):
     def __str__(self) -> str:
         # KeyError would show repr(message); keep the message readable.
         return str(self.args[0]) if self.args else ""
+
+
+class TubeIdNotFoundError(TubeNotFoundError, KeyError):
+    """No tube file in the config sources has this ``noob_id``; also a ``KeyError``, as in the original."""
+
+
+class TubeFileNotFoundError(TubeNotFoundError, FileNotFoundError):
+    """A tube file path that does not exist: a ``FileNotFoundError`` and a ``ValueError``."""
 
 
 def add_config_source(path: str | os.PathLike[str]) -> None:
@@ -178,7 +195,7 @@ def _yaml_files(source: Path) -> list[Path]:
 def path_from_id(noob_id: str) -> Path:
     """The first tube file (in :func:`config_sources` order) whose ``noob_id`` is ``noob_id``.
 
-    Raises :class:`TubeNotFoundError` (a ``KeyError``) naming the searched directories.
+    Raises :class:`TubeIdNotFoundError` (a ``KeyError``) naming the searched directories.
     """
     sources = config_sources()
     for source in sources:
@@ -186,10 +203,93 @@ def path_from_id(noob_id: str) -> Path:
             if _peek_noob_id(path) == noob_id:
                 return path
     searched = ", ".join(str(s) for s in sources) or "no existing directories"
-    raise TubeNotFoundError(
+    raise TubeIdNotFoundError(
         f"no tube with noob_id {noob_id!r} found in the config sources ({searched}); "
         f"add the directory holding it with noob.config.add_config_source(path) or list it "
         f"in the {ENV_CONFIG_DIRS} environment variable (a JSON list)",
         source=noob_id,
         searched=sources,
     )
+
+
+# ---------------------------------------------------------------------- settings
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+class LogConfig:
+    """Logging settings, as the original's ``config.logs``.
+
+    Setting ``level`` (``"DEBUG"``, ``"INFO"``, ``"WARNING"`` or ``"ERROR"``, any case) sets
+    the level of the ``noob`` logger, so ``noob.logging.config.logs.level = "WARNING"``
+    quiets noob. Until it is set, noob leaves logging to the application's configuration.
+    The original's file-logging fields are kept as plain values; noob does not add handlers.
+    """
+
+    def __init__(self, level: str = "INFO", dir: Path | bool = False, file_n: int = 5,
+                 file_size: int = 4 * 2**20, width: int | None = None):
+        self._level = self._check(level)
+        self.dir = dir
+        self.file_n = file_n
+        self.file_size = file_size
+        self.width = width
+
+    @staticmethod
+    def _check(level: str) -> str:
+        value = str(level).upper()
+        if value not in LOG_LEVELS:
+            raise ValueError(f"log level must be one of {', '.join(LOG_LEVELS)}, got {level!r}")
+        return value
+
+    @property
+    def level(self) -> str:
+        """The level of noob's loggers (see the class docstring)."""
+        return self._level
+
+    @level.setter
+    def level(self, value: str) -> None:
+        self._level = self._check(value)
+        logging.getLogger("noob").setLevel(self._level)
+
+    @property
+    def level_file(self) -> str:
+        return self._level
+
+    @property
+    def level_stdout(self) -> str:
+        return self._level
+
+    def __repr__(self) -> str:
+        return f"LogConfig(level={self._level!r})"
+
+
+class Config:
+    """noob's settings, as the original's ``noob.config.Config``: ``logs`` and the directories.
+
+    ``config_dirs`` are the primary tube directories (``NOOB_CONFIG_DIRS`` or the user config
+    dir, see :func:`config_sources`); ``user_dir`` and ``tmp_dir`` are the platformdirs
+    locations the original used. Nothing is created on disk.
+    """
+
+    def __init__(self, logs: LogConfig | None = None):
+        self.logs = logs if logs is not None else LogConfig()
+
+    @property
+    def user_dir(self) -> Path:
+        return Path(platformdirs.user_data_dir("noob", "noob"))
+
+    @property
+    def tmp_dir(self) -> Path:
+        return Path(platformdirs.user_runtime_dir("noob", "noob"))
+
+    @property
+    def config_dirs(self) -> list[Path]:
+        env = _env_config_dirs()
+        return env if env is not None else [user_config_dir()]
+
+    def __repr__(self) -> str:
+        return f"Config(logs={self.logs!r}, config_dirs={self.config_dirs!r})"
+
+
+config = Config()
+"""The settings object (``noob.config.config``, also ``noob.logging.config``)."""

@@ -16,9 +16,19 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any, TypedDict
 
-from noob.types import Epoch, MetaSignal
+from noob.types import Epoch, MetaSignal, NoEventable
 
-__all__ = ["Event", "EventStore", "MetaEvent", "MetaEventType", "event_id", "event_id_parts", "is_event"]
+__all__ = [
+    "Event",
+    "EventStore",
+    "MetaEvent",
+    "MetaEventType",
+    "MetaSignal",
+    "NoEventable",
+    "event_id",
+    "event_id_parts",
+    "is_event",
+]
 
 _ID_SEQUENCE_BITS = 32
 _ID_PREFIX_BITS = 32

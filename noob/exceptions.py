@@ -257,6 +257,9 @@ class Problem:
     path: str
     message: str
     fix: str = ""
+    #: the builtin exception class behind the problem, when there is one (``ModuleNotFoundError``
+    #: for a ``type`` whose module does not import, ``AttributeError`` for a missing name)
+    error: type[BaseException] | None = attrs.field(default=None, eq=False, order=False, repr=False)
 
     def __str__(self) -> str:
         text = f"{self.path}: {self.message}" if self.path else self.message
@@ -270,7 +273,20 @@ class SpecError(TubeError, ValueError):
 
     Attributes: ``tube`` (the tube id, or the file it came from), ``source`` (path or
     ``None``), ``problems`` (a sorted list of :class:`Problem`).
+
+    When every problem comes from the same builtin exception (``Problem.error``, e.g. the one
+    ``type`` whose module is missing), the raised object is also an instance of it: a
+    dynamically made subclass of ``SpecError`` and ``ModuleNotFoundError`` (or
+    ``AttributeError``), so ``except ModuleNotFoundError`` written for the original noob,
+    which let the import error through raw, keeps working.
     """
+
+    def __new__(cls, problems: Iterable[Problem] = (), *args: Any, **kwargs: Any) -> SpecError:
+        if isinstance(problems, (list, tuple, set, frozenset)):
+            kinds = {p.error for p in problems}
+            if len(kinds) == 1 and (kind := next(iter(kinds))) is not None and not issubclass(cls, kind):
+                return super().__new__(_mixed(cls, kind))
+        return super().__new__(cls)
 
     def __init__(
         self,
@@ -289,6 +305,17 @@ class SpecError(TubeError, ValueError):
         where = f" ({self.source})" if self.source else ""
         head = f"{n} error{'s' if n != 1 else ''} in tube {name}{where}:"
         return "\n".join([head, *(f"  {p}" for p in self.problems)])
+
+
+_MIXED: dict[tuple[type, type], type] = {}
+
+
+def _mixed(cls: type, kind: type[BaseException]) -> type:
+    """``class <cls.__name__>(cls, kind)``, made once per pair."""
+    key = (cls, kind)
+    if key not in _MIXED:
+        _MIXED[key] = type(cls.__name__, (cls, kind), {"__module__": cls.__module__, "__qualname__": cls.__qualname__})
+    return _MIXED[key]
 
 
 def _problem_key(problem: Problem) -> tuple:

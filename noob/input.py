@@ -26,21 +26,58 @@ def _quoted(names: Any) -> str:
 
 
 
+class _Specs(dict):
+    """``{input id: spec}``, which also answers the original's ``specs[scope]`` -> ``{id: spec}``."""
+
+    def __missing__(self, key: Any) -> Any:
+        if key in ("tube", "process"):  # InputScope members compare equal to their values
+            return {k: s for k, s in self.items() if InputScope(s.scope) == key}
+        raise KeyError(key)
+
+
 class InputCollection:
     """The tube's declared inputs and the tube-scoped values given to it.
 
     ``get(key, process_input)`` looks a key up in the process call's input, then the tube's
     input, then declared defaults. Tube-scoped inputs can be overridden per ``process()``
     call (the original's documentation says so; its code drops them).
+
+    ``specs`` may be given flat (``{id: spec}``) or, as in the original, by scope
+    (``InputCollection(specs={InputScope.tube: {id: spec}})``); ``self.specs`` is flat and
+    also answers ``specs[InputScope.tube]`` with that scope's specs.
     """
 
-    def __init__(self, specs: Mapping[str, InputSpecification], tube_input: Mapping[str, Any] | None = None):
-        self.specs = dict(specs)
+    def __init__(self, specs: Mapping[Any, Any] | None = None, tube_input: Mapping[str, Any] | None = None):
+        flat: dict[str, InputSpecification] = {}
+        for key, value in (specs or {}).items():
+            if key in ("tube", "process") and isinstance(value, Mapping):
+                flat.update(value)  # the original's {scope: {id: spec}}
+            else:
+                flat[key] = value
+        self.specs = _Specs(flat)
         self.tube_input: dict[str, Any] = {}
         self.by_scope = {
             scope: {k: s for k, s in self.specs.items() if InputScope(s.scope) == scope} for scope in InputScope
         }
         self.add_tube_input(tube_input or {})
+
+    def add_input(self, scope: InputScope | str, values: Mapping[str, Any]) -> None:
+        """Add tube-scoped input (the original's API). ``process`` input is per call: ``ValueError``."""
+        if scope == InputScope.process:
+            raise ValueError("process-scoped input is given per call (runner.process(**input)); it cannot be stored")
+        if scope != InputScope.tube:
+            raise ValueError(f"unknown input scope {scope!r}; expected 'tube' or 'process'")
+        self.add_tube_input(values)
+
+    @property
+    def defaults(self) -> dict[str, Any]:
+        """The declared defaults, by input id (inputs without one are left out)."""
+        return {k: s.default for k, s in self.specs.items() if s.has_default}
+
+    @property
+    def chain(self) -> dict[str, Any]:
+        """Tube input over declared defaults (the original's ``ChainMap``, as a plain dict)."""
+        return {**self.defaults, **self.tube_input}
 
     def add_tube_input(self, given: Mapping[str, Any]) -> None:
         tube_specs = self.by_scope[InputScope.tube]

@@ -1,14 +1,18 @@
 """Loggers: ``init_logger(name)`` gives the ``noob.<name>`` logger (as the original does).
 
 noob does not configure handlers for you; the standard ``logging`` configuration of the
-application decides where messages go.
+application decides where messages go. ``config`` is noob's settings object
+(:data:`noob.config.config`): ``noob.logging.config.logs.level = "WARNING"`` sets the level
+of the ``noob`` logger.
 """
 
 from __future__ import annotations
 
 import logging
 
-__all__ = ["init_logger"]
+from noob.config import config
+
+__all__ = ["config", "init_logger"]
 
 
 def init_logger(name: str, level: str | int | None = None, **_ignored: object) -> logging.Logger:

@@ -57,20 +57,28 @@ def arg_positions(node: Any, dependencies: Sequence[Dependency], slots: Mapping[
     holds injected ``epoch`` parameters that no dependency fills.
     """
     offset = constant_positions(node)
-    positions = [s.name for s in slots.values() if s.kind in _POSITIONAL]
     out: list[int | None] = []
     given: set[str] = set()
+    positions: list[str] | None = None  # names of the positional parameters, built when needed
     for dep in dependencies:
-        if dep.slot is None or isinstance(dep.slot, int):
-            out.append(offset + (dep.slot or 0))
+        slot = dep.slot
+        if slot is None or isinstance(slot, int):
+            out.append(offset + (slot or 0))
             continue
-        given.add(dep.slot)
-        slot = slots.get(dep.slot)
-        out.append(positions.index(dep.slot) if slot is not None and slot.kind == _P.POSITIONAL_ONLY else None)
-    epoch = {
-        s.name: positions.index(s.name) for s in slots.values()
-        if s.injection == "epoch" and s.name not in given and s.kind == _P.POSITIONAL_ONLY
-    }
+        given.add(slot)
+        param = slots.get(slot)
+        if param is not None and param.kind == _P.POSITIONAL_ONLY:
+            if positions is None:
+                positions = [x.name for x in slots.values() if x.kind in _POSITIONAL]
+            out.append(positions.index(slot))
+        else:
+            out.append(None)
+    epoch: dict[str, int] = {}
+    for param in slots.values():
+        if param.injection == "epoch" and param.kind == _P.POSITIONAL_ONLY and param.name not in given:
+            if positions is None:
+                positions = [x.name for x in slots.values() if x.kind in _POSITIONAL]
+            epoch[param.name] = positions.index(param.name)
     return out, epoch
 
 
@@ -230,6 +238,8 @@ class Plan:
                         kw.append((dep.slot, src, required))
                     given.add(dep.slot)
             for slot in slots.values():
+                if slot.injection == "events" and slot.name not in given:
+                    self.uses_epoch = True  # the runner builds the EventMap, stamped with the epoch
                 if slot.injection == "epoch" and slot.name not in given:
                     self.uses_epoch = True
                     if slot.name in epoch_pos:

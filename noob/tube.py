@@ -11,11 +11,9 @@ Must not: run anything per epoch (that is ``noob.runner``) or lay out tables (``
 
 from __future__ import annotations
 
-import builtins
 import contextlib
 import difflib
 import functools
-import importlib
 import inspect
 import numbers
 import os
@@ -32,6 +30,7 @@ import numpy as np
 
 from noob import _core
 from noob.asset import Asset, AssetRuntime, AssetScope
+from noob.edge import Edge
 from noob.exceptions import (
     AnnotationWarning,
     AssetDependsWarning,
@@ -61,48 +60,18 @@ from noob.spec import (
     NodeSpecification,
     TubeSpecification,
     _locate,
+    merge_tube_specs,
 )
+from noob.utils import resolve_python_identifier
 
-__all__ = ["Tube", "resolve_python_identifier"]
+__all__ = ["Tube", "TubeSpecification", "TubeState", "merge_tube_specs", "resolve_python_identifier"]
 
 _P = inspect.Parameter
 
 
 # --------------------------------------------------------------------------- type resolution
-
-_resolve_cache: dict[str, Any] = {}
-
-
-def resolve_python_identifier(path: str) -> Any:
-    """Import ``pkg.mod.Obj`` (or a builtin name) and return the object.
-
-    Raises ``ImportError`` / ``AttributeError`` with a message that says which part failed.
-    """
-    try:
-        return _resolve_cache[path]
-    except KeyError:
-        pass
-    if "." not in path:
-        if hasattr(builtins, path):
-            obj = getattr(builtins, path)
-        else:
-            raise AttributeError(f"{path!r} is not a builtin; give an absolute path like 'package.module.{path}'")
-    else:
-        module_name, attr = path.rsplit(".", 1)
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            raise ImportError(f"cannot import module {module_name!r} ({exc})") from exc
-        try:
-            obj = getattr(module, attr)
-        except AttributeError:
-            public = sorted(n for n in vars(module) if not n.startswith("_"))
-            hint = _close_matches(attr, public)
-            raise AttributeError(
-                f"module {module_name!r} has no attribute {attr!r}" + (f" (did you mean {hint}?)" if hint else "")
-            ) from None
-    _resolve_cache[path] = obj
-    return obj
+# ``resolve_python_identifier`` lives in ``noob.utils`` (node and asset construction use it
+# too); it is re-exported here, where the original had it.
 
 
 def _close_matches(word: str, options: Iterable[str]) -> str:
@@ -165,6 +134,37 @@ class Tube:
     def enabled_nodes(self) -> dict[str, _Wrapped]:
         return {k: n for k, n in self.nodes.items() if n.enabled}
 
+    @property
+    def edges(self) -> list[Edge]:
+        """Every dependency as an ``Edge``, node by node in spec order (the original's ``Tube.edges``).
+
+        ``required`` is the target slot's own flag for keyword slots (``Optional[T] = None``
+        slots and every keyword slot of ``return`` are optional); positional and scalar
+        dependencies are required.
+        """
+        out = []
+        for node_id, nspec in self.spec.nodes.items():
+            slots = self.slots.get(node_id, {})
+            is_return = isinstance(self.nodes.get(node_id), ReturnNode)
+            for dep in nspec.dependencies:
+                required = True
+                if isinstance(dep.slot, str):
+                    slot = slots.get(dep.slot)
+                    required = not is_return and (slot is None or slot.required)
+                out.append(Edge(dep.node, dep.signal, node_id, dep.slot, required))
+        return out
+
+    @property
+    def state(self) -> TubeState:
+        """The tube's assets as definitions: ``state.assets[id].obj`` and ``state.dependencies``.
+
+        Unlike the original (where the tube held the live assets), a ``Tube`` is a read-only
+        definition and each runner owns its asset objects: ``state.assets[id]`` is a fresh,
+        uninitialised ``Asset`` (``obj`` is its initial value, ``None`` unless the class says
+        otherwise); the objects nodes receive live in the runner.
+        """
+        return TubeState(self)
+
     def in_edges(self, node: str | Node) -> list[Dependency]:
         node_id = node if isinstance(node, str) else node.id
         return list(self.spec.nodes[node_id].dependencies)
@@ -205,6 +205,39 @@ class Tube:
 
     def __repr__(self) -> str:
         return f"<Tube {self.tube_id!r}: {len(self.nodes)} nodes, {len(self.assets)} assets>"
+
+
+class TubeState:
+    """What the original's ``Tube.state`` exposed, read from a tube's definition (see ``Tube.state``).
+
+    ``assets``: asset id -> an uninitialised ``Asset`` built from its specification (call
+    ``init()`` on it to create the object by hand). ``dependencies``: node id -> signal ->
+    the ids of the runner-scoped assets that signal stores (``assets.<id>.depends``).
+    """
+
+    def __init__(self, tube: Tube):
+        self.tube = tube
+        self._assets: dict[str, Asset] | None = None
+
+    @property
+    def assets(self) -> dict[str, Asset]:
+        if self._assets is None:
+            self._assets = {
+                k: Asset.from_specification(a.spec, self.tube.input_collection) for k, a in self.tube.assets.items()
+            }
+        return self._assets
+
+    @property
+    def dependencies(self) -> dict[str, dict[str, set[str]]]:
+        out: dict[str, dict[str, set[str]]] = {}
+        for asset_id, aspec in self.tube.spec.assets.items():
+            dep = aspec.dependency
+            if dep is not None:
+                out.setdefault(dep.node, {}).setdefault(dep.signal, set()).add(asset_id)
+        return out
+
+    def __repr__(self) -> str:
+        return f"<TubeState of {self.tube.tube_id!r}: assets {list(self.tube.assets)}>"
 
 
 @contextlib.contextmanager
@@ -333,7 +366,8 @@ class _TubeBuilder:
             try:
                 obj = resolve_python_identifier(nspec.type)
             except (ImportError, AttributeError) as exc:
-                self.problem(f"{path}.type", f"cannot resolve {nspec.type!r}: {exc}", "check the spelling and that the package is installed")
+                self.problems.append(Problem(f"{path}.type", f"cannot resolve {nspec.type!r}: {exc}",
+                                             "check the spelling and that the package is installed", error=type(exc)))
                 return None
         try:
             if isinstance(obj, type) and issubclass(obj, Node):
@@ -359,12 +393,16 @@ class _TubeBuilder:
             return None
         child_input = {**inputs.tube_input, **{k: v for k, v in params.items() if k != "tube"}}
         base = self.spec.source.parent if self.spec.source else None
-        try:
-            source = _locate(params["tube"], base)
-        except Exception as exc:
-            self.problem(f"{path}.tube", f"cannot find child tube {params['tube']!r}: {exc}", "give an existing noob_id or a path")
-            return None
-        key = str(source)
+        source: Any
+        if isinstance(params["tube"], TubeSpecification):  # loaded with context={"recursive": True}
+            source = params["tube"]
+        else:
+            try:
+                source = _locate(params["tube"], base)
+            except Exception as exc:
+                self.problem(f"{path}.tube", f"cannot find child tube {params['tube']!r}: {exc}", "give an existing noob_id or a path")
+                return None
+        key = str(source.source if isinstance(source, TubeSpecification) else source)
         if key in _LOADING:
             chain = " -> ".join(os.path.basename(k) for k in [*_LOADING[_LOADING.index(key):], key])
             self.problem(f"{path}.tube", f"tubes nest each other in a loop: {chain}", "a tube cannot contain itself")
@@ -439,7 +477,8 @@ class _TubeBuilder:
         try:
             obj = resolve_python_identifier(aspec.type)
         except (ImportError, AttributeError) as exc:
-            self.problem(f"{path}.type", f"cannot resolve {aspec.type!r}: {exc}", "check the spelling and that the package is installed")
+            self.problems.append(Problem(f"{path}.type", f"cannot resolve {aspec.type!r}: {exc}",
+                                         "check the spelling and that the package is installed", error=type(exc)))
             return None
         try:
             params = inputs.resolve_params(aspec.params)
@@ -503,7 +542,13 @@ class _TubeBuilder:
         """Positional arguments (list ``params``, numbered or scalar ``depends``, positional-only
         slots) are each given once and leave no gaps, laid out as ``Plan`` will lay them out."""
         dep_pos, epoch_pos = self._positions[node_id] = arg_positions(node, nspec.dependencies, node_slots)
-        taken = set(range(constant_positions(node)))
+        offset = constant_positions(node)
+        if not offset and not epoch_pos and len(dep_pos) == 1:  # the common case: one scalar depends
+            if dep_pos[0] not in (None, 0):
+                self.problem(f"nodes.{node_id}.depends", f"positional slots [{dep_pos[0]}] of node {node_id!r} leave gaps",
+                             "number positional slots 0, 1, 2, ... without gaps")
+            return
+        taken = set(range(offset))
         for dep, idx in zip(nspec.dependencies, dep_pos):
             if idx is None:
                 continue
@@ -717,16 +762,24 @@ class _TubeBuilder:
             if isinstance(node.obj, type) and issubclass(node.obj, Gather):
                 continue
             node_slots = slots[node_id]
-            positional = [x for x in node_slots.values() if x.kind in (_P.POSITIONAL_ONLY, _P.POSITIONAL_OR_KEYWORD)]
+            positional: list[Slot] | None = None
             dep_pos = self._positions[node_id][0] if node_id in self._positions else [None] * len(nspec.dependencies)
             for dep, idx in zip(nspec.dependencies, dep_pos):
                 if dep.node not in signals:
                     continue
-                signal = next((x for x in signals[dep.node] if x.name == dep.signal), None)
+                signal = None
+                for candidate in signals[dep.node]:
+                    if candidate.name == dep.signal:
+                        signal = candidate
+                        break
                 if isinstance(dep.slot, str):
                     slot = node_slots.get(dep.slot)
+                elif idx is None:
+                    slot = None
                 else:
-                    slot = positional[idx] if idx is not None and idx < len(positional) else None
+                    if positional is None:
+                        positional = [x for x in node_slots.values() if x.kind in (_P.POSITIONAL_ONLY, _P.POSITIONAL_OR_KEYWORD)]
+                    slot = positional[idx] if idx < len(positional) else None
                 if signal is None or slot is None or slot.injection or slot.kind in (_P.VAR_POSITIONAL, _P.VAR_KEYWORD):
                     continue
                 key = (signal.annotation, slot.annotation)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 import re
 from collections.abc import Iterable
-from typing import Any, Literal, NamedTuple, TypedDict, TypeVar, Union
+from typing import Any, Literal, NamedTuple, NewType, TypedDict, TypeVar, Union
 
 import attrs
 
@@ -211,7 +211,10 @@ class RunnerContext(TypedDict):
     input_collection: Any
 
 
-EventMap = dict
+#: annotate a parameter ``EventMap`` to receive the events behind the node's inputs, keyed by
+#: slot (``{slot: Event}``). Its own type (a ``NewType`` of ``dict``, not ``dict`` itself), so a
+#: ``six: dict`` parameter is an ordinary slot: injection matches this exact annotation only.
+EventMap = NewType("EventMap", dict)
 ReturnNodeType = Any
 _T = TypeVar("_T")
 #: a value of type ``T``, or ``MetaSignal.NoEvent`` ("did not fire"), for annotations

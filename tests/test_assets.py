@@ -174,7 +174,7 @@ def test_noevent_never_updates_asset(make_runner):
          "r": {"type": "return", "depends": [{"v": "a.value"}]}},
         {"c": {"type": "noob.testing.counter", "scope": "runner"}},
     ))
-    assert [{"v": 1}, {"v": 2}, {"v": 3}] == runner.run(3)
+    assert [{"v": 0}, {"v": 1}, {"v": 2}] == runner.run(3)
 
 
 def test_round_trip_across_gather(make_runner):

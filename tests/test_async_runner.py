@@ -105,7 +105,7 @@ SCENARIOS = [
                                           "r": {"type": "return", "depends": ["g.count", "i.value"]}})),
     Scenario("async-nodes", t({"a": COUNT, "b": {"type": "testnodes.async_double", "depends": "a.index"},
                                "c": {"type": "noob.testing.NumberToLetterCls", "depends": "b.value"},
-                               "r": {"type": "return", "depends": ["b.value", "c.letter"]}})),
+                               "r": {"type": "return", "depends": ["b.value", "c.value"]}})),
     Scenario("finite-generator", t({"g": {"type": "testnodes.finite", "params": {"n": 3}},
                                     "r": {"type": "return", "depends": "g.item"}})),
     Scenario("exhaustion-none", t({"g": {"type": "noob.testing.count_source", "params": {"limit": 2}},
@@ -119,7 +119,7 @@ SCENARIOS = [
     Scenario("enabled-false", t({"a": COUNT, "b": {"type": "testnodes.plus1", "depends": "a.index", "enabled": False},
                                  "r": {"type": "return", "depends": "b.value"}})),
     Scenario("bad-tuple-return", t({"a": COUNT, "b": {"type": "testnodes.plus1", "depends": "a.index"},
-                                    "c": {"type": "noob.testing.word_counts", "depends": "b.value"}})),
+                                    "c": {"type": "testnodes.letter_counts", "depends": "b.value"}})),
     *[Scenario(f"two-users-{scope}", {"noob_id": "t", "nodes": TWO_USERS, "assets": _counted(scope)})
       for scope in ("runner", "process", "node")],
     *[Scenario(f"fail-on-3-{scope}", {"noob_id": "t", "nodes": {"a": {"type": "testnodes.bump_fail_on_3", "depends": [{"box": "assets.res"}]}},

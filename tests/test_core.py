@@ -151,7 +151,7 @@ def test_dispatcher_tables_match(cores):
     t = Tube.from_specification({"noob_id": "x", "nodes": {
         "a": {"type": "noob.testing.count_source"},
         "b": {"type": "noob.testing.multiply", "depends": [{"left": "a.index"}]},
-        "r": {"type": "return", "depends": [{"v": "b.value"}, {"w": "b.result"}]},
+        "r": {"type": "return", "depends": [{"v": "b.value"}, {"w": "a.index"}]},
     }})
     mine, oracle = t.plan("compiled").tables, t.plan("python").tables
     for key in mine:

@@ -78,4 +78,4 @@ def test_asset_params_from_input(make_runner):
         "nodes": {"i": {"type": "noob.testing.increment", "depends": [{"iterator": "assets.c"}]},
                   "r": {"type": "return", "depends": "i.value"}},
     }, input={"start": 7})
-    assert [8, 9, 10] == runner.run(3)
+    assert [7, 8, 9] == runner.run(3)

@@ -72,3 +72,29 @@ def test_two_unrelated_maps_rejected(core, data_dir):
     """A node downstream of two unrelated maps is an error naming both."""
     with pytest.raises(SpecError, match="two unrelated maps, 'm1' and 'm2'"):
         Tube.from_specification(data_dir / "map" / "map_two_unrelated.yaml")
+
+
+def test_store_keeps_subepochs_once_read(make_runner):
+    """Map sub-epochs are kept from the first epoch after runner.store was first read."""
+    from noob import Epoch
+
+    runner = make_runner("map/map_gather.yaml")
+    runner.process()
+    assert [Epoch(0)] == list(runner.store.events)  # nothing was asked for yet: the parent epoch only
+    out = runner.process()
+    store = runner.store
+    letters = list(out["word"])
+    assert [Epoch(1) / ("m", k) for k in range(len(letters))] == sorted(e for e in store.events if e != Epoch(1))
+    assert [c.upper() for c in letters] == [store.events[Epoch(1) / ("m", k)]["up"]["value"][0]["value"] for k in range(len(letters))]
+
+
+def test_nested_map_return_inside(make_runner):
+    """A return fed from inside a nested map gets every inner element, in order."""
+    runner = make_runner({"noob_id": "n", "nodes": {
+        "w": {"type": "testnodes.words", "params": {"n": 2}},
+        "outer": {"type": "map", "depends": "w.words"},
+        "inner": {"type": "map", "depends": "outer.value"},
+        "up": {"type": "testnodes.upper", "depends": "inner.value"},
+        "r": {"type": "return", "depends": [{"x": "up.value"}]},
+    }})
+    assert [{"x": list("W0W1")}, {"x": list("W1W2")}] == runner.run(2)

@@ -251,7 +251,7 @@ def test_async_function_node(make_runner):
         "a": COUNT,
         "b": {"type": "testnodes.async_double", "depends": "a.index"},
         "c": {"type": "noob.testing.NumberToLetterCls", "depends": "b.value"},
-        "r": {"type": "return", "depends": ["b.value", "c.letter"]},
+        "r": {"type": "return", "depends": ["b.value", "c.value"]},
     }))
     assert [(0, "a"), (2, "c")] == runner.run(2)
 
@@ -334,7 +334,7 @@ def test_callbacks_and_store(make_runner):
     events = []
     runner.add_callback(events.append)
     runner.process()
-    assert [("a", "index"), ("b", "value"), ("b", "result"), ("c", "value"), ("meta", "EpochEnded")] == [
+    assert [("a", "index"), ("b", "value"), ("c", "value"), ("meta", "EpochEnded")] == [
         (e["node_id"], e["signal"]) for e in events
     ]
     assert all(is_event(e) for e in events)

@@ -512,11 +512,9 @@ def test_extends_missing_parent() -> None:
     assert (["extends[0]"], ["a"]) == ([p.path for p in spec.problems], list(spec.nodes))
 
 
-# ---------------------------------------------------------------------------- speed
-def test_large_chain_loads_fast(tmp_path: Path) -> None:
-    """A 20 000-node chain loads and validates in well under a second per 10 000 nodes."""
-    import time
-
+# ---------------------------------------------------------------------------- size
+def test_large_chain_loads(tmp_path: Path) -> None:
+    """A 20 000-node chain loads and validates: the event loader builds every node."""
     n = 20_000
     lines = ["noob_id: chain", "nodes:", "  n0:", "    type: noob.testing.count_source"]
     for i in range(1, n):
@@ -528,8 +526,5 @@ def test_large_chain_loads_fast(tmp_path: Path) -> None:
         ]
     path = tmp_path / "chain.yaml"
     path.write_text("\n".join(lines) + "\n")
-    start = time.perf_counter()
     spec = TubeSpecification.from_yaml(path)
-    elapsed = time.perf_counter() - start
-    assert n == len(spec.nodes)
-    assert elapsed < 2.0
+    assert n == len(spec.nodes)  # how fast: benchmarks/test_load.py (speed is not a timed test)

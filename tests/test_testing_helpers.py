@@ -1,6 +1,7 @@
 """The helpers in ``noob.testing``, called directly (no runner): values and signals."""
 
 import asyncio
+import collections.abc
 import copy
 import inspect
 import itertools
@@ -25,6 +26,16 @@ def take(gen, n):
     return list(itertools.islice(gen, n))
 
 
+def pull_all(node):
+    """Every value of a wrapped generator ``Node`` until it is exhausted."""
+    out = []
+    while True:
+        try:
+            out.append(node.process())
+        except StopIteration:
+            return out
+
+
 def pull(node, n):
     """``n`` values from a ``Node`` whose ``process`` is a generator, wrapped or not."""
     first = node.process()
@@ -44,7 +55,7 @@ FUNCTION_SIGNALS = [
     (t.sporadic_word, ["word"]),
     (t.sporadic_word_noevent, ["word"]),
     (t.word_counts, ["word", "counts"]),
-    (t.multiply, ["value", "result"]),
+    (t.multiply, ["value"]),
     (t.divide, ["ratio"]),
     (t.concat, ["value"]),
     (t.multi_concat, ["value"]),
@@ -54,7 +65,7 @@ FUNCTION_SIGNALS = [
     (t.error, ["value"]),
     (t.input_party, ["works"]),
     (t.long_add, ["value"]),
-    (t.number_to_letter, ["letter"]),
+    (t.number_to_letter, ["value"]),
     (t.async_error, ["value"]),
     (t.fast_forward, ["next"]),
     (t.jump, ["skirttt", "next"]),
@@ -63,6 +74,7 @@ FUNCTION_SIGNALS = [
     (t.increment, ["iterator", "value"]),
     (t.passthrough, ["value"]),
     (t.inject_epoch, ["value"]),
+    (t.inject_eventmap, ["value"]),
     (t.just_wait, ["value"]),
     (t.switch, ["fruits", "vegetables", "minerals"]),
     (t.this_or_that, ["value"]),
@@ -76,8 +88,8 @@ FUNCTION_SIGNALS = [
     (t.VolumeProcess.process, ["volume"]),
     (t.Volume.volume, ["volume"]),
     (t.Now.print, ["timestamp"]),
-    (t.CountSourceDecor.count, ["count"]),
-    (t.NumberToLetterCls.process, ["letter"]),
+    (t.CountSourceDecor.process, ["count"]),
+    (t.NumberToLetterCls.process, ["value"]),
 ]
 
 
@@ -107,20 +119,20 @@ def test_optional_slots():
     assert {"this": False, "that": False, "the_other": False} == {
         s.name: s.required for s in slots_of(t.this_or_that)
     }
-    assert {"left": False, "right": True, "array": False, "multiplier": False} == {
-        s.name: s.required for s in slots_of(t.multiply)
-    }
+    assert {"left": True, "right": True} == {s.name: s.required for s in slots_of(t.multiply)}
 
 
 def test_generator_sources_have_no_slots():
     """Parameterless generator sources have no slots."""
-    for fn in (t.letter_source, t.word_source, t.switch):
+    for fn in (t.letter_source, t.word_source, t.switch, t.word_counts):
         assert [] == slots_of(fn)
 
 
-def test_inject_epoch_slot_is_injected():
-    """``inject_epoch``'s parameter is marked for epoch injection."""
+def test_injected_slots():
+    """``inject_epoch`` / ``inject_eventmap`` parameters are marked for injection; ``six: dict`` is not."""
     assert ["epoch"] == [s.injection for s in slots_of(t.inject_epoch)]
+    assert [None, "events"] == [s.injection for s in slots_of(t.inject_eventmap)]
+    assert [None] * 7 == [s.injection for s in slots_of(t.input_party)]
 
 
 def test_every_helper_has_a_docstring():
@@ -139,9 +151,10 @@ def test_no_passthrough_getattr():
 
 
 def test_count_source():
-    """``count_source`` yields ``limit`` values from ``start``; ``limit=0`` is endless."""
+    """``count_source`` yields ``start .. limit-1`` (an exclusive upper bound); ``limit=0`` is endless."""
     assert [0, 1, 2] == list(t.count_source(limit=3))
-    assert [5, 6] == list(t.count_source(limit=2, start=5))
+    assert [5, 6] == list(t.count_source(limit=7, start=5))
+    assert [] == list(t.count_source(limit=2, start=5))
     assert 10000 == sum(1 for _ in t.count_source())
     assert [0, 1, 2, 3, 4] == take(t.count_source(limit=0), 5)
 
@@ -156,9 +169,18 @@ def test_word_sources():
     """Words are longer than one letter; ``multi_words`` are ``n`` unique words."""
     words = take(t.word_source(), 50)
     assert all(isinstance(w, str) and len(w) > 1 for w in words)
-    for batch in take(t.multi_words_source(7), 20):
-        assert 7 == len(batch) == len(set(batch))
+    batches = take(t.multi_words_source(7), 40)
+    assert all(7 == len(batch) for batch in batches)
+    every = [w for batch in batches for w in batch]
+    assert len(every) == len(set(every))  # no repeats over the whole run (280 > len(WORDS))
     assert len(t.WORDS) == len(set(t.WORDS))
+
+
+def test_word_counts_source():
+    """``word_counts`` is a source of a word and 2-5 integers in 1..100."""
+    for word, counts in take(t.word_counts(), 50):
+        assert isinstance(word, str) and len(word) > 1
+        assert 2 <= len(counts) <= 5 and all(1 <= c <= 100 for c in counts)
 
 
 def test_sporadic_word():
@@ -176,9 +198,12 @@ def test_sporadic_word_noevent():
 
 def test_switch_cycles_one_signal_at_a_time():
     """Exactly one of the three signals fires per call, in order."""
-    fired = [[v is not NoEvent for v in triple] for triple in take(t.switch(), 6)]
+    triples = take(t.switch(), 9)
+    fired = [[v is not NoEvent for v in triple] for triple in triples]
     rows = [[True, False, False], [False, True, False], [False, False, True]]
-    assert rows * 2 == fired
+    assert rows * 3 == fired
+    fruits = [triple[0] for triple in triples if triple[0] is not NoEvent]
+    assert 3 == len(set(fruits))  # each signal rotates through three values
 
 
 def test_cycle():
@@ -191,33 +216,22 @@ def test_cycle():
 
 def test_arithmetic_and_strings():
     """Plain value helpers return the documented values."""
-    assert (6, 6) == t.multiply(3)
-    assert (12, 12) == t.multiply(3, 4)
-    assert (NoEvent, NoEvent) == t.multiply()
+    assert 6 == t.multiply(3)
+    assert 12 == t.multiply(3, 4)
     assert 2.0 == t.divide(10)
     assert 2.5 == t.divide(10, 4)
     assert "abc" == t.concat(["a", "b", "c"])
     assert "xy" == t.multi_concat(a="x", b="y")
+    assert "abcd" == t.multi_concat(a=["a", "b"], b=["c", "d"])
     assert "hey!!!" == t.exclaim("hey", hype=3)
     assert "abab" == t.repeat("ab", 2)
     assert {"k": [1, 2]} == t.dictify("k", [1, 2])
-    assert ("hello", {"h": 1, "e": 1, "l": 2, "o": 1}) == t.word_counts("hello")
-    assert [(1, "a"), (2, "b")] == t.zip_iter([1, 2], "ab")
+    assert (1, "a") == t.zip_iter(iter([1, 2]), iter("ab"))
     assert (1, (2, 3), {"x": 4}) == t.passthrough(1, 2, 3, x=4)
     assert 7 == t.constant(7)
     assert t.input_party(1, 2, 3, 4, 5, 6, 7) is True
     assert 2 == t.long_add(1, sleep_for=0)
     assert "v" == t.just_wait("v", wait_for=0)
-
-
-def test_multiply_array_in_place():
-    """With ``array`` given, ``multiply`` scales it in place and returns the same object twice."""
-    arr = np.ones((2, 2))
-    value, result = t.multiply(array=arr, multiplier=3)
-    assert value is arr and result is arr
-    assert np.full((2, 2), 3.0).tolist() == arr.tolist()
-    t.multiply(array=arr)
-    assert np.full((2, 2), 6.0).tolist() == arr.tolist()
 
 
 def test_this_or_that():
@@ -228,8 +242,10 @@ def test_this_or_that():
 
 
 def test_inject_epoch():
-    """``inject_epoch`` returns its argument."""
+    """``inject_epoch`` and ``inject_eventmap`` return their injected argument."""
     assert Epoch(3) == t.inject_epoch(Epoch(3))
+    events = {"special_value": {"value": 1}}
+    assert events is t.inject_eventmap(1, events)
 
 
 def test_errors():
@@ -255,34 +271,38 @@ def test_async_letters():
 def test_counter():
     """``counter`` returns ``current`` then adds one, and deep-copies independently."""
     c = t.counter(start=2)
-    assert [2, 3] == [next(c), c.next()]
-    assert 4 == c.current
+    assert [2, 3, 4] == [next(c), c.next(), c.send(None)]
+    assert 5 == c.current
+    assert isinstance(c, collections.abc.Generator)
+    with pytest.raises(AttributeError):
+        c.current = 0  # read-only
     d = copy.deepcopy(c)
     next(d)
-    assert (4, 5) == (c.current, d.current)
+    assert (5, 6) == (c.current, d.current)
 
 
 def test_fast_forward_jump_rewind_increment():
-    """The iterator nodes advance a counter and report its ``current``."""
+    """The iterator nodes advance an iterator and report the last value ``next()`` returned."""
     c = t.counter()
-    assert 1 == t.fast_forward(c)
-    assert 4 == t.fast_forward(c, n=3)
+    assert 0 == t.fast_forward(c)
+    assert 3 == t.fast_forward(c, n=3)
     same, value = t.jump(c, n=0)
-    assert (same, value) == (c, 4)
-    assert (c, 6) == t.jump(c, n=2)
-    assert c is t.rewind(c, n=5)
-    assert 1 == c.current
-    assert (c, 3) == t.increment(c, increment=2)
+    assert (same, value) == (c, 0)
+    assert (c, 5) == t.jump(c, n=2)
+    rewound = t.rewind(c, n=5)
+    assert (7, 1) == (c.current, next(rewound))  # c advanced once; a new count from 6 - 5
+    assert isinstance(rewound, itertools.count)
+    assert (c, 8) == t.increment(c, increment=2)
 
 
 def test_fast_forward_plain_iterator():
-    """Without ``current``, the last value ``next()`` returned is reported."""
+    """Any iterator works: the last value ``next()`` returned is reported."""
     assert 2 == t.fast_forward(iter(range(10)), n=3)
 
 
 def test_runner_asset_arithmetic():
-    """The ``testing-runner-asset`` sequence: ``2**(i+1)-1`` and twice that, epoch by epoch."""
-    c = t.counter()
+    """The ``testing-runner-asset`` sequence (counter from 1): ``2**(i+1)-1`` and twice that, epoch by epoch."""
+    c = t.counter(start=1)
     for i in range(5):
         first = t.fast_forward(c, n=1)
         second = t.fast_forward(c, n=first)
@@ -294,14 +314,20 @@ def test_runner_asset_arithmetic():
 
 
 def test_count_source_node():
-    """``CountSource`` yields from ``start`` for ``limit`` values."""
-    assert [3, 4, 5] == pull(t.CountSource(limit=3, start=3), 3)
+    """``CountSource`` yields ``start .. limit-1``; ``process()`` by hand gives the next value."""
+    node = t.CountSource(limit=6, start=3)
+    assert [3, 4, 5] == [node.process() for _ in range(3)]
+    with pytest.raises(StopIteration):
+        node.process()
+    assert (1000, 0) == (t.CountSource().limit, t.CountSource().start)
+    assert [] == pull_all(t.CountSource(limit=0))
     assert isinstance(t.CountSource(), Node)
 
 
 def test_unannotated_generator():
-    """``UnannotatedGenerator`` counts from zero."""
+    """``UnannotatedGenerator`` takes ``limit``/``start`` and counts ``start .. limit-1``."""
     assert [0, 1, 2] == pull(t.UnannotatedGenerator(), 3)
+    assert [2, 3] == pull_all(t.UnannotatedGenerator(start=2, limit=4))
 
 
 def test_multiply_node():
@@ -324,16 +350,16 @@ def test_volumes():
 
 
 def test_now(capsys):
-    """``Now.print`` prints with its prefix and returns an aware datetime."""
-    stamp = t.Now().print(prefix="T: ")
-    assert stamp.tzinfo is not None
-    assert capsys.readouterr().out.startswith("T: ")
+    """``Now.print`` returns its prefix and the construction time as text, printing nothing."""
+    now = t.Now()
+    assert ("T: " + now.now.isoformat(), "") == (now.print(prefix="T: "), capsys.readouterr().out)
+    assert now.print() == now.print()  # the time of construction, not of the call
 
 
 def test_count_source_decor():
     """``CountSourceDecor``'s process method is a marked generator counting from ``start``."""
-    assert getattr(t.CountSourceDecor.count, "__is_process_method__", False)
-    assert [2, 3, 4] == take(t.CountSourceDecor(start=2).count(), 3)
+    assert getattr(t.CountSourceDecor.process, "__is_process_method__", False)
+    assert [2, 3, 4] == take(t.CountSourceDecor(start=2).process(), 3)
 
 
 def test_init_counter():
@@ -342,7 +368,7 @@ def test_init_counter():
     node.init()
     node.init()
     node.deinit()
-    assert (2, 1) == node.process()
+    assert (2, 1) == node.process() == (node.inits, node.deinits)
 
 
 def test_dynamic_signals():
@@ -351,16 +377,15 @@ def test_dynamic_signals():
     class Spec:
         params = {"signals_": ["a", "b"], "slots_": ["x", "y", "z"]}
 
-    assert [Signal("a"), Signal("b")] == t.DynamicSignals.get_signals(Spec)
-    assert ["x", "y", "z"] == [s.name for s in t.DynamicSignals.get_slots(Spec)]
-    assert all(isinstance(s, Slot) for s in t.DynamicSignals.get_slots(Spec))
-    with pytest.raises(ValueError):
-        t.DynamicSignals.get_signals(None)
-    with pytest.raises(ValueError):
-        t.DynamicSignals.get_slots()
+    assert {"a": Signal("a"), "b": Signal("b")} == t.DynamicSignals.get_signals(Spec)
+    slots = t.DynamicSignals.get_slots(Spec)
+    assert {n: Slot(n, required=True) for n in "xyz"} == slots
+    assert ({}, {}) == (t.DynamicSignals.get_signals(None), t.DynamicSignals.get_slots())
     node = t.DynamicSignals(id="d", spec=Spec, **Spec.params)
     assert ["a", "b"] == list(node.signals)
-    assert (1, 2) == node.process(x=1, y=2, z=3)
+    assert (1, 2, 3) == node.process(x=1, y=2, z=3)
+    assert ([], []) == (t.DynamicSignals().signals_, t.DynamicSignals().slots_)
+    assert t.DynamicSignals().signals_ is not t.DynamicSignals().signals_  # a fresh list each
 
 
 
@@ -373,7 +398,7 @@ def test_any_asset_and_initializer():
     a.obj = [1]
     assert [1] == a.obj
     i = t.Initializer(id="i")
-    assert i.obj is None
+    assert i.obj is False
     i.init()
     assert i.obj is True
     i.deinit()

@@ -79,12 +79,12 @@ def test_keys_named_like_1_1_booleans(tmp_path: Path, core: str) -> None:
         "noob_id: bools\n"
         "nodes:\n"
         "  no:\n"
-        "    type: noob.testing.count_source\n"
+        "    type: noob.testing.letter_source\n"
         "  yes:\n"
         "    type: noob.testing.multi_concat\n"
         "    depends:\n"
-        "      - on: no.index\n"
-        "      - off: no.index\n"
+        "      - on: no.letter\n"
+        "      - off: no.letter\n"
         "  n:\n"
         "    type: return\n"
         "    depends:\n"
@@ -93,7 +93,7 @@ def test_keys_named_like_1_1_booleans(tmp_path: Path, core: str) -> None:
     tube = Tube.from_specification(path)
     assert ["no", "yes", "n"] == list(tube.spec.nodes)
     runner = SynchronousRunner(tube, core=core)
-    assert [{"y": "00"}, {"y": "11"}] == runner.run(n=2)
+    assert [{"y": "aa"}, {"y": "bb"}] == runner.run(n=2)
 
 
 def test_value_on_is_a_string(tmp_path: Path) -> None:

@@ -312,9 +312,26 @@ async def hold(box: list, x: int = 0, delay: float = 0.01) -> Annotated[int, Nam
     return box[0] == (id(box), x)
 
 
+def scale_array(array: Any, multiplier: float = 2) -> Annotated[Any, Name("result")]:
+    """Multiply ``array`` in place by ``multiplier`` and return the same object (signal ``result``)."""
+    array *= multiplier
+    return array
+
+
+def letter_counts(word: str) -> tuple[Annotated[str, Name("word")], Annotated[dict, Name("counts")]]:
+    """The word and how often each of its letters occurs (fails on a non-string)."""
+    return word, {c: word.count(c) for c in word}
+
 
 def interrupt_at(x: int, at: int = 3) -> Annotated[int, Name("value")]:
     """Pass ``x`` through; raise ``KeyboardInterrupt`` (as Ctrl-C would) when ``x == at``."""
     if x == at:
         raise KeyboardInterrupt
+    return x
+
+
+def stop_at(x: int, at: int = 3) -> int:
+    """Pass ``x`` through; raise ``StopIteration`` (a plain function saying "no more") at ``x == at``."""
+    if x == at:
+        raise StopIteration
     return x

@@ -1,6 +1,10 @@
 """Nodes: the ``Node`` base class users subclass, the method markers, signal and slot
 introspection (``noob.node.base``), and the adapters that present every kind of node to the
 runners (``noob.node.adapters``).
+
+The original's names are here too: ``Map``, ``Return`` and ``TubeNode`` (our adapters for
+``type: map`` / ``return`` / ``tube``), ``Gather``, ``NodeSpecification``, ``NodeInfo``,
+``SPECIAL_NODES``, and the submodules ``noob.node.base`` and ``noob.node.spec``.
 """
 
 from __future__ import annotations
@@ -25,10 +29,26 @@ from noob.node.base import (
     slots_of,
 )
 from noob.node.gather import Gather
+from noob.node.spec import NodeInfo
 from noob.spec import NodeSpecification
 
+Map = MapNodeAdapter
+"""``type: map`` (the original's class name)."""
+Return = ReturnNode
+"""``type: return`` (the original's class name)."""
+TubeNode = TubeNodeAdapter
+"""``type: tube`` (the original's class name)."""
+
+SPECIAL_NODES = {"gather": Gather, "map": Map, "return": Return, "tube": TubeNode}
+"""The special ``type`` names and their classes."""
+
 __all__ = [
+    "SPECIAL_NODES",
     "Gather",
+    "Map",
+    "NodeInfo",
+    "Return",
+    "TubeNode",
     "MapNodeAdapter",
     "Node",
     "NodeSpecification",

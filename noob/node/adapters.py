@@ -14,10 +14,11 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from noob.exceptions import SchedulerExhaustedError
-from noob.node.base import Node, Signal, Slot, signals_of, slots_of
+from noob.node.base import Node, Signal, Slot, as_list, signals_of, slots_of
+from noob.node.gather import Gather
 from noob.spec import InputScope, NodeSpecification
 from noob.types import MetaSignal, RunnerContext
-from noob.utils import call_with_params, iscoroutinefunction_partial
+from noob.utils import call_with_params, iscoroutinefunction_partial, resolve_python_identifier
 
 if TYPE_CHECKING:  # annotations only: noob.tube imports this module
     from noob.tube import Tube
@@ -29,6 +30,7 @@ __all__ = [
     "TubeNodeAdapter",
     "WrapClassNode",
     "WrapFuncNode",
+    "node_from_specification",
 ]
 
 _P = inspect.Parameter
@@ -99,6 +101,37 @@ class _Wrapped(Node):
     def slot_list(self) -> list[Slot]:
         raise NotImplementedError
 
+    # -- the original's Node interface, for code that uses a node by hand (not through a runner)
+    @property
+    def signals(self) -> dict[str, Signal]:  # type: ignore[override]
+        """This node's signals by name."""
+        return {s.name: s for s in self.signal_list()}
+
+    @property
+    def slots(self) -> dict[str, Slot]:  # type: ignore[override]
+        """This node's slots by name."""
+        return {s.name: s for s in self.slot_list()}
+
+    def init(self) -> None:
+        """Set the node up outside a runner (runners use ``init_hooks`` themselves)."""
+        for hook in self.init_hooks():
+            hook()
+
+    def deinit(self) -> None:
+        """Tear down what ``init`` set up."""
+        for hook in self.deinit_hooks():
+            hook()
+        self.release()
+
+    def process(self, *args: Any, **kwargs: Any) -> Any:
+        """Call the node once by hand: a function with its params, the next value of a
+        generator, a class's process method (after ``init``)."""
+        if self.params_per_call and isinstance(self.params, Mapping):
+            kwargs = {**self.params, **kwargs}
+        elif self.params_per_call and self.params:
+            args = (*self.params, *args)
+        return self.target()(*args, **kwargs)
+
     def param_signature(self) -> Callable | None:
         """The callable ``params`` are checked against at load time (``None``: not checkable)."""
         return None
@@ -136,7 +169,11 @@ class WrapFuncNode(_Wrapped):
 
     stateful = False
 
-    def __init__(self, id: str, obj: Any, **kwargs: Any):
+    def __init__(self, id: str = "", obj: Any = None, *, fn: Any = None, **kwargs: Any):
+        # ``WrapFuncNode(id, fn)`` and the original's keywords ``WrapFuncNode(fn=f, id="a", spec=...)``
+        obj = fn if obj is None else obj
+        if obj is None:
+            raise TypeError("WrapFuncNode needs the function to wrap: WrapFuncNode(id, fn) or WrapFuncNode(fn=..., id=...)")
         self.is_generator = inspect.isgeneratorfunction(obj)
         if inspect.isasyncgenfunction(obj):
             raise TypeError(f"async generator functions cannot be nodes yet ({obj!r}); use a generator or a class")
@@ -186,7 +223,11 @@ class WrapClassNode(_Wrapped):
 
     stateful = True
 
-    def __init__(self, id: str, obj: type, **kwargs: Any):
+    def __init__(self, id: str = "", obj: type | None = None, *, cls: type | None = None, **kwargs: Any):
+        # ``WrapClassNode(id, cls)`` and the original's keywords ``WrapClassNode(cls=C, id="a", ...)``
+        obj = cls if obj is None else obj
+        if obj is None:
+            raise TypeError("WrapClassNode needs the class to wrap: WrapClassNode(id, cls) or WrapClassNode(cls=..., id=...)")
         super().__init__(id, obj, **kwargs)
         self.method = _process_method(obj)
         self.is_iterator = self.method is getattr(obj, "__next__", None)
@@ -258,14 +299,16 @@ class NodeSubclassAdapter(_Wrapped):
         return self.instance
 
     def signal_list(self) -> list[Signal]:
-        return list(self.obj.get_signals(self.spec))
+        return as_list(self.obj.get_signals(self.spec))
 
     def slot_list(self) -> list[Slot]:
-        return [] if self.is_generator else list(self.obj.get_slots(self.spec))
+        return [] if self.is_generator else as_list(self.obj.get_slots(self.spec))
 
     def init_hooks(self) -> list[Callable]:
         inst = self.instance if self.instance is not None else self.build()
-        self._target = inst.process().__next__ if self.is_generator else inst.process
+        # a generator is created from the class's process (the instance's own ``process`` is a
+        # next()-wrapper for calls by hand), so every start begins a fresh one
+        self._target = self.obj.process.__get__(inst, self.obj)().__next__ if self.is_generator else inst.process
         return [inst.init]
 
     def deinit_hooks(self) -> list[Callable]:
@@ -411,6 +454,8 @@ class ReturnNode(_Wrapped):
         ]
 
     def target(self) -> Callable:
+        if not self.spec.dependencies:
+            return _ret_nothing  # `return` without depends returns None, as in the original
         if self.scalar:
             return _ret_scalar
         if self.has_pos and self.has_kw:
@@ -418,6 +463,10 @@ class ReturnNode(_Wrapped):
         if self.has_kw:
             return _ret_kw
         return _ret_pos
+
+
+def _ret_nothing() -> Any:
+    return MetaSignal.NoEvent
 
 
 def _ret_scalar(x: Any) -> Any:
@@ -436,5 +485,70 @@ def _ret_both(*args: Any, **kwargs: Any) -> tuple:
     return (args, kwargs)
 
 
+def node_from_specification(spec: NodeSpecification, input_collection: Any = None) -> Node:
+    """``Node.from_specification``: the node ``spec`` describes (see there)."""
+    params = spec.params
+    if input_collection is not None:
+        params = input_collection.resolve_params(params)
+    elif isinstance(params, Mapping) and any(isinstance(v, str) and v.startswith("input.") for v in params.values()):
+        raise ValueError(
+            f"node {spec.id!r}: params use inputs ({params!r}) but no input_collection was given"
+        )
+    enabled = spec.enabled
+    if isinstance(enabled, str):
+        if input_collection is None:
+            raise ValueError(f"node {spec.id!r}: enabled is {enabled!r}, which needs an input_collection")
+        enabled = bool(input_collection.get(enabled.split(".", 1)[1]))
+    common: dict[str, Any] = dict(spec=spec, enabled=bool(enabled), stateful=spec.stateful)
+    if spec.type == "return":
+        return ReturnNode(spec.id, **common)
+    if spec.type == "map":
+        return MapNodeAdapter(spec.id, **common)
+    if spec.type == "tube":
+        raise ValueError(f"node {spec.id!r}: a `type: tube` node is built with its child tube by Tube.from_specification")
+    obj = Gather if spec.type == "gather" else resolve_python_identifier(str(spec.type))
+    kw = params if isinstance(params, Mapping) else {}
+    if isinstance(obj, type) and issubclass(obj, Node):
+        stateful = {} if spec.stateful is None else {"stateful": spec.stateful}
+        node = obj(id=spec.id, spec=spec, enabled=bool(enabled), **stateful, **kw)
+    elif isinstance(obj, type):
+        node = WrapClassNode(spec.id, obj, params=params, **common)
+    else:
+        node = WrapFuncNode(spec.id, obj, params=params, **common)
+    spec.stateful = node.stateful
+    return node
 
 
+def node_info(spec: NodeSpecification) -> dict[str, Any]:
+    """``NodeSpecification.nodeinfo``: ``{node_id, type, signals, slots}``, signals and slots by name.
+
+    Reads the signature of the node's type without instantiating it. A ``return`` node
+    without ``depends`` raises ``ValueError`` (it says nothing about what it returns).
+    """
+    kind = spec.type
+    if kind == "return":
+        if spec.depends is None:
+            raise ValueError(f"return node {spec.id!r}: return nodes must have a specification that defines what they return")
+        node: Any = ReturnNode(spec.id, spec=spec)
+        slots = [s for s in node.slot_list() if s.kind != _P.VAR_POSITIONAL]
+        signals = node.signal_list()
+    elif kind == "map":
+        signals, slots = MapNodeAdapter(spec.id).signal_list(), MapNodeAdapter(spec.id).slot_list()
+    elif kind == "tube":
+        signals, slots = [Signal("value")], []
+    else:
+        obj = Gather if kind == "gather" else resolve_python_identifier(str(kind))
+        if isinstance(obj, type) and issubclass(obj, Node):
+            signals, slots = as_list(obj.get_signals(spec)), as_list(obj.get_slots(spec))
+        elif isinstance(obj, type):
+            method = _process_method(obj)
+            signals, slots = signals_of(method), slots_of(method, skip_self=True)
+        else:
+            signals = signals_of(obj)
+            slots = [] if inspect.isgeneratorfunction(obj) else slots_of(obj)
+    return {
+        "node_id": spec.id,
+        "type": kind,
+        "signals": {s.name: s for s in signals},
+        "slots": {s.name: s for s in slots},
+    }

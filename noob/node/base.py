@@ -3,7 +3,9 @@
 Owns: the ``Node`` base class, the ``@process_method`` / ``@init_method`` /
 ``@deinit_method`` markers, and introspection (``Signal``, ``Slot``, ``signals_of``,
 ``slots_of``) that turns a callable's signature and return annotation into named outputs
-and inputs.
+and inputs. Re-exports ``NodeSpecification``, ``WrapClassNode`` and ``WrapFuncNode``, which
+code written for the original noob imports from here (the adapters live in
+``noob.node.adapters`` and are imported on first use, as they import this module).
 Must not: know about YAML, tubes, plans or runners.
 """
 
@@ -14,17 +16,25 @@ import functools
 import inspect
 import types
 import typing
-from collections.abc import Callable
-from typing import Annotated, Any, ClassVar, get_args, get_origin
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, get_args, get_origin
 
 import attrs
 
+from noob.spec import NodeSpecification
 from noob.types import Epoch, EventMap, Name, RunnerContext
+from noob.utils import resolve_default
+
+if TYPE_CHECKING:  # imported on first use at runtime (see __getattr__): the adapters import this module
+    from noob.node.adapters import WrapClassNode, WrapFuncNode
 
 __all__ = [
     "Node",
+    "NodeSpecification",
     "Signal",
     "Slot",
+    "WrapClassNode",
+    "WrapFuncNode",
     "deinit_method",
     "init_method",
     "process_method",
@@ -62,20 +72,22 @@ class Signal:
 
 @attrs.frozen
 class Slot:
-    """A named input of a node.
+    """A named input of a node: ``Slot(name, annotation, required=True)``, as in the original.
 
-    ``kind`` is an ``inspect.Parameter`` kind; ``required`` is False only for
-    ``Optional[T] = None`` parameters (and ``**kwargs``-absorbed slots); ``default`` is
-    ``inspect.Parameter.empty`` when there is none. ``injection`` is ``"epoch"``,
-    ``"context"`` or ``"events"`` for parameters noob fills itself.
+    ``required`` is False only for ``Optional[T] = None`` parameters (and
+    ``**kwargs``-absorbed slots). Introspection also records ``kind`` (an
+    ``inspect.Parameter`` kind), ``default`` (``inspect.Parameter.empty`` when there is
+    none) and ``injection`` (``"epoch"``, ``"context"`` or ``"events"`` for parameters noob
+    fills itself); these three take no part in equality, so ``Slot("x", int)`` equals the
+    slot read from ``def f(x: int = 1)``.
     """
 
     name: str
     annotation: Any = Any
     required: bool = True
-    kind: Any = inspect.Parameter.POSITIONAL_OR_KEYWORD
-    default: Any = inspect.Parameter.empty
-    injection: str | None = None
+    kind: Any = attrs.field(default=inspect.Parameter.POSITIONAL_OR_KEYWORD, eq=False, repr=False)
+    default: Any = attrs.field(default=inspect.Parameter.empty, eq=False, repr=False)
+    injection: str | None = attrs.field(default=None, eq=False, repr=False)
 
 
 # --------------------------------------------------------------------------- introspection
@@ -219,19 +231,38 @@ def _slots_of(fn: Callable, skip_self: bool) -> tuple[Slot, ...]:
     return tuple(out)
 
 
+def as_list(found: Any) -> list[Any]:
+    """Signals or slots as a list: ``get_signals``/``get_slots`` may return a list or, as in
+    the original, a ``{name: Signal}`` dict."""
+    if isinstance(found, Mapping):
+        return list(found.values())
+    return list(found)
+
+
 # --------------------------------------------------------------------------- Node
 
 
+_BASE_FIELDS = frozenset({"id", "spec", "enabled", "stateful"})
+
+
 def _node_fields(cls: type) -> dict[str, Any]:
-    """Annotated class attributes of ``Node`` subclasses: name -> default (or ``empty``)."""
+    """Annotated class attributes of ``Node`` subclasses: name -> default (or ``empty``).
+
+    A default may be a factory (``attrs.Factory(list)``, ``dataclasses.field(default_factory=
+    list)``, a pydantic-style ``Field(default_factory=list)``): it is called once per instance
+    (see :func:`noob.utils.resolve_default`). A field object without a default means required.
+    ``id``, ``spec``, ``enabled`` and ``stateful`` (declared by the original's pydantic
+    ``Node``) are constructor arguments, not params.
+    """
     fields: dict[str, Any] = {}
     for klass in reversed(cls.__mro__):
         if klass is Node or not issubclass(klass, Node):
             continue
         for name, ann in vars(klass).get("__annotations__", {}).items():
-            if name.startswith("_") or get_origin(ann) is ClassVar or str(ann).startswith("ClassVar"):
+            if name.startswith("_") or name in _BASE_FIELDS or get_origin(ann) is ClassVar or str(ann).startswith("ClassVar"):
                 continue
-            fields[name] = vars(klass).get(name, inspect.Parameter.empty)
+            default = vars(klass).get(name, inspect.Parameter.empty)
+            fields[name] = resolve_default(default, factory=False)
     return fields
 
 
@@ -267,12 +298,44 @@ class Node:
             elif default is inspect.Parameter.empty:
                 raise TypeError(f"{type(self).__name__} is missing required parameter {name!r}")
             else:
-                value = default
+                value = resolve_default(default)
             setattr(self, name, value)
         self.__post_init__()
+        if inspect.isgeneratorfunction(type(self).process):
+            self.process = self._next_wrapper()  # type: ignore[method-assign]
+
+    def _next_wrapper(self) -> Callable[[], Any]:
+        """``process`` of a generator node called by hand: each call returns the next value.
+
+        The generator is created on the first call (runners do not use this: they create
+        their own generator from the class's ``process`` when they start the node).
+        """
+        gen: list[Any] = []
+        process = type(self).process
+
+        def next_value() -> Any:
+            if not gen:
+                gen.append(process(self))
+            return next(gen[0])
+
+        return next_value
 
     def __post_init__(self) -> None:
         """Hook for subclasses: called at the end of ``__init__``."""
+
+    @classmethod
+    def from_specification(cls, spec: NodeSpecification, input_collection: Any = None) -> Node:
+        """The node a ``NodeSpecification`` describes, as the original's classmethod builds it.
+
+        ``type`` is resolved; ``input.<key>`` params are filled from ``input_collection``; a
+        ``Node`` subclass is instantiated with its params, any other class wrapped as a
+        ``WrapClassNode``, a function as a ``WrapFuncNode``; ``gather``, ``map`` and
+        ``return`` give the special nodes. (``type: tube`` nodes need their child tube: build
+        those through ``Tube.from_specification``.)
+        """
+        from noob.node.adapters import node_from_specification
+
+        return node_from_specification(spec, input_collection)
 
     @classmethod
     def param_fields(cls) -> dict[str, Any]:
@@ -289,20 +352,31 @@ class Node:
         raise NotImplementedError(f"{type(self).__name__} must implement process()")
 
     @classmethod
-    def get_signals(cls, spec: Any = None) -> list[Signal]:
+    def get_signals(cls, spec: Any = None) -> list[Signal] | Mapping[str, Signal]:
         return signals_of(cls.process)
 
     @classmethod
-    def get_slots(cls, spec: Any = None) -> list[Slot]:
+    def get_slots(cls, spec: Any = None) -> list[Slot] | Mapping[str, Slot]:
         return slots_of(cls.process, skip_self=True)
 
     @property
     def signals(self) -> dict[str, Signal]:
-        return {s.name: s for s in type(self).get_signals(self.spec)}
+        """This node's signals by name (from ``get_signals(spec)``)."""
+        return {s.name: s for s in as_list(type(self).get_signals(self.spec))}
 
     @property
     def slots(self) -> dict[str, Slot]:
-        return {s.name: s for s in type(self).get_slots(self.spec)}
+        """This node's slots by name (from ``get_slots(spec)``)."""
+        return {s.name: s for s in as_list(type(self).get_slots(self.spec))}
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.id!r}>"
+
+
+def __getattr__(name: str) -> Any:
+    # the adapters import this module, so they are imported on first use
+    if name in ("WrapClassNode", "WrapFuncNode"):
+        from noob.node import adapters
+
+        return getattr(adapters, name)
+    raise AttributeError(f"module 'noob.node.base' has no attribute {name!r}")

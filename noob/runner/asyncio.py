@@ -234,7 +234,7 @@ class AsyncRunner(TubeRunner):
         # else is the synchronous runner's callable (async region nodes block their thread)
         i = self.plan.index[node.id]
         if self._kind[i] == _TASK:
-            return node.target()
+            return self._with_events(node, node.target())
         fn = super()._callable_for(node)
         if isinstance(node, MapNodeAdapter):
             close_leftovers = self._close_region_leftovers
@@ -328,16 +328,19 @@ class AsyncRunner(TubeRunner):
         restore = self._set_inputs(inputs) if (inputs or self._process_input_slots) else None
         epoch = self._epoch
         self._epoch = epoch + 1
-        if self.plan.uses_epoch or self._callbacks or self._region_slots:  # a map's failure note reads it
+        if self.plan.uses_epoch or self._callbacks or self._region_slots:  # map failure notes and store sub-epochs read it
             values[self.plan.epoch_slot] = Epoch(epoch)
         for slot in self._region_slots:  # nodes in map regions only run if their map does
             values[slot] = NOEVENT
         failure: BaseException | None = None
         exhausted_now = 0
+        stopped = False
         try:
             if self._process_assets:
                 await self._in_thread(self._open_process_assets)
             exhausted_now = await self._run_epoch(epoch)
+        except _NodeStopped:  # a plain function node raised StopIteration: as if its sources ran out
+            stopped = self._exhausted = True
         except BaseException as exc:
             failure = exc
             raise
@@ -348,6 +351,8 @@ class AsyncRunner(TubeRunner):
             self._end_epoch(epoch, restore)
         if close_error is not None:
             raise close_error
+        if stopped:
+            return None
         return self._epoch_result(exhausted_now)
 
     def _open_process_assets(self) -> None:
@@ -444,6 +449,8 @@ class AsyncRunner(TubeRunner):
         error = failure.exc
         self._name_failure(error, failure.node, epoch)
         await self._drain(inflight)
+        if isinstance(error, StopIteration):  # cannot be raised through a coroutine (PEP 479)
+            raise _NodeStopped(failure.node) from error
         raise error  # outside the except block: the user's exception keeps its own cause and context
 
     def _stopped(self, i: int, exc: StopIteration) -> Any:
@@ -590,7 +597,7 @@ class AsyncRunner(TubeRunner):
                     results.append(out)
                 if self._exhausted:
                     break
-        except SchedulerExhaustedError:
+        except (SchedulerExhaustedError, StopIteration):  # sources ran out, or a function node said so
             pass
         return results or None
 
@@ -619,7 +626,7 @@ class AsyncRunner(TubeRunner):
                     loops += 1
                 yielded += 1
                 yield out
-        except SchedulerExhaustedError:
+        except (SchedulerExhaustedError, StopIteration):  # sources ran out, or a function node said so
             return
         finally:
             await self.deinit()
@@ -689,6 +696,10 @@ class _Stopped:
 
     def __init__(self, exc: StopIteration):
         self.exc = exc
+
+
+class _NodeStopped(Exception):
+    """A non-generator node raised ``StopIteration`` (carried out of the epoch loop; see ``_process_locked``)."""
 
 
 def _call_in_thread(i: int, fn: Callable, args: tuple, kwargs: dict) -> Any:

@@ -30,6 +30,7 @@ from noob.asset import AssetRuntime, AssetScope
 from noob.event import Event, EventMaker, EventStore, MetaEventType
 from noob.exceptions import AssetError, ExtraInputWarning, InputMissingError, SignalMismatchError
 from noob.node.adapters import MapNodeAdapter, ReturnNode
+from noob.node.gather import Gather
 from noob.tube import Tube
 from noob.types import Epoch, MetaSignal, RunnerContext
 from noob.utils import run_coroutine_blocking
@@ -127,6 +128,11 @@ class TubeRunner:
                 self._values[slot] = tube.input_collection.get(key)
             except InputMissingError:
                 self._values[slot] = None
+        # map sub-epoch events for `store` (see there): recorded once asked for
+        self._keep_subepochs = store is not None
+        self._sub_events: list[Event] = []
+        self._sub_root: int | None = None
+        self._gathers = {plan.index[k] for k, nd in self.nodes.items() if isinstance(nd.obj, type) and issubclass(nd.obj, Gather)}
         self._return_index = next((plan.index[k] for k, nd in self.nodes.items() if isinstance(nd, ReturnNode)), None)
         self._return_slot = None if self._return_index is None else plan.signal_slot[(plan.node_ids[self._return_index], "value")]
 
@@ -145,7 +151,7 @@ class TubeRunner:
     def _callable_for(self, node: Any) -> Callable:
         if isinstance(node, MapNodeAdapter):
             return self._map_call(self.plan.index[node.id])
-        target = node.target()
+        target = self._with_events(node, node.target())
         if node.is_async and not node.is_generator:
             run_async = self._run_async
 
@@ -154,6 +160,37 @@ class TubeRunner:
 
             return call_async
         return target
+
+    def _with_events(self, node: Any, fn: Callable) -> Callable:
+        """``fn``, or (a parameter annotated ``EventMap``) ``fn`` given ``{slot: Event}`` for the
+        node's inputs that fired this epoch, as in the original (keys are the target slots:
+        names, or positions for positional dependencies)."""
+        slots = self.tube.slots.get(node.id, {})
+        nspec = self.tube.spec.nodes[node.id]
+        given = {d.slot for d in nspec.dependencies if isinstance(d.slot, str)}
+        param = next((s.name for s in slots.values() if s.injection == "events" and s.name not in given), None)
+        if param is None:
+            return fn
+        params = node.params if getattr(node, "params_per_call", False) else None
+        offset = len(params) if isinstance(params, (list, tuple)) else 0
+        edges = [(d.slot, d.node, d.signal) for d in nspec.dependencies if d.node not in ("input", "assets")]
+        values, epoch_slot, new = self._values, self.plan.epoch_slot, self._events.new
+
+        def with_events(*args: Any, **kwargs: Any) -> Any:
+            epoch = values[epoch_slot]
+            events = {}
+            for slot, source, signal in edges:
+                if isinstance(slot, str):
+                    value = kwargs.get(slot, NOEVENT)
+                else:
+                    k = offset + (slot or 0)
+                    value = args[k] if k < len(args) else NOEVENT
+                if value is not NOEVENT:
+                    events[slot] = new(source, signal, epoch, value)
+            kwargs[param] = events
+            return fn(*args, **kwargs)
+
+        return with_events
 
     def _init_node(self, i: int) -> None:
         node = self.nodes[self.plan.node_ids[i]]
@@ -291,6 +328,12 @@ class TubeRunner:
         epoch_slot = plan.epoch_slot
         ret = self._return_index if self._return_index in plan.regions[m] else None
         ret_slot = -1 if self._return_slot is None else self._return_slot
+        # which node of this map's own order tells that the return got values: the return
+        # itself, or (the return is inside a nested map's region) that nested map, whose call
+        # leaves its elements' values in the return slot as a _Batch
+        collect = ret
+        if ret is not None and ret not in plan.region_order[m]:
+            collect = next(int(j) for j in plan.region_order[m] if j in plan.regions and ret in plan.regions[int(j)])
 
         def run_map(value: Any) -> Any:
             try:
@@ -301,11 +344,13 @@ class TubeRunner:
                 return (NOEVENT, NOEVENT)
             values[n_slot] = len(items)
             parent = values[epoch_slot]
+            if ret is not None:
+                values[ret_slot] = NOEVENT  # no stale value from an earlier call of a nested map
             try:
-                if plan.uses_epoch or self._callbacks:
-                    collected = self._map_stamped(sub, items, node_id, value_slot, ret, ret_slot, parent)
+                if plan.uses_epoch or self._callbacks or self._keep_subepochs:
+                    collected = self._map_stamped(sub, items, node_id, value_slot, collect, ret_slot, parent)
                 else:
-                    collected = sub.run_each(values, items, value_slot, -1 if ret is None else ret, ret_slot)
+                    collected = sub.run_each(values, items, value_slot, -1 if collect is None else collect, ret_slot)
             except BaseException as exc:
                 if sub.current >= 0:
                     where = (parent if isinstance(parent, Epoch) else Epoch(parent)) / (node_id, sub.item_index)
@@ -327,14 +372,42 @@ class TubeRunner:
         values = self._values
         root = parent if isinstance(parent, Epoch) else Epoch(parent)
         collected = []
+        keep = self._keep_subepochs
+        if keep and self._sub_root != root.root:
+            self._sub_events, self._sub_root = [], root.root  # a new epoch: forget the last one's
         for k, item in enumerate(items):
-            values[self._epoch_slot] = root / (node_id, k)
+            epoch = values[self._epoch_slot] = root / (node_id, k)
             try:
                 collected.extend(sub.run_each(values, (item,), value_slot, -1 if ret is None else ret, ret_slot))
             except BaseException:
                 sub.item_index = k
                 raise
+            if keep:
+                self._record_element(sub, node_id, epoch, item)
         return collected
+
+    def _record_element(self, sub: Any, map_id: str, epoch: Epoch, item: Any) -> None:
+        """Keep the events of one map element for ``store``: the map's ``value`` and every
+        signal of the region nodes that ran, in the element's sub-epoch; a gather's collected
+        list goes to the parent epoch (where it emits), its ``NoEvent``s stay in the sub-epoch."""
+        plan = self.plan
+        values = self._values
+        new = self._events.new
+        stamp = datetime.now(UTC)
+        events = self._sub_events
+        events.append(new(map_id, "value", epoch, item, stamp))
+        ran = sub.ran
+        for i in plan.region_order[plan.index[map_id]].tolist():
+            if not ran[i]:
+                continue
+            node_id = plan.node_ids[i]
+            is_map = i in plan.regions
+            for name in plan.signals[i]:
+                if is_map and name == "value":
+                    continue  # a nested map records its own elements
+                value = values[plan.signal_slot[(node_id, name)]]
+                parent = epoch.parent if i in self._gathers and value is not NOEVENT else None
+                events.append(new(node_id, name, epoch if parent is None else parent, value, stamp))
 
     def _aggregate(self, batch: _Batch) -> Any:
         """The return value after a map: per-element values gathered into the return's shape.
@@ -458,18 +531,30 @@ class TubeRunner:
 
     @property
     def store(self) -> EventStore:
-        """The events of the last epoch, built on demand from the slot table."""
+        """The events of the last epoch, built on demand from the slot table.
+
+        Map sub-epochs (``store.events[Epoch(e) / ("m", k)]``) are kept from the first epoch
+        after the store was first read, or from the start when the runner was given a
+        ``store=``: keeping them costs time per element, so it is only done when asked for.
+        """
+        self._keep_subepochs = True
         store = EventStore()
         if self._last_epoch is None:
             return store
         epoch = Epoch(self._last_epoch)
         ran = self._dispatcher.ran
         stamp = datetime.now(UTC)
+        maps = self.plan.regions
         for i, node_id in enumerate(self.plan.node_ids):
             if not ran[i]:
                 continue
             for name in self.plan.signals[i]:
+                if i in maps and name == "value":
+                    continue  # a map's elements live in its sub-epochs
                 store.add(self._events.new(node_id, name, epoch, self._values[self.plan.signal_slot[(node_id, name)]], stamp))
+        if self._sub_root == self._last_epoch:
+            for event in self._sub_events:
+                store.add(event)
         return store
 
     @property

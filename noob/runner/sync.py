@@ -90,6 +90,10 @@ class SynchronousRunner(TubeRunner):
             values[self._epoch_slot] = Epoch(epoch)
         try:
             self._run(values)
+        except StopIteration as exc:  # a plain function node said "no more": as if its sources ran out
+            self._failed(exc, epoch)
+            self._exhausted = True
+            return None
         except BaseException as exc:
             self._failed(exc, epoch)
             raise
@@ -115,15 +119,19 @@ class SynchronousRunner(TubeRunner):
         values = self._values
         restore = self._set_inputs(inputs) if (inputs or self._process_input_slots) else None
         self._epoch = epoch + 1
-        if self._stamp_epoch or self._callbacks or self._region_slots:  # a map's failure note reads it
+        if self._stamp_epoch or self._callbacks or self._region_slots:  # map failure notes and store sub-epochs read it
             values[self._epoch_slot] = Epoch(epoch)
         for slot in self._region_slots:  # nodes in map regions only run if their map does
             values[slot] = NOEVENT
         failure: BaseException | None = None
+        stopped = False
         try:
             for asset in self._process_assets:
                 self._create_asset(asset)
             self._run(values)
+        except StopIteration as exc:  # a plain function node said "no more": as if its sources ran out
+            self._failed(exc, epoch)
+            stopped = self._exhausted = True
         except BaseException as exc:
             failure = exc
             self._failed(exc, epoch)
@@ -135,6 +143,8 @@ class SynchronousRunner(TubeRunner):
             self._end_epoch(epoch, restore)
         if close_error is not None:
             raise close_error
+        if stopped:
+            return None
         return self._epoch_result(self._dispatcher.n_exhausted_now)
 
     def _failed(self, exc: BaseException, epoch: int) -> None:
@@ -168,7 +178,7 @@ class SynchronousRunner(TubeRunner):
                     results.append(out)
                 if self._exhausted:
                     break
-        except SchedulerExhaustedError:
+        except (SchedulerExhaustedError, StopIteration):  # sources ran out, or a function node said so
             pass
         except KeyboardInterrupt as exc:
             _note(exc, f"[noob] run() of tube {self.tube.tube_id!r} interrupted in epoch {self._epoch - 1} "
@@ -201,7 +211,7 @@ class SynchronousRunner(TubeRunner):
                     loops += 1
                 yielded += 1
                 yield out
-        except SchedulerExhaustedError:
+        except (SchedulerExhaustedError, StopIteration):  # sources ran out, or a function node said so
             return
         finally:
             self.deinit()

@@ -1,7 +1,9 @@
 """Test support shipped inside noob: the nodes and assets that tubes name as ``noob.testing.<x>``.
 
 Owns: re-exporting every helper from :mod:`noob.testing.nodes`, :mod:`noob.testing.assets`
-and :mod:`noob.testing.entrypoint` so ``type: noob.testing.count_source`` resolves.
+and :mod:`noob.testing.entrypoint` so ``type: noob.testing.count_source`` resolves. The
+helpers are the original noob's (same names, signatures, signals, values and defaults) plus
+a few of our own.
 Must not: import the tube, plan, runner or core modules.
 
 Unlike the original, there is no module ``__getattr__`` returning a passthrough for unknown
@@ -45,6 +47,7 @@ from noob.testing.nodes import (
     fast_forward,
     increment,
     inject_epoch,
+    inject_eventmap,
     inplace_add,
     input_party,
     jump,
@@ -104,6 +107,7 @@ __all__ = [
     "fast_forward",
     "increment",
     "inject_epoch",
+    "inject_eventmap",
     "inplace_add",
     "input_party",
     "jump",

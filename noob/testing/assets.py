@@ -6,13 +6,14 @@ Must not: import the tube, plan, runner or core modules — assets are plain use
 
 The counters stand in for generators: a generator cannot be deep-copied, but a runner-scoped
 asset with ``depends`` is deep-copied on every round trip, so tests use :class:`counter`,
-which behaves like ``itertools.count`` and copies cleanly.
+which behaves like ``itertools.count``, is a ``collections.abc.Generator`` and copies cleanly.
+``array``, ``asset_func`` and ``AssetCls`` are our own additions (the assets guide's examples).
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from typing import Any
 
 from noob.asset import Asset
@@ -40,28 +41,37 @@ class AnyAsset(Asset):
     obj: Any = None
 
 
-class counter:
+class counter(Generator):
     """A deep-copyable stand-in for ``itertools.count``: ``next()`` returns ``current``, then adds 1.
 
-    ``current`` is the value the next call will return; tests and the ``fast_forward`` /
-    ``jump`` / ``rewind`` nodes read and move it directly.
+    A ``collections.abc.Generator`` (``send``, ``throw``, ``close``); ``current`` (read-only)
+    is the value the next call will return.
     """
 
     def __init__(self, start: int = 0):
         self.start = start
-        self.current = start
+        self._current = start
 
-    def __iter__(self) -> counter:
-        return self
+    @property
+    def current(self) -> int:
+        """The value the next ``next()`` returns."""
+        return self._current
 
-    def __next__(self) -> int:
-        value = self.current
-        self.current += 1
-        return value
+    def send(self, value: Any) -> int:
+        """Return ``current`` and add one (the sent value is ignored)."""
+        out = self._current
+        self._current += 1
+        return out
+
+    def throw(self, typ: Any = None, val: Any = None, tb: Any = None) -> int:
+        """Raise the thrown exception (a counter cannot handle it)."""
+        if val is None:
+            val = typ() if isinstance(typ, type) else typ
+        raise val
 
     def next(self) -> int:
         """Same as ``next(self)``."""
-        return self.__next__()
+        return self.send(None)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(start={self.start}, current={self.current})"
@@ -84,19 +94,21 @@ class LifecycleCounter(counter):
 
 @contextlib.contextmanager
 def counter_cm(start: int = 0) -> Iterator[LifecycleCounter]:
-    """Yield a :class:`LifecycleCounter`; advance it once on enter and once on exit."""
+    """Yield a :class:`LifecycleCounter`; on enter count and advance it once, on exit advance then count."""
     value = LifecycleCounter(start)
     value.entered += 1
     next(value)
     try:
         yield value
     finally:
-        value.exited += 1
         next(value)
+        value.exited += 1
 
 
 class Initializer(Asset):
-    """An asset whose ``obj`` is ``True`` between ``init()`` and ``deinit()`` (``False`` after)."""
+    """An asset whose ``obj`` is ``True`` between ``init()`` and ``deinit()`` (``False`` otherwise)."""
+
+    obj: bool = False
 
     def init(self) -> None:
         self.obj = True

@@ -2,30 +2,35 @@
 
 Owns: small, predictable node callables of every kind noob accepts — generator sources,
 plain and async functions, plain classes (``process`` or ``@process_method``), and
-``Node`` subclasses — each with the signals its tubes depend on.
+``Node`` subclasses — with the names, signatures, signal names, values and defaults of the
+original noob's ``noob.testing`` (so tubes and tests written for it run unchanged), plus a
+few helpers of our own (``constant``, ``inplace_add``, ``row_sum``, ``use_func_asset``,
+``use_cls_asset``, ``WORDS``).
 Must not: import the tube, plan, runner or core modules; these are ordinary user code.
 
 Signals come from return annotations (``A[T, Name("x")]`` → signal ``x``; a tuple of them →
 several signals, returned as a tuple). This module deliberately does *not* use
 ``from __future__ import annotations`` so that annotations are real objects, as in user code.
 
-Where the original helper's exact values were not specified, the choice made here is stated
-in the docstring (e.g. ``count_source``'s ``limit`` counts items; ``sporadic_word`` fires on
-the ``every``-th call).
+Where the original drew random words from ``faker``, the words come from the fixed
+:data:`WORDS` vocabulary (no extra dependency); the shapes (lengths, uniqueness) are the same.
 """
 
 import asyncio
 import itertools
 import random
 import time
-from collections import Counter
-from collections.abc import Generator
-from datetime import UTC, datetime
+from collections.abc import Generator, Iterator
+from datetime import datetime
 from typing import Annotated as A
-from typing import Any
+from typing import Any, Optional
 
-from noob.node import Node, Signal, Slot, process_method
-from noob.types import Epoch, MetaSignal, Name
+import attrs
+
+from noob.edge import Signal, Slot
+from noob.event import NoEventable
+from noob.node import Node, process_method
+from noob.types import Epoch, EventMap, MetaSignal, Name
 
 try:  # numpy is only needed by the array helpers; importing noob.testing must not need it
     import numpy as np
@@ -62,6 +67,7 @@ __all__ = [
     "fast_forward",
     "increment",
     "inject_epoch",
+    "inject_eventmap",
     "inplace_add",
     "input_party",
     "jump",
@@ -117,12 +123,11 @@ _LETTERS = "abcdefghijklmnopqrstuvwxyz"
 
 
 def count_source(limit: int = 10000, start: int = 0) -> Generator[A[int, Name("index")], None, None]:
-    """Yield ``start, start+1, …``: ``limit`` values in all, or forever when ``limit == 0``."""
-    counter = itertools.count(start)
+    """Yield ``start, start+1, …, limit-1`` (``limit`` is an exclusive upper bound); forever if ``limit == 0``."""
     if limit == 0:
-        yield from counter
+        yield from itertools.count(start)
     else:
-        yield from itertools.islice(counter, limit)
+        yield from range(start, limit)
 
 
 def letter_source() -> Generator[A[str, Name("letter")], None, None]:
@@ -136,10 +141,23 @@ def word_source() -> Generator[A[str, Name("word")], None, None]:
         yield random.choice(WORDS)
 
 
-def multi_words_source(n: int = 5) -> Generator[A[list[str], Name("multi_words")], None, None]:
-    """Yield a list of ``n`` distinct random words from :data:`WORDS`, forever."""
+def _unique_words() -> Iterator[str]:
+    """Every word at most once: :data:`WORDS` shuffled, then two-word compounds, shuffled."""
+    words = list(WORDS)
+    random.shuffle(words)
+    yield from words
+    compounds = ["".join(pair) for pair in itertools.permutations(WORDS, 2)]
+    random.shuffle(compounds)
+    yield from compounds
+    for size in itertools.count(3):  # only reached after ~22 000 words
+        yield from ("".join(parts) for parts in itertools.permutations(WORDS, size))
+
+
+def multi_words_source(n: int) -> Generator[A[list[str], Name("multi_words")], None, None]:
+    """Yield lists of ``n`` words, forever; no word repeats over the whole run."""
+    words = _unique_words()
     while True:
-        yield random.sample(WORDS, n)
+        yield list(itertools.islice(words, n))
 
 
 def sporadic_word(every: int = 3) -> Generator[A[str, Name("word")] | None, None, None]:
@@ -148,36 +166,45 @@ def sporadic_word(every: int = 3) -> Generator[A[str, Name("word")] | None, None
         yield random.choice(WORDS) if call % every == 0 else None
 
 
-def sporadic_word_noevent(
-    every: int = 3,
-) -> Generator[A[str | MetaSignal, Name("word")], None, None]:
+def sporadic_word_noevent(every: int = 3) -> Generator[A[NoEventable[str], Name("word")], None, None]:
     """Like :func:`sporadic_word`, but ``MetaSignal.NoEvent`` instead of ``None``."""
     for call in itertools.count(1):
         yield random.choice(WORDS) if call % every == 0 else MetaSignal.NoEvent
 
 
-def cycle(start: int = 0, stop: int = 100, step: int = 1) -> Generator[int, None, None]:
+def word_counts() -> Generator[tuple[A[str, Name("word")], A[list[int], Name("counts")]], None, None]:
+    """A source of two signals: a random word and a list of 2–5 random integers in 1..100."""
+    while True:
+        yield random.choice(WORDS), [random.randint(1, 100) for _ in range(random.randint(2, 5))]
+
+
+def cycle(start: int = 0, stop: int = 100, step: int = 1) -> Generator[A[float, Name("value")], None, None]:
     """Yield ``range(start, stop, step)`` over and over, forever."""
     yield from itertools.cycle(range(start, stop, step))
 
 
+_SWITCH = (("apple", "banana", "cherry"), ("carrot", "potato", "leek"), ("quartz", "mica", "pyrite"))
+
+
 def switch() -> Generator[
     tuple[
-        A[str | MetaSignal, Name("fruits")],
-        A[str | MetaSignal, Name("vegetables")],
-        A[str | MetaSignal, Name("minerals")],
+        A[NoEventable[str], Name("fruits")],
+        A[NoEventable[str], Name("vegetables")],
+        A[NoEventable[str], Name("minerals")],
     ],
     None,
     None,
 ]:
-    """Fire exactly one of ``fruits`` / ``vegetables`` / ``minerals`` per call, in that order."""
+    """Fire exactly one of ``fruits`` / ``vegetables`` / ``minerals`` per call, in that order.
+
+    Each signal rotates through three values of its kind; the other two are ``NoEvent``.
+    """
     no = MetaSignal.NoEvent
-    choices = (
-        ("apple", no, no),
-        (no, "carrot", no),
-        (no, no, "quartz"),
-    )
-    yield from itertools.cycle(choices)
+    for turn in itertools.count():
+        which, k = turn % 3, (turn // 3) % 3
+        out: list[Any] = [no, no, no]
+        out[which] = _SWITCH[which][k]
+        yield tuple(out)  # type: ignore[misc]
 
 
 # --------------------------------------------------------------------------- functions
@@ -188,43 +215,24 @@ def constant(value: Any) -> A[Any, Name("output")]:
     return value
 
 
-def multiply(
-    left: Any | None = None,
-    right: Any = 2,
-    array: Any | None = None,
-    multiplier: float | None = None,
-) -> tuple[A[Any, Name("value")], A[Any, Name("result")]]:
-    """Return ``left * right``, or multiply ``array`` in place by ``multiplier`` (default 2).
-
-    Serves two documented uses with one function: the original ``multiply(left, right=2)``
-    (signal ``value``) and the assets guide's ``params: {multiplier: 2}`` /
-    ``depends: {array: y.output}`` (signal ``result``). Both signals carry the same object.
-    With ``array`` given it is modified in place and returned (no copy). With neither
-    ``left`` nor ``array`` (an optional slot whose source did not fire) both signals are
-    ``MetaSignal.NoEvent``.
-    """
-    if array is not None:
-        array *= 2 if multiplier is None else multiplier
-        return array, array
-    if left is None:
-        return MetaSignal.NoEvent, MetaSignal.NoEvent
-    value = left * right
-    return value, value
+def multiply(left: int, right: int = 2) -> int:
+    """Return ``left * right`` (signal ``value``)."""
+    return left * right
 
 
-def divide(numerator: float, denominator: float = 5) -> A[float, Name("ratio")]:
+def divide(numerator: int, denominator: int = 5) -> A[float, Name("ratio")]:
     """Return ``numerator / denominator``."""
     return numerator / denominator
 
 
 def concat(strings: list[str]) -> str:
     """Join a list of strings with no separator."""
-    return "".join(str(s) for s in strings)
+    return "".join(strings)
 
 
-def multi_concat(**kwargs: Any) -> str:
-    """Join the values of all keyword arguments, in the order given, with no separator."""
-    return "".join(str(v) for v in kwargs.values())
+def multi_concat(**kwargs: list[str]) -> str:
+    """Join the elements of every keyword argument's value, in order, with no separator."""
+    return "".join("".join(value) for value in kwargs.values())
 
 
 def exclaim(string: str, hype: int = 1) -> str:
@@ -237,25 +245,20 @@ def repeat(string: str, times: int) -> str:
     return string * times
 
 
-def dictify(key: str, items: Any) -> dict:
+def dictify(key: str, items: list[Any]) -> dict[str, Any]:
     """Return ``{key: items}``."""
     return {key: items}
 
 
-def word_counts(word: str) -> tuple[A[str, Name("word")], A[dict[str, int], Name("counts")]]:
-    """Return the word and a dict of how often each of its letters occurs."""
-    return word, dict(Counter(word))
-
-
-def error(value: Any) -> Any:
+def error(value: Any) -> None:
     """Raise ``ValueError("This node just emits errors")``."""
     raise ValueError("This node just emits errors")
 
 
 def input_party(
-    one: Any, two: Any, three: Any, four: Any, five: Any, six: Any, seven: Any
+    one: int, two: float, three: str, four: bool, five: list, six: dict, seven: set
 ) -> A[bool, Name("works")]:
-    """Accept seven inputs of any kind and return ``True``."""
+    """Accept seven inputs of assorted types and return ``True``."""
     return True
 
 
@@ -271,21 +274,21 @@ def just_wait(value: Any, wait_for: float = 0.5) -> Any:
     return value
 
 
-async def number_to_letter(number: int, offset: int = 0) -> A[str, Name("letter")]:
-    """Return the ``(number + offset) % 26``-th lowercase letter, after yielding to the loop."""
-    await asyncio.sleep(0)
+async def number_to_letter(number: int, offset: int = 0) -> str:
+    """Return the ``(number + offset) % 26``-th lowercase letter after a random 0–0.1 s sleep."""
+    await asyncio.sleep(random.random() * 0.1)
     return _LETTERS[(number + offset) % 26]
 
 
-async def async_error(value: Any) -> Any:
+async def async_error(value: Any) -> None:
     """Raise ``ValueError("This is the error that should be raised")``, asynchronously."""
     await asyncio.sleep(0)
     raise ValueError("This is the error that should be raised")
 
 
-def zip_iter(*args: Any) -> list[tuple]:
-    """Return ``list(zip(*args))``."""
-    return list(zip(*args))
+def zip_iter(*args: Iterator) -> tuple[Any, ...]:
+    """One ``next()`` from each iterator, as a tuple."""
+    return tuple(next(arg) for arg in args)
 
 
 def passthrough(value: Any, *args: Any, **kwargs: Any) -> Any:
@@ -298,8 +301,13 @@ def inject_epoch(epoch: Epoch) -> Epoch:
     return epoch
 
 
+def inject_eventmap(special_value: Any, events: EventMap) -> EventMap:
+    """Return the events noob injects into a parameter annotated ``EventMap`` (keyed by slot)."""
+    return events
+
+
 def this_or_that(
-    this: Any | None = None, that: Any | None = None, the_other: Any | None = None
+    this: Optional[Any] = None, that: Optional[Any] = None, the_other: Optional[Any] = None
 ) -> dict:
     """Return a dict of whichever of the three optional slots were given (not ``None``)."""
     given = {"this": this, "that": that, "the_other": the_other}
@@ -307,39 +315,40 @@ def this_or_that(
 
 
 # --------------------------------------------------------------------------- iterator nodes
-# These drive a ``noob.testing.counter`` asset (or any iterator). After advancing, they
-# report the iterator's ``current`` (the value the next ``next()`` would return) when it has
-# one, else the last value ``next()`` returned.
+# These drive an iterator asset (``noob.testing.counter``, ``itertools.count``) and report
+# the last value ``next()`` returned.
 
 
-def _advance(iterator: Any, n: int) -> Any:
-    last = None
+def _advance(iterator: Iterator, n: int) -> Any:
+    value = 0
     for _ in range(n):
-        last = next(iterator)
-    return getattr(iterator, "current", last)
+        value = next(iterator)
+    return value
 
 
-def fast_forward(generator: Any, n: int = 1) -> A[Any, Name("next")]:
-    """Advance ``generator`` ``n`` times; return its ``current`` (else the last value)."""
+def fast_forward(generator: itertools.count, n: int = 1) -> A[int, Name("next")]:
+    """Call ``next(generator)`` ``n`` times; return the last value (0 when ``n == 0``)."""
     return _advance(generator, n)
 
 
-def jump(generator: Any, n: int = 1) -> tuple[A[Any, Name("skirttt")], A[Any, Name("next")]]:
-    """Advance ``generator`` ``n`` times; return it and its ``current`` (else the last value)."""
+def jump(
+    generator: itertools.count, n: int = 1
+) -> tuple[A[itertools.count, Name("skirttt")], A[int, Name("next")]]:
+    """Call ``next(generator)`` ``n`` times; return the generator and the last value (0 if ``n == 0``)."""
     value = _advance(generator, n)
     return generator, value
 
 
-def rewind(generator: Any, n: int = 1) -> A[Any, Name("skrittt")]:
-    """Move a :class:`~noob.testing.counter` back by ``n`` (``current -= n``) and return it."""
-    generator.current -= n
-    return generator
+def rewind(generator: itertools.count, n: int = 1) -> A[itertools.count, Name("skrittt")]:
+    """Advance ``generator`` once and return a *new* ``itertools.count`` starting ``n`` lower."""
+    value = next(generator)
+    return itertools.count(value - n)
 
 
 def increment(
-    iterator: Any, increment: int = 1
-) -> tuple[A[Any, Name("iterator")], A[Any, Name("value")]]:
-    """Advance ``iterator`` ``increment`` times; return it and its ``current`` (else last value)."""
+    iterator: Iterator[int], increment: int = 1
+) -> tuple[A[Iterator[int], Name("iterator")], A[int, Name("value")]]:
+    """Call ``next(iterator)`` ``increment`` times; return the iterator and the last value."""
     value = _advance(iterator, increment)
     return iterator, value
 
@@ -374,29 +383,31 @@ def use_cls_asset(param: Any, event: Any, asset: AssetCls) -> A[AssetCls, Name("
 
 
 class CountSource(Node):
-    """A ``Node`` source yielding ``start, start+1, …``: ``limit`` values, or forever if 0."""
+    """A ``Node`` source yielding ``start, start+1, …, limit-1`` (``limit`` is an upper bound)."""
 
-    limit: int = 10000
+    limit: int = 1000
     start: int = 0
 
     def process(self) -> Generator[A[int, Name("index")], None, None]:
         """Yield the next index."""
-        counter = itertools.count(self.start)
-        yield from (counter if self.limit == 0 else itertools.islice(counter, self.limit))
+        yield from range(self.start, self.limit)
 
 
 class UnannotatedGenerator(Node):
     """A ``Node`` source whose generator ``process`` has no annotation (signal ``value``)."""
 
+    limit: int = 1000
+    start: int = 0
+
     def process(self):  # noqa: ANN201 - deliberately unannotated
-        """Yield 0, 1, 2, … forever."""
-        yield from itertools.count()
+        """Yield ``start, start+1, …, limit-1``."""
+        yield from range(self.start, self.limit)
 
 
 class Multiply(Node):
     """A ``Node`` that multiplies two inputs (signal ``product``)."""
 
-    def process(self, left: float, right: float = 2) -> A[float, Name("product")]:
+    def process(self, left: int, right: int = 2) -> A[int, Name("product")]:
         """Return ``left * right``."""
         return left * right
 
@@ -407,7 +418,7 @@ class StatefulMultiply:
     def __init__(self, start: int = 0):
         self.current = start
 
-    def process(self, left: float, right: float) -> float:
+    def process(self, left: float, right: float = 1) -> float:
         """Return ``left * right * current``, then add 1 to ``current``."""
         value = left * right * self.current
         self.current += 1
@@ -417,10 +428,10 @@ class StatefulMultiply:
 class VolumeProcess:
     """A plain class whose ``process(width, depth)`` returns ``width * depth * height``."""
 
-    def __init__(self, height: float = 2):
+    def __init__(self, height: int = 2):
         self.height = height
 
-    def process(self, width: float, depth: float) -> A[float, Name("volume")]:
+    def process(self, width: int, depth: int) -> A[int, Name("volume")]:
         """Return ``width * depth * height``."""
         return width * depth * self.height
 
@@ -428,24 +439,25 @@ class VolumeProcess:
 class Volume:
     """Like :class:`VolumeProcess`, but the process method is ``volume`` (``@process_method``)."""
 
-    def __init__(self, height: float = 2):
+    def __init__(self, height: int = 2):
         self.height = height
 
     @process_method
-    def volume(self, width: float, depth: float) -> A[float, Name("volume")]:
+    def volume(self, width: int, depth: int) -> A[int, Name("volume")]:
         """Return ``width * depth * height``."""
         return width * depth * self.height
 
 
 class Now:
-    """A plain class whose ``@process_method print`` prints and returns the current time."""
+    """A plain class that remembers when it was created; ``print`` returns that time as text."""
+
+    def __init__(self) -> None:
+        self.now = datetime.now()
 
     @process_method
-    def print(self, prefix: str = "Now: ") -> A[datetime, Name("timestamp")]:
-        """Print ``prefix`` and the current UTC time; return that time."""
-        now = datetime.now(UTC)
-        print(f"{prefix}{now.isoformat()}")
-        return now
+    def print(self, prefix: str = "Now: ") -> A[str, Name("timestamp")]:
+        """Return ``prefix`` followed by the ISO time of construction (prints nothing)."""
+        return prefix + self.now.isoformat()
 
 
 class CountSourceDecor:
@@ -455,7 +467,7 @@ class CountSourceDecor:
         self.start = start
 
     @process_method
-    def count(self) -> Generator[A[int, Name("count")], None, None]:
+    def process(self) -> Generator[A[int, Name("count")], None, None]:
         """Yield the next count, forever."""
         yield from itertools.count(self.start)
 
@@ -466,76 +478,66 @@ class NumberToLetterCls:
     def __init__(self, offset: int = 0):
         self.offset = offset
 
-    async def process(self, number: int) -> A[str, Name("letter")]:
-        """Return the letter for ``number + offset``, after yielding to the event loop."""
-        await asyncio.sleep(0)
+    async def process(self, number: int) -> str:
+        """Return the letter for ``number + offset`` after a random 0–0.1 s sleep (signal ``value``)."""
+        await asyncio.sleep(random.random() * 0.1)
         return _LETTERS[(number + self.offset) % 26]
 
 
 class InitCounter(Node):
-    """A ``Node`` that counts its ``init`` / ``deinit`` calls (``init`` sleeps 10 ms)."""
+    """A ``Node`` that counts its ``init`` / ``deinit`` calls; ``process`` sleeps 10 ms."""
 
     def __post_init__(self) -> None:
-        self.inits = 0
-        self.deinits = 0
+        self._inits = 0
+        self._deinits = 0
+
+    @property
+    def inits(self) -> int:
+        """How many times ``init`` ran."""
+        return self._inits
+
+    @property
+    def deinits(self) -> int:
+        """How many times ``deinit`` ran."""
+        return self._deinits
 
     def init(self) -> None:
-        """Sleep 10 ms (to expose concurrent or repeated inits), then count the call."""
-        time.sleep(0.01)
-        self.inits += 1
+        """Count the call."""
+        self._inits += 1
 
     def deinit(self) -> None:
         """Count the call."""
-        self.deinits += 1
+        self._deinits += 1
 
     def process(self) -> tuple[A[int, Name("inits")], A[int, Name("deinits")]]:
-        """Return how many times ``init`` and ``deinit`` have run."""
-        return self.inits, self.deinits
-
-
-def _names(value: Any, param: str) -> list[tuple[str, Any]]:
-    """Normalise ``signals_`` / ``slots_``: a list of names or a ``{name: annotation}`` dict."""
-    if value is None:
-        return []
-    if isinstance(value, str):
-        raise TypeError(f"DynamicSignals param {param!r} must be a list of names, got the string {value!r}")
-    if isinstance(value, dict):
-        return [(str(k), Any if v is None else v) for k, v in value.items()]
-    return [(str(v), Any) for v in value]
+        """Sleep 10 ms (to expose concurrent runs), then return the init and deinit counts."""
+        time.sleep(0.01)
+        return self._inits, self._deinits
 
 
 class DynamicSignals(Node):
-    """A ``Node`` whose signals and slots are read from its spec's ``params["signals_"]`` / ``["slots_"]``.
+    """A ``Node`` whose signals and slots are named by its ``params``: ``signals_`` and ``slots_``.
 
-    Each param is a list of names (or a ``{name: annotation}`` dict). ``process`` returns, for
-    each signal in order, the value of the slot at the same position (``None`` if there is
-    none); a single signal gets the bare value.
+    ``get_signals`` / ``get_slots`` read them from the spec (``{}`` without a spec or
+    params); every slot is required. ``process`` returns the slot values as a tuple, in the
+    order they were passed.
     """
 
-    signals_: Any = None
-    slots_: Any = None
+    signals_: list[str] = attrs.Factory(list)
+    slots_: list[str] = attrs.Factory(list)
 
     @classmethod
-    def get_signals(cls, spec: Any = None) -> list[Signal]:
-        """One ``Signal`` per name in ``spec.params["signals_"]``; ``ValueError`` without a spec."""
-        if spec is None:
-            raise ValueError("DynamicSignals needs its specification to compute its signals")
-        params = getattr(spec, "params", None) or {}
-        return [Signal(name, ann) for name, ann in _names(params.get("signals_"), "signals_")]
+    def get_signals(cls, spec: Any = None) -> dict[str, Signal]:
+        """One ``Signal(name, Any)`` per name in ``spec.params["signals_"]``."""
+        params = (getattr(spec, "params", None) or {}) if spec is not None else {}
+        return {name: Signal(name, Any) for name in params.get("signals_", None) or []}
 
     @classmethod
-    def get_slots(cls, spec: Any = None) -> list[Slot]:
-        """One ``Slot`` per name in ``spec.params["slots_"]``; ``ValueError`` without a spec."""
-        if spec is None:
-            raise ValueError("DynamicSignals needs its specification to compute its slots")
-        params = getattr(spec, "params", None) or {}
-        return [Slot(name, ann) for name, ann in _names(params.get("slots_"), "slots_")]
+    def get_slots(cls, spec: Any = None) -> dict[str, Slot]:
+        """One required ``Slot(name, Any)`` per name in ``spec.params["slots_"]``."""
+        params = (getattr(spec, "params", None) or {}) if spec is not None else {}
+        return {name: Slot(name, Any, required=True) for name in params.get("slots_", None) or []}
 
-    def process(self, **kwargs: Any) -> Any:
-        """Return the slot values positionally matched to the signals."""
-        signals = [n for n, _ in _names(self.signals_, "signals_")]
-        slots = [n for n, _ in _names(self.slots_, "slots_")] or list(kwargs)
-        values = [kwargs.get(slots[i]) if i < len(slots) else None for i in range(len(signals))]
-        if len(values) == 1:
-            return values[0]
-        return tuple(values)
+    def process(self, **kwargs: Any) -> tuple:
+        """Return the values of the slots, in the order given."""
+        return tuple(kwargs.values())
