@@ -322,8 +322,10 @@ def _problem_key(problem: Problem) -> tuple:
     # sort "nodes.b.depends[10]" after "nodes.b.depends[2]"
     parts: list[Any] = []
     for chunk in problem.path.replace("[", ".[").split("."):
-        if chunk.startswith("[") and chunk[1:-1].isdigit():
-            parts.append((1, int(chunk[1:-1]), ""))
+        digits = chunk[1:-1]
+        if chunk.startswith("[") and digits.isascii() and digits.isdigit():
+            # by length, then text: numeric order without int() (a key may hold any digits)
+            parts.append((1, len(digits.lstrip("0")), digits))
         else:
             parts.append((0, 0, chunk))
     return (parts, problem.message)

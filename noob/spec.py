@@ -1,6 +1,6 @@
 """Tube specifications: a YAML file or a dict becomes attrs classes that mirror the file.
 
-Owns: reading tube YAML as YAML 1.2, as the original (ruamel.yaml) reads it (libyaml's
+Owns: reading tube YAML as YAML 1.2 (core schema scalars; libyaml's
 parser when available, objects built straight from its events; see ``_load_events``),
 resolving and merging ``extends``, and *structural* validation — everything that can be
 checked by looking at the file alone. Every problem found is collected as a :class:`~noob.exceptions.Problem`
@@ -659,16 +659,16 @@ _SEQ_TAGS = frozenset({None, "!", _TAG_PREFIX + "seq"})
 _NULLS = frozenset({"~", "null", "Null", "NULL"})
 _BOOLS = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False}
 _NUMBER_START = frozenset("-+0123456789.")
-# the YAML 1.2 number forms, as the original's reader (ruamel.yaml) accepts them
+# the number forms of YAML 1.2's core schema, and only those: no YAML 1.1 octal (0777 is
+# decimal), binary (0b101), underscores (1_000) or sexagesimal (1:30) -- those stay strings
 _FLOAT_RE = re.compile(
-    r"""[-+]?[0-9][0-9_]*\.[0-9_]*(?:[eE][-+]?[0-9]+)?
-    |[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+
-    |[-+]?\.[0-9_]+(?:[eE][-+][0-9]+)?
+    r"""[-+]?(?:\.[0-9]+|[0-9]+\.[0-9]*)(?:[eE][-+]?[0-9]+)?
+    |[-+]?[0-9]+[eE][-+]?[0-9]+
     |[-+]?\.(?:inf|Inf|INF)
     |\.(?:nan|NaN|NAN)""",
     re.X,
 )
-_INT_RE = re.compile(r"[-+]?(?:0b[01_]+|0o[0-7_]+|0x[0-9a-fA-F_]+|[0-9][0-9_]*)")
+_INT_RE = re.compile(r"[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+")
 _TIMESTAMP_RE = re.compile(
     r"""[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]
     |[0-9][0-9][0-9][0-9]-[0-9][0-9]?-[0-9][0-9]?
@@ -676,7 +676,7 @@ _TIMESTAMP_RE = re.compile(
      (?:[\ \t]*(?:Z|[-+][0-9][0-9]?(?::[0-9][0-9])?))?""",
     re.X,
 )
-_INT_BASES = {"0b": 2, "0o": 8, "0x": 16}
+_INT_BASES = {"0o": 8, "0x": 16}
 _MAX_INT_BITS = 14_000  # ~4200 decimal digits: below Python's int <-> str conversion limit
 _SAFE_CONSTRUCTOR = yaml.constructor.SafeConstructor()
 _NO_KEY = object()  # a mapping frame waiting for its next key
@@ -689,8 +689,8 @@ class _BadScalar(Exception):
 
 
 def _int12(text: str) -> int | None:
-    """The value of a YAML 1.2 integer (``12``, ``-0x1F``, ``0o17``, ``0b101``, ``1_000``)."""
-    digits = text.replace("_", "")
+    """The value of a YAML 1.2 core-schema integer (``12``, ``-7``, ``0777`` == 777, ``0o17``, ``0x1F``)."""
+    digits = text
     negative = digits[:1] == "-"
     if digits[:1] in ("-", "+"):
         digits = digits[1:]
@@ -713,7 +713,7 @@ def _float12(text: str) -> float:
         return float("-inf") if text[0] == "-" else float("inf")
     if body == ".nan":
         return float("nan")
-    return float(text.replace("_", ""))
+    return float(text)
 
 
 def _timestamp(text: str) -> Any:
@@ -727,9 +727,9 @@ def _resolve(value: str) -> Any:
     """The value of a plain (unquoted, untagged) scalar under YAML 1.2's core schema.
 
     Only ``true``/``false`` (three spellings) are booleans and only ``~``/``null``/empty
-    are null: ``yes``, ``no``, ``on``, ``off``, ``y``, ``n`` stay strings. ``0777`` is the
-    integer 777 (no YAML 1.1 octal) and ``1:30`` a string (no sexagesimal). Underscores in
-    numbers are allowed, as ruamel.yaml (the original's reader) allows them.
+    are null: ``yes``, ``no``, ``on``, ``off``, ``y``, ``n`` stay strings. Numbers are the
+    core schema's: ``0777`` is the integer 777 (no YAML 1.1 octal), while ``1_000``,
+    ``0b101`` and ``1:30`` (YAML 1.1 underscores, binary, sexagesimal) stay strings.
     """
     first = value[:1]
     if not first:
@@ -1338,6 +1338,15 @@ class _Builder:
 
     def params(self, entry: dict, path: str) -> dict | list | None:
         value = entry.get("params")
+        if isinstance(value, dict) and not all(type(key) is str for key in value):
+            for key in value:
+                if type(key) is not str:
+                    self.problem(
+                        f"{path}.params.{key}",
+                        f"a params key must be a parameter name (a string), found {_found(key)}",
+                        "quote it if it is a name, or use a list for positional params",
+                    )
+            return {k: v for k, v in value.items() if type(k) is str}
         if value is None or isinstance(value, (dict, list)):
             return value
         self.problem(

@@ -426,7 +426,7 @@ class _TubeBuilder:
             if isinstance(params, (list, tuple)) and params:
                 self.problem(path, f"{node.obj.__name__} is a Node subclass; its params must be a mapping, got a list",
                              f"name them: {_quoted(fields)}")
-            unknown = sorted(set(given) - set(fields))
+            unknown = sorted(set(given) - set(fields), key=str)
             for key in unknown:
                 self.problem(f"{path}.{key}", f"{node.obj.__name__} has no parameter {key!r} (parameters: {_quoted(fields)})",
                              "remove it or declare it as an annotated class attribute")
@@ -489,7 +489,7 @@ class _TubeBuilder:
         if isinstance(obj, type) and issubclass(obj, Asset):
             fields = obj.param_fields()
             given = params if isinstance(params, Mapping) else {}
-            for key in sorted(set(given) - set(fields)):
+            for key in sorted(set(given) - set(fields), key=str):
                 self.problem(f"{path}.params.{key}", f"{obj.__name__} has no parameter {key!r} (parameters: {_quoted(fields)})")
         else:
             self._bind(f"{path}.params", obj, params, what="params")

@@ -528,3 +528,12 @@ def test_large_chain_loads(tmp_path: Path) -> None:
     path.write_text("\n".join(lines) + "\n")
     spec = TubeSpecification.from_yaml(path)
     assert n == len(spec.nodes)  # how fast: benchmarks/test_load.py (speed is not a timed test)
+
+
+def test_params_keys_must_be_names() -> None:
+    """A params mapping with a non-string key: a problem at that key, and the key is dropped."""
+    spec = TubeSpecification.from_dict(tube({"a": {"type": "sum", "params": {1: "x", "ok": 2}}}), strict=False)
+    assert [("nodes.a.params.1", "a params key must be a parameter name (a string), found int 1")] == [
+        (p.path, p.message) for p in spec.problems
+    ]
+    assert {"ok": 2} == spec.nodes["a"].params

@@ -12,18 +12,20 @@ from noob import SynchronousRunner, Tube
 from noob.exceptions import SpecError
 from noob.spec import TubeSpecification
 
-# what ruamel.yaml 0.19 (the original's reader) gives for each plain scalar
+# each plain scalar under YAML 1.2's core schema. ruamel.yaml 0.19 (the original's reader) also
+# reads 1_000, 0b101, 0o7_7, -0x1F and 1_000.5 as numbers and .5e3 as a string; issue 9 asks for
+# the 1.1-only forms (underscores, binary, sexagesimal, 0777 as octal) not to be numbers
 SCALARS = [
     ("no", "no"), ("yes", "yes"), ("on", "on"), ("off", "off"), ("y", "y"), ("n", "n"),
     ("Yes", "Yes"), ("NO", "NO"), ("On", "On"), ("OFF", "OFF"),
     ("true", True), ("True", True), ("TRUE", True), ("false", False), ("False", False), ("FALSE", False),
     ("tRUE", "tRUE"), ("~", None), ("null", None), ("Null", None), ("NULL", None), ("nULL", "nULL"),
     ("12", 12), ("+12", 12), ("-0", 0), ("0777", 777), ("012", 12), ("0o777", 511), ("0x1F", 31),
-    ("-0x1F", -31), ("0b101", 5), ("1_000", 1000), ("0o7_7", 63), ("0b2", "0b2"), ("0o8", "0o8"),
+    ("-0x1F", "-0x1F"), ("0b101", "0b101"), ("1_000", "1_000"), ("0o7_7", "0o7_7"), ("0b2", "0b2"), ("0o8", "0o8"),
     ("1:30", "1:30"), ("190:20:30", "190:20:30"), ("1:30.5", "1:30.5"),
     ("1.5", 1.5), ("1e3", 1000.0), ("1E3", 1000.0), ("1.2e-3", 0.0012), ("1.", 1.0), (".5", 0.5),
-    ("-.5", -0.5), ("1_000.5", 1000.5), (".inf", math.inf), ("-.Inf", -math.inf), ("+.INF", math.inf),
-    (".5e3", ".5e3"), ("1.0.0", "1.0.0"), ("=", "="), ("+", "+"), (".", "."), ("0x", "0x"),
+    ("-.5", -0.5), ("1_000.5", "1_000.5"), (".inf", math.inf), ("-.Inf", -math.inf), ("+.INF", math.inf),
+    (".5e3", 500.0), ("1.0.0", "1.0.0"), ("=", "="), ("+", "+"), (".", "."), ("0x", "0x"),
     ("2001-12-14", datetime.date(2001, 12, 14)),
 ]
 
@@ -37,7 +39,7 @@ def load_value(tmp_path: Path, text: str):
 
 @pytest.mark.parametrize(("text", "expected"), SCALARS, ids=[t or "empty" for t, _ in SCALARS])
 def test_plain_scalars_read_as_yaml_1_2(tmp_path: Path, text: str, expected) -> None:
-    """Each plain scalar has the value and type ruamel.yaml gives it."""
+    """Each plain scalar has the value and type YAML 1.2's core schema gives it."""
     actual = load_value(tmp_path, text)
     assert (type(expected), expected) == (type(actual), actual)
 

@@ -3,8 +3,14 @@
 Profiles (pick one with ``HYPOTHESIS_PROFILE``):
 
 - ``ci`` (default): each fuzz test runs ``FUZZ_EXAMPLES`` examples, derandomized so a CI
-  failure reproduces, each example under a 2 s deadline. With the fuzz tests in
-  ``test_fuzz_spec.py`` that is over 2,000 examples per pass.
+  failure reproduces. With the fuzz tests in ``test_fuzz_spec.py`` that is 2,400 examples
+  per pass.
+
+Time limits: every case must take under 2 s of this process's CPU time, checked by the
+tests (``reltiming.cpu_time``), and under hypothesis's ``deadline`` of 10 s of
+wall-clock time (a hang guard). The 2 s limit is on CPU rather than wall-clock time because
+CI shares two cores with other jobs: a wall-clock 2 s deadline failed on load spikes (an
+example that took 350 ms took 2.7 s once), while a real slowdown or loop burns CPU.
 - ``thorough``: ten times the examples, random seeds, for a local hunt.
 
 The terminal summary reports how many fuzz examples ran and how many loaded, so the count
@@ -23,7 +29,7 @@ FUZZ_EXAMPLES = 300
 """Examples per fuzz test in the ``ci`` profile."""
 
 _COMMON = dict(
-    deadline=2000,  # ms: no single case may take 2 s
+    deadline=10_000,  # ms of wall-clock time: a hang guard (the 2 s limit is on CPU time)
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
     print_blob=True,
 )
@@ -51,3 +57,4 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # no
 def fuzz_counts() -> dict[str, list[int]]:
     """The shared example counter: ``fuzz_counts[test][0]`` tried, ``[1]`` loaded."""
     return FUZZ_COUNTS
+

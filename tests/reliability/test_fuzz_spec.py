@@ -6,8 +6,8 @@ dicts, then loaded with ``Tube.from_specification`` (which also imports the type
 the graph). The contract: a tube either loads, or raises :class:`~noob.exceptions.SpecError`
 (a ``ValueError``) listing its problems, or :class:`~noob.exceptions.InputMissingError` (a
 ``ValueError``) when a mutation made a tube input required that is not given. Anything else (a ``KeyError``, ``TypeError``,
-``RecursionError``… escaping noob) fails the test with the example that caused it; the
-``ci`` profile (``conftest.py``) gives every example 2 s.
+``RecursionError``… escaping noob) fails the test with the example that caused it, and so
+does a case that takes 2 s of CPU (``reltiming.cpu_time``; see ``conftest.py``).
 """
 
 from __future__ import annotations
@@ -16,17 +16,18 @@ import copy
 import itertools
 import pathlib
 import tempfile
-import time
 import traceback
+import warnings
 from typing import Any
 
 import pytest
 import yaml
 from hypothesis import given
 from hypothesis import strategies as st
+from reltiming import cpu_time
 
 from noob import Tube
-from noob.exceptions import CycleError, InputMissingError, SpecError
+from noob.exceptions import CycleError, InputMissingError, NoobWarning, SpecError
 from noob.spec import MAX_ALIAS_EXPANSION, MAX_YAML_DEPTH, TubeSpecification
 
 # hypothesis warns when it prints a failing example holding a 100 kB id; that is the point
@@ -182,11 +183,15 @@ def write(text: str | bytes) -> pathlib.Path:
 
 
 def load(source: Any, counts: list[int]) -> Tube | None:
-    """``Tube.from_specification(source)``: the tube, or ``None`` after a SpecError; anything else fails."""
+    """``Tube.from_specification(source)``: the tube, or ``None`` after a SpecError; anything else fails.
+
+    Warnings noob documents (``NoobWarning``: asset races, annotation mismatches) are allowed.
+    """
     counts[0] += 1
-    start = time.perf_counter()
     try:
-        tube = Tube.from_specification(source)
+        with cpu_time(), warnings.catch_warnings():
+            warnings.simplefilter("ignore", NoobWarning)
+            tube = Tube.from_specification(source)
     except InputMissingError as exc:  # documented: a required tube input was not given
         assert exc.input and exc.scope == "tube"
         return None
@@ -195,13 +200,13 @@ def load(source: Any, counts: list[int]) -> Tube | None:
         assert all(isinstance(p.path, str) and p.message for p in exc.problems)
         str(exc)  # the message formats
         return None
+    except AssertionError:
+        raise
     except Exception as exc:  # noqa: BLE001 - the point of the test
         pytest.fail(
             f"loading raised an undocumented {type(exc).__name__}: {exc}\n"
             + "".join(traceback.format_exception(exc))
         )
-    finally:
-        assert time.perf_counter() - start < 2.0
     counts[1] += 1
     return tube
 
@@ -328,12 +333,11 @@ def test_alias_bombs(levels: int, width: int, kind: str, fuzz_counts) -> None:
     """Aliases adding more than MAX_ALIAS_EXPANSION values are refused fast, with one problem."""
     counts = fuzz_counts["alias bombs"]
     counts[0] += 1
-    start = time.perf_counter()
-    with pytest.raises(SpecError) as info:  # the x<i> top-level keys are unknown keys either way
+    with cpu_time(), pytest.raises(SpecError) as info:  # the x<i> top-level keys are unknown keys either way
         TubeSpecification.from_yaml(write(laughs(levels, width, kind)))
-    assert time.perf_counter() - start < 2.0
     bombs = [p for p in info.value.problems if "aliases expand" in p.message]
-    size = sum(width**i for i in range(levels + 1))  # values one x<levels> holds, at least
+    grow = width + 1 if kind == "merge" else width  # a merge level holds its merges and one more alias
+    size = sum(grow**i for i in range(levels + 1))  # values one x<levels> holds, at least
     if size > 2 * MAX_ALIAS_EXPANSION:
         assert 1 == len(bombs)
         assert f"more than {MAX_ALIAS_EXPANSION:,} values" in bombs[0].message
@@ -343,13 +347,11 @@ def test_alias_bombs(levels: int, width: int, kind: str, fuzz_counts) -> None:
 
 
 def test_billion_laughs_refused_fast() -> None:
-    """The classic 10**9-value file is refused in well under a second, naming the limit."""
-    start = time.perf_counter()
-    with pytest.raises(SpecError) as info:
+    """The classic 10**9-value file is refused in under a second of CPU, naming the limit."""
+    with cpu_time(1.0), pytest.raises(SpecError) as info:
         TubeSpecification.from_yaml(write(laughs(9, 10, "list")))
-    elapsed = time.perf_counter() - start
     (bomb,) = [p for p in info.value.problems if "aliases expand" in p.message]
-    assert (bomb.path, elapsed < 1.0) == ("x6[3]", True)
+    assert "x6[3]" == bomb.path
     assert "line 8: aliases expand to more than 1,000,000 values (an alias bomb?)" == bomb.message
 
 
@@ -446,3 +448,33 @@ def test_random_cycles(n: int, data: st.DataObject, fuzz_counts) -> None:
         Tube.from_specification({"noob_id": "cyc", "nodes": nodes})
     cycle = info.value.cycle
     assert cycle[0] == cycle[-1] and set(cycle) <= set(nodes)
+
+
+FOUND_BY_FUZZING = [
+    # a Node subclass's params with a non-string key: sorting the unknown keys raised TypeError
+    {"noob_id": "f1", "nodes": {"a": {"type": "noob.testing.count_source"},
+                                "s": {"type": "testnodes.Scale", "params": {-3161572: "return", "¹": False}, "depends": "a.index"}}},
+
+
+    # a node id '[¹]': sorting problems by path called int('¹') ('¹'.isdigit() is True)
+    {"noob_id": "f2", "nodes": {"[¹]": {"type": "noob.testing.count_source"}, "b": {"type": "testnodes.plus1", "depends": "x[2].value"}}},
+]
+FOUND_PATHS = ["nodes.s.params.-3161572", "nodes.[¹]"]
+
+
+@pytest.mark.parametrize(("tube", "path"), list(zip(FOUND_BY_FUZZING, FOUND_PATHS)), ids=["params-int-key", "superscript-index"])
+def test_found_by_fuzzing(tube: dict, path: str) -> None:
+    """Examples the fuzzer once broke loading with: now a SpecError listing each problem."""
+    with pytest.raises(SpecError) as info:
+        Tube.from_specification(tube)
+    assert path in [p.path for p in info.value.problems]
+
+
+def test_problems_sort_by_index_numerically() -> None:
+    """Problem paths sort list indices as numbers ([2] before [10], any length of digits), after other keys."""
+    from noob.exceptions import Problem
+
+    paths = ["a[10]", "a[2]", "a[" + "9" * 5000 + "]", "a[¹]", "a[0]"]
+    assert ["a[¹]", "a[0]", "a[2]", "a[10]", "a[" + "9" * 5000 + "]"] == [
+        p.path for p in SpecError([Problem(x, "m") for x in paths]).problems
+    ]

@@ -9,6 +9,7 @@ usable afterwards (``process()`` again, or ``deinit()``/``init()``).
 from __future__ import annotations
 
 import asyncio
+import gc
 from typing import Any
 
 import pytest
@@ -42,6 +43,7 @@ RUNNER_LIFETIME = {"k1": (1, 0), "k2": (1, 0), "k3": (1, 0), "rbox": (1, 0), "rc
 
 @pytest.fixture(autouse=True)
 def _clean() -> Any:
+    gc.collect()  # a runner an earlier test left running closes its generator assets when collected
     relnodes.reset()
     yield
     relnodes.reset()
@@ -194,6 +196,18 @@ def test_keyboard_interrupt_in_run_reraised_after_deinit(core: str) -> None:
     assert (False, {}) == (runner.running, relnodes.balanced())
     assert 1 == LOG["deinit k"] == LOG["close rcm"]
     assert [0, 1] == runner.run(n=2)  # usable afterwards: started again, with a fresh source
+    runner.deinit()
+
+
+def test_keyboard_interrupt_in_run_with_failing_deinit(core: str) -> None:
+    """Ctrl-C in run() and a deinit that raises: the KeyboardInterrupt is raised, the deinit error attached."""
+    runner = SynchronousRunner(Tube.from_specification(INTERRUPT), core=core)
+    relnodes.FAULTS["deinit k"] = Boom("k deinit")
+    with pytest.raises(KeyboardInterrupt) as info:
+        runner.run(n=5)
+    assert ["[noob] also raised while stopping: Boom: k deinit"] == [n.split(" (")[0] for n in also(info.value)]
+    assert (False, {}) == (runner.running, relnodes.balanced())
+    assert 1 == LOG["close rcm"]
 
 
 # ---------------------------------------------------------------------------- cancellation
