@@ -1040,7 +1040,7 @@ class RayRunner(TubeRunner):
         except KeyboardInterrupt as exc:
             _note(exc, f"[noob] run() of tube {self.tube.tube_id!r} interrupted in epoch {self._epoch - 1} "
                        f"({len(results)} results so far); the runner was deinitialised")
-            self.deinit()
+            _also(exc, self._teardown(), "stopping")  # a failing deinit must not hide the Ctrl-C
             raise
         return results or None
 
