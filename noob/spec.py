@@ -89,7 +89,7 @@ _BUILTIN_NAMES = frozenset(vars(builtins))
 
 _TOP_KEYS = ("noob_id", "noob_model", "noob_version", "description", "extends", "assets", "input", "nodes")
 _HEADER_KEYS = ("noob_id", "noob_model", "noob_version", "description", "extends")
-_NODE_KEYS = ("type", "depends", "params", "enabled", "stateful", "description", "id")
+_NODE_KEYS = ("type", "depends", "params", "enabled", "stateful", "description", "ray", "id")
 _ASSET_KEYS = ("type", "scope", "params", "depends", "description", "id")
 _INPUT_KEYS = ("type", "scope", "default", "required", "description", "id")
 _IGNORED_NODE_KEYS = frozenset({"nodeinfo"})  # computed by the original on dump
@@ -209,6 +209,9 @@ class NodeSpecification:
     stateful: bool | None = None
     description: str | None = None
     dependencies: list[Dependency] = attrs.field(factory=list, eq=False, repr=False)
+    #: placement options for ``noob.runner.ray.RayRunner`` (``group``, ``num_cpus``, ...);
+    #: other runners ignore them, the Ray runner checks their contents
+    ray: dict | None = attrs.field(default=None, kw_only=True)
     _parsed: bool = attrs.field(default=False, eq=False, repr=False, alias="_parsed")
 
     def __attrs_post_init__(self) -> None:
@@ -236,6 +239,8 @@ class NodeSpecification:
             out["stateful"] = self.stateful
         if self.description is not None:
             out["description"] = self.description
+        if self.ray is not None:
+            out["ray"] = self.ray
         return out
 
     @property
@@ -1655,6 +1660,12 @@ class _Builder:
                     )
             if "description" in entry:
                 spec.description = self.optional_str(entry, "description", path)
+            if entry.get("ray") is not None:
+                if isinstance(entry["ray"], dict):
+                    spec.ray = dict(entry["ray"])
+                else:
+                    self.problem(f"{path}.ray", f"ray must be a mapping, found {_found(entry['ray'])}",
+                                 "write 'ray: {group: name}'")
             if ok:
                 out[key] = spec
         returns = [k for k, v in out.items() if v.type == "return"]

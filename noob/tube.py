@@ -119,6 +119,21 @@ class Tube:
         self._plans: dict[str, Any] = {}
         self._plan_lock = threading.Lock()  # runners may be made in several threads at once
 
+    # -- pickling: a Tube travels (to worker processes, Ray actors) as its definition; plans
+    # and the lock are rebuilt where it lands
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["nodes"], state["assets"] = dict(self.nodes), dict(self.assets)
+        state["_plans"] = {}
+        del state["_plan_lock"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self.nodes = MappingProxyType(state["nodes"])
+        self.assets = MappingProxyType(state["assets"])
+        self._plan_lock = threading.Lock()
+
     # -- construction
     @classmethod
     def from_specification(cls, source: Any, input: Mapping[str, Any] | None = None) -> Tube:

@@ -297,3 +297,17 @@ def test_mismatch_from_the_core_carries_integers_only(core):
     assert (0, 2, 3, "tuple", None) == (info.value.node_index, info.value.expected, info.value.found_len,
                                          info.value.found_type, info.value.node)
     assert "node 0 returned a tuple of 3 values for its 2 signals" == str(info.value)
+
+
+def test_sibling_dispatchers_share_flags(core, data_dir):
+    """A map region's dispatcher shares its parent's flags: a flag set on one is seen by the other
+    (callbacks and enable/disable reach nodes inside map regions on both cores)."""
+    from noob import SynchronousRunner, Tube
+
+    runner = SynchronousRunner(Tube.from_specification(data_dir / "map" / "map_gather.yaml"), core=core)
+    sub = next(iter(runner._subs.values()))
+    i = runner.plan.index["up"]
+    runner._dispatcher.set_flag(i, runner.core.F_HOOK_AFTER, True)
+    assert bool(sub.flags[i] & runner.core.F_HOOK_AFTER)
+    sub.set_flag(i, runner.core.F_ENABLED, False)
+    assert not runner._dispatcher.flags[i] & runner.core.F_ENABLED

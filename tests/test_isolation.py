@@ -166,3 +166,15 @@ def test_definition_modules_import_no_runner(module):
     code = f"import sys, {module}; print(sorted(m for m in sys.modules if m.startswith('noob.runner')))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert "[]" == out
+
+
+def test_tube_pickles_as_a_definition(core, data_dir):
+    """A Tube pickles (to worker processes, actors) and the copy runs like the original."""
+    import pickle
+
+    tube = Tube.from_specification(data_dir / "isolation.yaml")
+    with SynchronousRunner(tube, core=core) as runner:
+        expected = runner.run(4)
+    copy = pickle.loads(pickle.dumps(tube))
+    with SynchronousRunner(copy, core=core) as runner:
+        assert expected == runner.run(4)

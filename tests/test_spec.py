@@ -339,7 +339,7 @@ def test_unknown_key_suggests_spelling() -> None:
     ).problems[0]
     expected = Problem(
         "nodes.a.dependz",
-        "unknown key 'dependz' in a node (allowed: 'type', 'depends', 'params', 'enabled', 'stateful', 'description', 'id')",
+        "unknown key 'dependz' in a node (allowed: 'type', 'depends', 'params', 'enabled', 'stateful', 'description', 'ray', 'id')",
         "did you mean 'depends'?",
     )
     assert expected == problem

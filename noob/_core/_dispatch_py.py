@@ -155,6 +155,8 @@ def _shared_bytes(flags):
     """The bytearray behind ``flags`` if it is a numpy view of one (a sibling dispatcher's
     ``flags``: shared), else a new bytearray holding a copy."""
     base = getattr(flags, "base", None)
+    if isinstance(base, memoryview):  # numpy >= 2 keeps the buffer's memoryview as ``base``
+        base = base.obj
     if isinstance(base, bytearray) and len(base) == len(flags):
         return base
     return bytearray(np.asarray(flags, dtype=np.uint8).tobytes())

@@ -98,7 +98,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("tube", metavar="TUBE", help=_TUBE_HELP)
     run.add_argument("-n", type=_count, default=None, metavar="N",
                      help="number of epochs (default: until the sources run out, or Ctrl-C)")
-    run.add_argument("--runner", choices=["sync", "async"], default="sync", help="which runner (default: sync)")
+    run.add_argument("--runner", choices=["sync", "async", "ray"], default="sync",
+                     help="which runner (default: sync; ray: a local Ray, needs noob[ray])")
     run.add_argument("--format", "-f", choices=["text", "json", "jsonl"], default="text",
                      help="text: one readable line per epoch; json: one JSON array at the end; "
                      "jsonl: one JSON value per line as epochs complete (default: text)")

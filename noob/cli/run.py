@@ -115,13 +115,20 @@ async def _async_loop(runner: Any, feed: Iterator[dict], emit: Callable[[int, An
 
 
 def make_runner(kind: str, tube: Any, core: str | None) -> Any:
-    """A runner of ``kind`` (``sync``/``async``) for ``tube``; the async one is imported lazily."""
+    """A runner of ``kind`` (``sync``/``async``/``ray``) for ``tube``; async and ray are imported lazily."""
     if kind == "async":
         try:
             from noob.runner.asyncio import AsyncRunner
         except ImportError as exc:
             raise CliError(f"--runner async is not available in this installation of noob ({exc}); use --runner sync") from None
         return AsyncRunner(tube, core=core)
+    if kind == "ray":
+        try:
+            from noob.runner import get_runner
+
+            return get_runner("ray")(tube, core=core)
+        except ImportError as exc:
+            raise CliError(f"--runner ray needs Ray ({exc}); install it with: pip install \"noob[ray]\"") from None
     from noob.runner import SynchronousRunner
 
     return SynchronousRunner(tube, core=core)

@@ -22,11 +22,16 @@ def __getattr__(name: str) -> Any:
 
 
 def get_runner(name: str) -> type[TubeRunner]:
-    """The runner class called ``name`` (``"sync"`` or ``"async"``)."""
+    """The runner class called ``name`` (``"sync"``, ``"async"`` or ``"ray"``, which needs
+    ``pip install "noob[ray]"``)."""
     if name == "async":
         from noob.runner.asyncio import AsyncRunner
 
         return AsyncRunner
+    if name == "ray":
+        from noob.runner.ray import RayRunner
+
+        return RayRunner
     if name == "sync":
         return SynchronousRunner
-    raise ValueError(f"unknown runner {name!r}; available: 'sync', 'async'")
+    raise ValueError(f"unknown runner {name!r}; available: 'sync', 'async', 'ray'")
