@@ -57,3 +57,22 @@ def test_tube_finds_modules_beside_its_file(tmp_path, monkeypatch):
     assert before == sys.path
     with SynchronousRunner(tube) as runner:
         assert [0, 2, 4] == runner.run(3)
+
+
+def test_async_run_reraises_keyboard_interrupt_after_deinit(core):
+    """``AsyncRunner.run()`` hit by Ctrl-C deinitialises, then raises ``KeyboardInterrupt`` with a note."""
+    import asyncio
+
+    from noob.runner.asyncio import AsyncRunner
+
+    isolation_nodes.LIFE.clear()
+    runner = AsyncRunner(Tube.from_specification(INTERRUPTING), core=core)
+
+    async def go() -> None:
+        await runner.run(10)
+
+    with pytest.raises(KeyboardInterrupt) as info:
+        asyncio.run(go())
+    assert any("interrupted in epoch 3" in n for n in getattr(info.value, "__notes__", []))
+    assert not runner.running
+    assert [[1, 1], [1, 1]] == sorted(v[:2] for v in isolation_nodes.LIFE.values())

@@ -1234,12 +1234,25 @@ class AsyncRunner(TubeRunner):
 
         Stops early, cleanly, when every source is exhausted. Returns ``None`` if there were
         no results, as the synchronous runner does. With ``max_epochs_in_flight`` > 1 the
-        epochs are pipelined; results still come in epoch order.
+        epochs are pipelined; results still come in epoch order. A ``KeyboardInterrupt``
+        deinitialises the runner and is raised again (never partial results).
         """
         self._check_no_process_inputs("run")
         if not self._running:
             await self.init()
-        results = []
+        results: list = []
+        try:
+            return await self._run(n, results)
+        except KeyboardInterrupt as exc:  # as the sync runner: deinitialise, then raise it again
+            _note(exc, f"[noob] run() of tube {self.tube.tube_id!r} interrupted in epoch {self._epoch - 1} "
+                       f"({len(results)} results so far); the runner was deinitialised")
+            try:
+                await self.deinit()
+            except Exception as later:
+                _also(exc, later, "stopping")  # a failing deinit must not hide the Ctrl-C
+            raise
+
+    async def _run(self, n: int | None, results: list) -> list | None:
         if self.max_epochs_in_flight > 1:
             async for out in self._pipelined(n):
                 if out is not None:
