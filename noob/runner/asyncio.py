@@ -1244,8 +1244,7 @@ class AsyncRunner(TubeRunner):
         try:
             return await self._run(n, results)
         except KeyboardInterrupt as exc:  # as the sync runner: deinitialise, then raise it again
-            _note(exc, f"[noob] run() of tube {self.tube.tube_id!r} interrupted in epoch {self._epoch - 1} "
-                       f"({len(results)} results so far); the runner was deinitialised")
+            self._note_interrupt(exc, len(results))
             try:
                 await self.deinit()
             except Exception as later:

@@ -284,6 +284,11 @@ class TubeRunner:
         if not any(n.startswith("[noob] raised by node") for n in getattr(exc, "__notes__", ())):
             _note(exc, f"[noob] raised by node {self.plan.node_ids[node]!r} in epoch {epoch} of tube {self.tube.tube_id!r}")
 
+    def _note_interrupt(self, exc: BaseException, n_results: int) -> None:
+        """Note on a ``KeyboardInterrupt`` that ended ``run()`` how far it got (the caller deinitialises)."""
+        _note(exc, f"[noob] run() of tube {self.tube.tube_id!r} interrupted in epoch {self._epoch - 1} "
+                   f"({n_results} results so far); the runner was deinitialised")
+
     def _check_loops(self, loops: int) -> None:
         """``iter()`` gives up after ``max_iter_loops`` epochs in a row without a result."""
         if loops >= self.max_iter_loops:

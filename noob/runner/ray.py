@@ -81,7 +81,7 @@ import ray.exceptions
 from noob.asset import AssetScope
 from noob.event import Event, EventStore
 from noob.exceptions import Problem, RunnerError, SchedulerExhaustedError, SpecError
-from noob.runner.base import NOEVENT, TubeRunner, _also, _note
+from noob.runner.base import NOEVENT, TubeRunner, _also
 from noob.runner.sync import SynchronousRunner
 from noob.tube import Tube
 from noob.types import Epoch
@@ -1038,8 +1038,7 @@ class RayRunner(TubeRunner):
         except SchedulerExhaustedError:
             pass
         except KeyboardInterrupt as exc:
-            _note(exc, f"[noob] run() of tube {self.tube.tube_id!r} interrupted in epoch {self._epoch - 1} "
-                       f"({len(results)} results so far); the runner was deinitialised")
+            self._note_interrupt(exc, len(results))
             _also(exc, self._teardown(), "stopping")  # a failing deinit must not hide the Ctrl-C
             raise
         return results or None

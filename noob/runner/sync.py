@@ -13,7 +13,7 @@ from typing import Any
 from noob.asset import AssetRuntime
 from noob.event import Event, EventStore
 from noob.exceptions import SchedulerExhaustedError
-from noob.runner.base import NOEVENT, TubeRunner, _also, _note
+from noob.runner.base import NOEVENT, TubeRunner, _also
 from noob.tube import Tube
 from noob.types import Epoch
 
@@ -181,8 +181,7 @@ class SynchronousRunner(TubeRunner):
         except (SchedulerExhaustedError, StopIteration):  # sources ran out, or a function node said so
             pass
         except KeyboardInterrupt as exc:
-            _note(exc, f"[noob] run() of tube {self.tube.tube_id!r} interrupted in epoch {self._epoch - 1} "
-                       f"({len(results)} results so far); the runner was deinitialised")
+            self._note_interrupt(exc, len(results))
             self._running = False
             _also(exc, self._teardown(), "stopping")  # a failing deinit must not hide the Ctrl-C
             raise
