@@ -960,6 +960,10 @@ class RayRunner(TubeRunner):
                     with contextlib.suppress(Exception):
                         self._emit_events(self._get(self._actors[stages[k].group].failed_events.remote(epoch), stages[k].group, "reporting events"))
             self._end_epoch(epoch, None)
+            if isinstance(exc, StopIteration):  # a plain function node said "no more": as the sync runner
+                self._exhausted = True
+                self._last_result = NOEVENT
+                return None
             raise
         self._end_epoch(epoch, None)
         if exhausted_now:
