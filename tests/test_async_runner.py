@@ -245,7 +245,12 @@ def _events(log: list) -> list:
 def run_sync(s: Scenario, core: str) -> list:
     random.seed(0)  # word_source and friends draw from the global generators
     np.random.seed(0)
-    runner = SynchronousRunner(_tube(s), core=core)
+    return drive(SynchronousRunner(_tube(s), core=core), s)
+
+
+def drive(runner, s: Scenario) -> list:
+    """Run scenario ``s`` epoch by epoch on a synchronous-API ``runner``: per epoch its outcome
+    (value or error) and the events callbacks received; deinitialises the runner at the end."""
     log: list = []
     runner.add_callback(log.append)
     out = []

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import inspect
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -246,11 +246,16 @@ class TubeRunner:
 
     def _start(self) -> None:
         """Initialise enabled nodes (in spec order), then runner-scoped assets; undo it all if one fails."""
+        self._start_these(range(len(self.plan.node_ids)), self._scoped[AssetScope.runner])
+
+    def _start_these(self, nodes: Iterable[int], assets: Iterable[AssetRuntime]) -> None:
+        """``_start`` for the enabled ones of ``nodes`` and for ``assets`` (a runner that hosts
+        part of a tube, as a Ray actor does, starts only its own)."""
         try:
-            for i, node_id in enumerate(self.plan.node_ids):
-                if self.nodes[node_id].enabled:
+            for i in nodes:
+                if self.nodes[self.plan.node_ids[i]].enabled:
                     self._init_node(i)
-            for asset in self._scoped[AssetScope.runner]:
+            for asset in assets:
                 self._create_asset(asset)
         except BaseException as exc:
             _also(exc, self._stop(), "stopping")

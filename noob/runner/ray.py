@@ -450,19 +450,7 @@ class _GroupRunner(SynchronousRunner):
         self._next_epoch: dict[int, int] = dict.fromkeys(self._stage_list, 0)
 
     def _start(self) -> None:
-        try:
-            for i in self._own:
-                if self.nodes[self.plan.node_ids[i]].enabled:
-                    self._init_node(i)
-            for asset in self._own_assets:
-                self._create_asset(asset)
-        except BaseException as exc:
-            _also(exc, self._stop(), "stopping")
-            raise
-        self._running = True
-        self._exhausted = False
-        for i in range(len(self.plan.node_ids)):
-            self._dispatcher.set_flag(i, self.core.F_EXHAUSTED, False)
+        self._start_these(self._own, self._own_assets)
 
     def record_events(self) -> None:
         if self._record not in self._callbacks:

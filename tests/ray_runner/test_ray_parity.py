@@ -8,14 +8,12 @@ callbacks received.
 
 from __future__ import annotations
 
-import contextlib
 import random
 
 import numpy as np
 import pytest
-from test_async_runner import SCENARIOS, _events, _inputs, _tube, norm, outcome_of_error, run_sync
+from test_async_runner import SCENARIOS, _tube, drive, run_sync
 
-from noob.exceptions import SchedulerExhaustedError
 from noob.runner.ray import RayRunner
 
 
@@ -26,25 +24,7 @@ def _seed() -> None:
 
 def run_ray(s, core: str, **kwargs) -> list:
     _seed()
-    runner = RayRunner(_tube(s), core=core, actor_setup=_seed, timeout=60, **kwargs)
-    log: list = []
-    runner.add_callback(log.append)
-    out = []
-    try:
-        for k in range(s.epochs):
-            log.clear()
-            try:
-                out.append(norm(runner.process(**_inputs(s, k))))
-            except SchedulerExhaustedError as exc:
-                out.append(outcome_of_error(exc))
-                break
-            except Exception as exc:  # noqa: BLE001 - errors are part of the outcome compared
-                out.append(outcome_of_error(exc))
-            out.append(_events(log))
-    finally:
-        with contextlib.suppress(Exception):
-            runner.deinit()
-    return out
+    return drive(RayRunner(_tube(s), core=core, actor_setup=_seed, timeout=60, **kwargs), s)
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: s.id)
