@@ -54,7 +54,8 @@ def _counted(scope: str) -> dict:
 TWO_USERS = {
     "a": {"type": "testnodes.bump", "depends": [{"box": "assets.res"}]},
     "b": {"type": "testnodes.read", "depends": [{"box": "a.box"}]},
-    "c": {"type": "testnodes.read", "depends": [{"box": "assets.res"}]},
+    # ordered after a: unordered users of a shared asset race in worker threads (RaceWarning)
+    "c": {"type": "testnodes.read_after", "depends": [{"box": "assets.res"}, {"after": "a.box"}]},
 }
 
 # the dict tubes of tests/test_runner.py and tests/test_assets.py, plus a few of our own

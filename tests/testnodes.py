@@ -187,6 +187,11 @@ def read(box: list) -> int:
     return box[0]
 
 
+def read_after(box: list, after: Any) -> int:
+    """box[0], once ``after`` has fired (orders two users of one asset)."""
+    return box[0]
+
+
 def ident(box: Any) -> Annotated[Any, Name("box")]:
     """Return the object itself (identity is observed by tests)."""
     return box

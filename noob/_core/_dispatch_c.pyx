@@ -980,3 +980,244 @@ cdef class Driver:
             self._ring[self._tail] = node
             self._tail += 1
         return self.step()
+
+
+# ---------------------------------------------------------------------------- the worker hand-off
+
+cdef extern from *:
+    """
+    /* the hand-off's word-sized atomics, pause and monotonic clock, per compiler and platform */
+    #if defined(_MSC_VER)
+    #include <intrin.h>
+    #include <windows.h>
+    static inline int noob_load(volatile int *p) { return _InterlockedOr((volatile long *)p, 0); }
+    static inline void noob_store(volatile int *p, int v) { _InterlockedExchange((volatile long *)p, v); }
+    static inline int noob_xchg(volatile int *p, int v) { return _InterlockedExchange((volatile long *)p, v); }
+    static inline int noob_cas(volatile int *p, int e, int v) {
+        return _InterlockedCompareExchange((volatile long *)p, v, e) == e;
+    }
+    static inline void noob_pause(void) { YieldProcessor(); }
+    static inline long long noob_now_ns(void) {
+        LARGE_INTEGER c, f; QueryPerformanceCounter(&c); QueryPerformanceFrequency(&f);
+        return (long long)((double)c.QuadPart * 1e9 / (double)f.QuadPart);
+    }
+    #else
+    #include <time.h>
+    static inline int noob_load(volatile int *p) { return __atomic_load_n(p, __ATOMIC_SEQ_CST); }
+    static inline void noob_store(volatile int *p, int v) { __atomic_store_n(p, v, __ATOMIC_SEQ_CST); }
+    static inline int noob_xchg(volatile int *p, int v) { return __atomic_exchange_n(p, v, __ATOMIC_SEQ_CST); }
+    static inline int noob_cas(volatile int *p, int e, int v) {
+        return __atomic_compare_exchange_n(p, &e, v, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+    }
+    static inline void noob_pause(void) {
+    #if defined(__x86_64__) || defined(__i386__)
+        __builtin_ia32_pause();
+    #elif defined(__aarch64__) || defined(__arm__)
+        __asm__ __volatile__("yield");
+    #endif
+    }
+    static inline long long noob_now_ns(void) {
+        struct timespec ts; clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+    }
+    #endif
+    """
+    int noob_load(int* p) nogil
+    void noob_store(int* p, int v) nogil
+    int noob_xchg(int* p, int v) nogil
+    int noob_cas(int* p, int e, int v) nogil
+    void noob_pause() nogil
+    long long noob_now_ns() nogil
+
+from cpython.pythread cimport (
+    PyThread_type_lock, PyThread_allocate_lock, PyThread_free_lock, PyThread_acquire_lock,
+    PyThread_release_lock, WAIT_LOCK, NOWAIT_LOCK,
+)
+import threading
+
+# hand-off states: odd = a call is in hand for the worker
+cdef enum:
+    H_IDLE = 0
+    H_POSTED = 1     # the loop thread may still be waiting for it
+    H_DONE = 2       # finished while the loop thread waited: it takes the result
+    H_CALLBACK = 3   # the loop thread stopped waiting: the worker resolves ``future``
+
+
+cdef inline bint _spin_until_not(int* word, int value, long long budget_ns) noexcept nogil:
+    """Busy-wait while ``*word == value``, at most ``budget_ns``; True if it changed."""
+    cdef long long deadline = noob_now_ns() + budget_ns
+    cdef unsigned int k = 0
+    while noob_load(word) == value:
+        noob_pause()
+        k += 1
+        if (k & 63) == 0 and noob_now_ns() >= deadline:
+            return noob_load(word) != value
+    return True
+
+
+cdef inline bint _spin_for_call(int* state, int* closing, long long budget_ns) noexcept nogil:
+    """Busy-wait until a call is in hand (``*state`` odd) or ``*closing``, at most ``budget_ns``."""
+    cdef long long deadline = noob_now_ns() + budget_ns
+    cdef unsigned int k = 0
+    while not (noob_load(state) & 1 or noob_load(closing)):
+        noob_pause()
+        k += 1
+        if (k & 63) == 0 and noob_now_ns() >= deadline:
+            return noob_load(state) & 1 or noob_load(closing)
+    return True
+
+
+cdef class Handoff:
+    """One worker thread that runs a call for the loop thread, with a short wait on each side.
+
+    ``call(fn, args, wait)`` hands ``fn(*args)`` to the worker. With ``wait`` (the loop has
+    nothing else to do), the loop thread busy-waits without the GIL for up to ``spin``
+    seconds; if the call finished by then it returns ``None`` and ``take()`` gives its result
+    (or raises its exception). Otherwise it returns an asyncio future on ``loop``, which the
+    worker resolves with ``call_soon_threadsafe``, as a thread pool would. A call that ran
+    longer than ``spin`` makes the next ``call`` not wait: a blocking node costs the loop no
+    busy-waiting, a quick one no wake-up.
+
+    Between calls the worker busy-waits (without the GIL) up to ``spin`` for the next one,
+    then sleeps on a lock. So a chain of epochs goes loop -> worker -> loop with no system
+    call: about 1-3 µs a round trip, where a condition variable and the loop's self-pipe cost
+    tens of µs. ``idle``: no call in hand (only then may ``call`` be used). ``close()``: the
+    worker ends after the call it is running.
+
+    State words are C ints read and written with sequentially consistent atomics:
+    ``state`` (H_*; the loop thread posts, the worker finishes, one compare-and-swap decides
+    who resolves) and ``sleeping`` (the worker is, or is about to be, blocked on ``_wake``:
+    whoever swaps it from 1 to 0 owns the release). Python: ``_dispatch_py.Handoff``.
+    """
+
+    cdef int state, sleeping, closing, slow
+    cdef long long spin_ns
+    cdef PyThread_type_lock _wake
+    cdef object _fn, _args, _result, _future, _thread
+    cdef bint _ok
+    cdef readonly object loop
+    cdef readonly str name
+
+    def __cinit__(self):
+        self._wake = PyThread_allocate_lock()
+        if self._wake == NULL:
+            raise MemoryError()
+        PyThread_acquire_lock(self._wake, NOWAIT_LOCK)  # held: the worker blocks on it
+
+    def __init__(self, loop, double spin=1e-4, str name="noob-handoff"):
+        if not spin >= 0:
+            raise ValueError(f"spin must be a number of seconds >= 0, got {spin!r}")
+        self.loop = loop
+        self.spin_ns = <long long>(spin * 1e9)
+        self.name = name
+
+    def __dealloc__(self):
+        if self._wake != NULL:
+            PyThread_free_lock(self._wake)
+
+    @property
+    def idle(self):
+        return noob_load(&self.state) == H_IDLE and not self.closing
+
+    @property
+    def spin(self):
+        return self.spin_ns / 1e9
+
+    def call(self, fn, tuple args, bint wait=True):
+        cdef int st = H_POSTED
+        cdef bint changed = False
+        cdef long long budget = self.spin_ns
+        if noob_load(&self.state) != H_IDLE or self.closing:
+            raise RuntimeError("Handoff.call() while a call is in hand or after close()")
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._serve, name=self.name, daemon=True)
+            self._thread.start()
+        self._fn = fn
+        self._args = args
+        wait = wait and budget > 0 and not noob_load(&self.slow)
+        if not wait:
+            self._future = self.loop.create_future()
+            st = H_CALLBACK
+        noob_store(&self.state, st)
+        if noob_xchg(&self.sleeping, 0) == 1:
+            PyThread_release_lock(self._wake)
+        if not wait:
+            return self._future
+        with nogil:
+            changed = _spin_until_not(&self.state, H_POSTED, budget)
+        if changed:  # H_DONE: only the worker moves it on from H_POSTED
+            return None
+        future = self._future = self.loop.create_future()
+        if noob_cas(&self.state, H_POSTED, H_CALLBACK):
+            return future
+        self._future = None  # it finished in the meantime
+        return None
+
+    def take(self):
+        """The result of the call that ``call`` returned ``None`` for (raises its exception)."""
+        if noob_load(&self.state) != H_DONE:
+            raise RuntimeError("Handoff.take() without a finished call")
+        result, ok = self._result, self._ok
+        self._result = None
+        noob_store(&self.state, H_IDLE)
+        if not ok:
+            raise result
+        return result
+
+    def close(self):
+        """Let the worker end once it is done with the call it runs (no waiting)."""
+        noob_store(&self.closing, 1)
+        if noob_xchg(&self.sleeping, 0) == 1:
+            PyThread_release_lock(self._wake)
+        self._thread = None
+
+    def _serve(self):
+        cdef long long t0
+        cdef bint got
+        while True:
+            with nogil:
+                got = _spin_for_call(&self.state, &self.closing, self.spin_ns)
+                while not got:
+                    # about to sleep: the loop thread's post (or close) swaps `sleeping` back
+                    # and releases `_wake`; if this side swaps it back first, nobody releases
+                    noob_store(&self.sleeping, 1)
+                    if (noob_load(&self.state) & 1 or noob_load(&self.closing)) and noob_xchg(&self.sleeping, 0) == 1:
+                        got = True
+                    else:
+                        PyThread_acquire_lock(self._wake, WAIT_LOCK)
+                        got = noob_load(&self.state) & 1 or noob_load(&self.closing)
+            if noob_load(&self.closing) and not (noob_load(&self.state) & 1):
+                return
+            fn, args = self._fn, self._args
+            self._fn = self._args = None
+            t0 = noob_now_ns()
+            try:
+                self._result = fn(*args)
+                self._ok = True
+            except BaseException as exc:  # handed to the loop thread: take() or the future raises it
+                self._result = exc
+                self._ok = False
+            fn = args = None
+            noob_store(&self.slow, (noob_now_ns() - t0) > self.spin_ns)
+            with nogil:
+                got = noob_cas(&self.state, H_POSTED, H_DONE)
+            if not got:  # H_CALLBACK: resolve the future on the loop
+                future, result, ok = self._future, self._result, self._ok
+                self._future = self._result = None
+                noob_store(&self.state, H_IDLE)
+                try:
+                    self.loop.call_soon_threadsafe(_resolve, future, ok, result)
+                except RuntimeError:  # the loop is closed: nobody waits any more
+                    pass
+                future = result = None
+            if noob_load(&self.closing):
+                return
+
+
+def _resolve(future, bint ok, result):
+    if future.done():  # cancelled meanwhile
+        return
+    if ok:
+        future.set_result(result)
+    else:
+        future.set_exception(result)

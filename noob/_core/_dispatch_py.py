@@ -13,6 +13,8 @@ core calls, so both raise the same exceptions; ``noob.runner`` names nodes and e
 from __future__ import annotations
 
 import threading
+import time
+from typing import Any
 
 import numpy as np
 
@@ -702,3 +704,127 @@ class Driver:
             self._ring[self._tail] = node
             self._tail += 1
         return self.step()
+
+
+# ---------------------------------------------------------------------------- the worker hand-off
+
+_H_IDLE, _H_POSTED, _H_DONE, _H_CALLBACK = 0, 1, 2, 3
+
+
+class Handoff:
+    """Python: the compiled ``Handoff``'s calls and states, with blocking waits for its busy-waits.
+
+    The loop thread waits for a call with ``acquire(timeout=spin)`` on a lock the worker
+    releases (the GIL is free meanwhile); the worker sleeps on a semaphore between calls; one
+    ``threading.Lock`` guards the state, where the compiled core uses atomics.
+    """
+
+    def __init__(self, loop: Any, spin: float = 1e-4, name: str = "noob-handoff"):
+        if not spin >= 0:
+            raise ValueError(f"spin must be a number of seconds >= 0, got {spin!r}")
+        self.loop = loop
+        self.name = name
+        self._spin = float(spin)
+        self._guard = threading.Lock()
+        self._posted = threading.Semaphore(0)  # the worker waits on it for a call (or close)
+        self._finished = threading.Semaphore(0)  # the loop thread waits on it, H_POSTED only
+        self._state = _H_IDLE
+        self._closing = False
+        self._slow = False
+        self._fn: Any = None
+        self._args: tuple = ()
+        self._result: Any = None
+        self._ok = False
+        self._future: Any = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def idle(self) -> bool:
+        return self._state == _H_IDLE and not self._closing
+
+    @property
+    def spin(self) -> float:
+        return self._spin
+
+    def call(self, fn: Any, args: tuple, wait: bool = True) -> Any:
+        if type(args) is not tuple:
+            raise TypeError(f"args must be a tuple, got {type(args).__name__}")
+        if self._state != _H_IDLE or self._closing:
+            raise RuntimeError("Handoff.call() while a call is in hand or after close()")
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._serve, name=self.name, daemon=True)
+            self._thread.start()
+        self._fn, self._args = fn, args
+        wait = wait and self._spin > 0 and not self._slow
+        if not wait:
+            future = self._future = self.loop.create_future()
+            self._state = _H_CALLBACK
+            self._posted.release()
+            return future
+        self._state = _H_POSTED
+        self._posted.release()
+        if self._finished.acquire(timeout=self._spin):
+            return None
+        future = self.loop.create_future()
+        with self._guard:
+            if self._state == _H_POSTED:
+                self._future, self._state = future, _H_CALLBACK
+                return future
+        self._finished.acquire()  # H_DONE meanwhile: its release is on the way, or made
+        return None
+
+    def take(self) -> Any:
+        if self._state != _H_DONE:
+            raise RuntimeError("Handoff.take() without a finished call")
+        result, ok = self._result, self._ok
+        self._result = None
+        self._state = _H_IDLE
+        if not ok:
+            raise result
+        return result
+
+    def close(self) -> None:
+        self._closing = True
+        self._posted.release()
+        self._thread = None
+
+    def _serve(self) -> None:
+        while True:
+            self._posted.acquire()
+            if not self._state & 1:  # woken by close()
+                return
+            fn, args = self._fn, self._args
+            self._fn, self._args = None, ()
+            t0 = time.perf_counter()
+            try:
+                self._result, self._ok = fn(*args), True
+            except BaseException as exc:  # handed to the loop thread: take() or the future raises it
+                self._result, self._ok = exc, False
+            fn = args = None
+            self._slow = time.perf_counter() - t0 > self._spin
+            with self._guard:
+                callback = self._state == _H_CALLBACK
+                if not callback:
+                    self._state = _H_DONE
+            if callback:
+                future, result, ok = self._future, self._result, self._ok
+                self._future = self._result = None
+                self._state = _H_IDLE
+                try:
+                    self.loop.call_soon_threadsafe(_resolve, future, ok, result)
+                except RuntimeError:  # the loop is closed: nobody waits any more
+                    pass
+                future = result = None
+            else:
+                self._finished.release()
+            if self._closing:
+                return
+
+
+def _resolve(future: Any, ok: bool, result: Any) -> None:
+    if future.done():  # cancelled meanwhile
+        return
+    if ok:
+        future.set_result(result)
+    else:
+        future.set_exception(result)

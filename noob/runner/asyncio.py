@@ -421,12 +421,15 @@ class AsyncRunner(TubeRunner):
         exception_timeout: float = 10.0,
         loop_nodes: Collection[str] | Literal["all"] = (),
         max_epochs_in_flight: int = 1,
+        spin: float = 1e-4,
     ):
         super().__init__(tube, store=store, max_iter_loops=max_iter_loops, core=core)
         if max_in_flight < 1:
             raise ValueError(f"max_in_flight must be at least 1, got {max_in_flight!r}")
         if max_epochs_in_flight < 1:
             raise ValueError(f"max_epochs_in_flight must be at least 1, got {max_epochs_in_flight!r}")
+        if not (isinstance(spin, (int, float)) and 0 <= spin <= 0.01):
+            raise ValueError(f"spin must be a number of seconds from 0 to 0.01, got {spin!r}")
         plan = self.plan
         if max_epochs_in_flight > 1 and plan.regions:
             maps = ", ".join(repr(plan.node_ids[m]) for m in sorted(plan.regions))
@@ -438,6 +441,7 @@ class AsyncRunner(TubeRunner):
         self.max_in_flight = max_in_flight
         self.exception_timeout = exception_timeout
         self.max_epochs_in_flight = max_epochs_in_flight
+        self.spin = float(spin)
         core_mod = self.core
         n = len(plan.node_ids)
         if loop_nodes != "all":
@@ -479,6 +483,7 @@ class AsyncRunner(TubeRunner):
         # -- bound to the loop at init()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._pool: _Workers | None = None
+        self._handoff: Any = None  # the core's Handoff: the worker that runs lone chains
         self._turnstile: _Turnstile | None = None
         self._pending_lifecycle: list[asyncio.Future] = []
 
@@ -600,13 +605,21 @@ class AsyncRunner(TubeRunner):
             self._loop = loop
             self._turnstile = _Turnstile(self.max_epochs_in_flight)
             self._turnstile.on_idle = self._reset_gates
-            if self._pool is not None:  # bound to the old loop
-                self._pool.shutdown()
-                self._pool = None
+            self._close_workers()  # bound to the old loop
         if self._pool is None:
             self._pool = _Workers(loop, self.max_workers, f"noob-{self.tube.tube_id}")
+            self._handoff = self.core.Handoff(loop, self.spin, f"noob-{self.tube.tube_id}_chain")
         assert self._turnstile is not None
         return self._turnstile
+
+    def _close_workers(self) -> None:
+        """Let the worker threads go (each ends once its call, if any, is done; no waiting)."""
+        pool, self._pool = self._pool, None
+        handoff, self._handoff = self._handoff, None
+        if pool is not None:
+            pool.shutdown()
+        if handoff is not None:
+            handoff.close()
 
     async def _in_thread(self, fn: Callable, *args: Any) -> Any:
         assert self._pool is not None, "bound by _bind_loop() first"
@@ -656,9 +669,7 @@ class AsyncRunner(TubeRunner):
                 return
             self._running = False
             error = await self._in_thread(self._stop)
-            pool, self._pool = self._pool, None
-            if pool is not None:
-                pool.shutdown()  # its threads are idle: every call has completed
+            self._close_workers()  # idle: every call has completed
         finally:
             turnstile.leave(_LIFE)
         if error is not None:
@@ -855,7 +866,8 @@ class AsyncRunner(TubeRunner):
         fns = self._fns
         limit = self.max_in_flight
         pool = self._pool
-        assert pool is not None, "bound by _bind_loop() first"
+        handoff = self._handoff
+        assert pool is not None and handoff is not None, "bound by _bind_loop() first"
         todo: deque[tuple[Any, int]] = deque()
         if work is not None:
             todo.append((work, driver.node))
@@ -894,7 +906,16 @@ class AsyncRunner(TubeRunner):
                         todo.popleft()
                         emitted: list[int] = []
                         released: list[int] = []
-                        fut = pool.submit(driver.run_segment, i, emitted, released)
+                        if (handoff.idle and not inflight and not todo and not driver.n_ready
+                                and (run is None or not run.parked)):
+                            # the only work there is: the chain worker, a round trip with no wake-up
+                            # (chains that can overlap go to the pool, started in the order they were ready)
+                            fut = handoff.call(driver.run_segment, (i, emitted, released))
+                            if fut is None:  # done while the loop waited (at most `spin`)
+                                more(self._segment_done(driver, handoff.take(), emitted, released))
+                                continue
+                        else:
+                            fut = pool.submit(driver.run_segment, i, emitted, released)
                         threads.add(fut)
                         segments[fut] = (emitted, released)
                         inflight[fut] = i
@@ -964,13 +985,7 @@ class AsyncRunner(TubeRunner):
                 exclusive = False
             done_segment = segments.pop(fut, None)
             if done_segment is not None:
-                res = fut.result()
-                if driver.emit is not None:
-                    for j in done_segment[0]:
-                        driver.emit(j)
-                if res is not None:
-                    raise _Failure(*res)
-                more(driver.resume(done_segment[1]))  # its successors start after its events are out
+                more(self._segment_done(driver, fut.result(), *done_segment))
                 continue
             try:
                 result = fut.result()
@@ -987,6 +1002,16 @@ class AsyncRunner(TubeRunner):
                 more(work)
             else:
                 more(driver.complete(i, result))
+
+    @staticmethod
+    def _segment_done(driver: Any, res: tuple[int, BaseException] | None, emitted: list[int], released: list[int]) -> Any:
+        """A worker chain is done: emit its events, raise its failure, or queue what it released."""
+        if driver.emit is not None:
+            for j in emitted:
+                driver.emit(j)
+        if res is not None:
+            raise _Failure(*res)
+        return driver.resume(released)  # its successors start after its events are out
 
     def _gate_done(self, i: int, run: _Run | None) -> None:
         """A gated node is done in ``run``'s epoch: move its groups on, count its sources."""
