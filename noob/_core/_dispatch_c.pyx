@@ -1031,9 +1031,14 @@ cdef extern from *:
 
 from cpython.pythread cimport (
     PyThread_type_lock, PyThread_allocate_lock, PyThread_free_lock, PyThread_acquire_lock,
-    PyThread_release_lock, WAIT_LOCK, NOWAIT_LOCK,
+    PyThread_release_lock, WAIT_LOCK, NOWAIT_LOCK, PY_LOCK_ACQUIRED, PyLockStatus,
 )
+
+cdef extern from "pythread.h":
+    PyLockStatus PyThread_acquire_lock_timed(PyThread_type_lock lock, long long microseconds, int intr_flag) nogil
 import threading
+
+cdef long long _NAP_US = 1000000  # an idle worker looks whether its loop was closed once a second
 
 # hand-off states: odd = a call is in hand for the worker
 cdef enum:
@@ -1079,7 +1084,8 @@ cdef class Handoff:
     busy-waiting, a quick one no wake-up.
 
     Between calls the worker busy-waits (without the GIL) up to ``spin`` for the next one,
-    then sleeps on a lock. So a chain of epochs goes loop -> worker -> loop with no system
+    then sleeps on a lock; once its loop is closed (a runner never deinitialised), it ends
+    within a second. So a chain of epochs goes loop -> worker -> loop with no system
     call: about 1-3 µs a round trip, where a condition variable and the loop's self-pipe cost
     tens of µs. ``idle``: no call in hand (only then may ``call`` be used). ``close()``: the
     worker ends after the call it is running.
@@ -1183,9 +1189,18 @@ cdef class Handoff:
                     noob_store(&self.sleeping, 1)
                     if (noob_load(&self.state) & 1 or noob_load(&self.closing)) and noob_xchg(&self.sleeping, 0) == 1:
                         got = True
-                    else:
+                    elif PyThread_acquire_lock_timed(self._wake, _NAP_US, 0) == PY_LOCK_ACQUIRED:
+                        got = noob_load(&self.state) & 1 or noob_load(&self.closing)
+                    elif noob_xchg(&self.sleeping, 0) == 0:  # a release is on its way: take it
                         PyThread_acquire_lock(self._wake, WAIT_LOCK)
                         got = noob_load(&self.state) & 1 or noob_load(&self.closing)
+                    else:  # a long nap: see (with the GIL) whether anyone can still call
+                        break
+            if not got:
+                if self.loop.is_closed():  # a runner never deinitialised: its thread goes
+                    noob_store(&self.closing, 1)
+                    return
+                continue
             if noob_load(&self.closing) and not (noob_load(&self.state) & 1):
                 return
             fn, args = self._fn, self._args

@@ -709,6 +709,7 @@ class Driver:
 # ---------------------------------------------------------------------------- the worker hand-off
 
 _H_IDLE, _H_POSTED, _H_DONE, _H_CALLBACK = 0, 1, 2, 3
+_NAP = 1.0  # an idle worker looks whether its loop was closed once a second
 
 
 class Handoff:
@@ -790,7 +791,11 @@ class Handoff:
 
     def _serve(self) -> None:
         while True:
-            self._posted.acquire()
+            if not self._posted.acquire(timeout=_NAP):
+                if self.loop.is_closed():  # a runner never deinitialised: its thread goes
+                    self._closing = True
+                    return
+                continue
             if not self._state & 1:  # woken by close()
                 return
             fn, args = self._fn, self._args

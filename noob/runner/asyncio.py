@@ -252,7 +252,7 @@ class _Workers:
     ``call_soon_threadsafe`` per call, no ``concurrent.futures`` future to chain): the hop to a
     thread and back is the cost of a synchronous node chain. Threads start on demand, up to
     ``max_workers`` (default: ``ThreadPoolExecutor``'s, ``min(32, cpus + 4)``), and stay
-    until ``shutdown()``.
+    until ``shutdown()``, or until the loop is closed (a runner never deinitialised).
     """
 
     def __init__(self, loop: asyncio.AbstractEventLoop, max_workers: int | None, name: str):
@@ -278,7 +278,12 @@ class _Workers:
         get = self._queue.get
         call_soon = self.loop.call_soon_threadsafe
         while True:
-            item = get()
+            try:
+                item = get(timeout=1.0)
+            except queue.Empty:  # idle a second: a runner never deinitialised lets go once its loop is closed
+                if self.loop.is_closed():
+                    return
+                continue
             if item is None:
                 return
             fut, fn, args = item
