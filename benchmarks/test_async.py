@@ -19,7 +19,8 @@ Workloads, one ``await runner.process()`` per round on a loop kept for the whole
   node directly (no task per node).
 - ``async-chain10-sync-threads-x100`` / ``-vs-one-hop``: the sync chain of
   ``benchmarks.test_dispatch.chain_spec(10)`` in the AsyncRunner's default mode (sync nodes
-  off the loop thread): the whole chain runs in one worker hop per epoch. ``hand`` is the
+  off the loop thread): the whole chain runs in one hop per epoch to the chain worker, which
+  the loop busy-waits for (``spin``, no thread wake-up). ``hand`` is the
   plain loop, resp. the plain loop run in one ``loop.run_in_executor`` hop per epoch (what a
   hand-written asyncio program does to keep blocking code off the loop).
 """

@@ -77,3 +77,6 @@ cdef class Driver:
     cdef int _ran_node(self, int32_t node, object result) except -1
     cdef void _release(self, int32_t node) noexcept
     cdef int32_t _release_chain(self, int32_t node, int32_t* out) noexcept
+
+# Handoff (the AsyncRunner's chain worker: atomics, a lock and one thread) is declared in
+# _dispatch_c.pyx only: nothing else in the core cimports it.

@@ -805,7 +805,8 @@ class Handoff:
                 self._result, self._ok = fn(*args), True
             except BaseException as exc:  # handed to the loop thread: take() or the future raises it
                 self._result, self._ok = exc, False
-            fn = args = None
+            fn = None
+            args = ()
             self._slow = time.perf_counter() - t0 > self._spin
             with self._guard:
                 callback = self._state == _H_CALLBACK

@@ -28,9 +28,14 @@ Where nodes run:
 - ``async def`` nodes: awaited directly by the epoch when nothing else is ready or running
   (a chain of them costs about a hand-written ``await`` chain); as tasks on the loop when
   they can overlap. A directly awaited node runs in the caller's task and context.
-- synchronous nodes: the runner's thread pool (``max_workers`` threads), so a blocking call
-  never stalls the loop. A worker runs a whole chain of them (each releasing exactly one
-  synchronous successor) in one hop; independent ones run in parallel threads. A node runs
+- synchronous nodes: worker threads, so a blocking call never stalls the loop. A worker runs
+  a whole chain of them (each releasing exactly one synchronous successor) in one hop. When
+  that chain is all the epoch has to do, it goes to the runner's chain worker (the core's
+  ``Handoff``): the loop thread waits for it without the GIL for up to ``spin`` seconds, so a
+  quick chain comes back with no thread wake-up and no self-pipe write; a slower one is
+  awaited as any thread's future (and the next chain is not waited for). Chains that can
+  overlap go to the thread pool (``max_workers`` threads), started in the order they became
+  ready, and run in parallel. A node runs
   on the loop thread instead when its function, class or process method is decorated with
   :func:`on_loop`, when its id is in ``loop_nodes``, or for every synchronous node with
   ``loop_nodes="all"``. ``return`` and ``gather`` always run on the loop.
@@ -412,6 +417,10 @@ class AsyncRunner(TubeRunner):
     - ``loop_nodes``: ids of synchronous nodes to run on the loop thread, or ``"all"``.
     - ``max_epochs_in_flight``: pipelined epochs (see the module docstring); 1, the default,
       runs one epoch at a time. ``run()``, ``iter()`` and concurrent ``process()`` calls use it.
+    - ``spin``: seconds (0 to 0.01) the loop thread busy-waits for a lone chain of synchronous
+      nodes in the chain worker, and the idle chain worker for the next chain, before falling
+      back to a future, resp. sleeping. The event loop runs nothing else meanwhile; ``0``
+      turns the busy-waiting off.
     """
 
     def __init__(
