@@ -299,6 +299,14 @@ class SpecError(TubeError, ValueError):
         self.source = source
         super().__init__(self._format())
 
+    def __reduce__(self) -> tuple:
+        # pickles as its class (the plain one behind a mixed class), problems, message and
+        # attributes (tube, source, cycle, notes): the default would call cls(message)
+        cls = type(self)
+        while cls in _MIXED.values():
+            cls = cls.__bases__[0]
+        return (_rebuild_spec_error, (cls, self.problems, self.args), dict(self.__dict__))
+
     def _format(self) -> str:
         n = len(self.problems)
         name = repr(self.tube) if self.tube else "<unnamed>"
@@ -308,6 +316,13 @@ class SpecError(TubeError, ValueError):
 
 
 _MIXED: dict[tuple[type, type], type] = {}
+
+
+def _rebuild_spec_error(cls: type[SpecError], problems: list[Problem], args: tuple) -> SpecError:
+    """Unpickle a ``SpecError``: ``__new__`` mixes the builtin kind in again, as when raised."""
+    error = cls.__new__(cls, problems)
+    error.args = args
+    return error
 
 
 def _mixed(cls: type, kind: type[BaseException]) -> type:

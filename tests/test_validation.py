@@ -348,3 +348,31 @@ def test_example_tubes_load_without_annotation_warnings():
                 continue
         seen += [f"{path.name}: {w.message}" for w in caught if issubclass(w.category, AnnotationWarning)]
     assert [] == seen
+
+
+def _raised(source) -> SpecError:
+    with pytest.raises(SpecError) as info:
+        Tube.from_specification(source)
+    return info.value
+
+
+def test_spec_errors_pickle(core, data_dir):
+    """A SpecError crosses processes (multiprocessing, Ray) whole: type, message, problems, data, notes."""
+    import pickle
+
+    missing_module = {"noob_id": "gone", "nodes": {"a": {"type": "no_such_module_xyz.f"}}}
+    errors = [
+        _raised(data_dir / "invalid" / "many_problems.yaml"),
+        _raised(data_dir / "invalid" / "cycle.yaml"),
+        _raised(missing_module),
+    ]
+    errors[0].add_note("a note")
+    for error in errors:
+        back = pickle.loads(pickle.dumps(error))
+        assert type(back).__mro__[1:] == type(error).__mro__[1:] and type(back).__name__ == type(error).__name__
+        assert str(back) == str(error)
+        assert back.problems == error.problems and back.tube == error.tube and back.source == error.source
+    assert pickle.loads(pickle.dumps(errors[0])).__notes__ == ["a note"]
+    assert pickle.loads(pickle.dumps(errors[1])).cycle == ["a", "b", "c", "a"]
+    back = pickle.loads(pickle.dumps(errors[2]))
+    assert isinstance(back, ModuleNotFoundError) and isinstance(back, SpecError)
