@@ -1081,7 +1081,9 @@ cdef class Handoff:
     (or raises its exception). Otherwise it returns an asyncio future on ``loop``, which the
     worker resolves with ``call_soon_threadsafe``, as a thread pool would. A call that ran
     longer than ``spin`` makes the next ``call`` not wait: a blocking node costs the loop no
-    busy-waiting, a quick one no wake-up.
+    busy-waiting, a quick one no wake-up. A wait that times out although calls are quick (the
+    worker had no CPU: a busy machine) makes the next 1, 3, 7, ... up to 63 calls not wait,
+    until a wait pays off again.
 
     Between calls the worker busy-waits (without the GIL) up to ``spin`` for the next one,
     then sleeps on a lock; once its loop is closed (a runner never deinitialised), it ends
@@ -1097,6 +1099,7 @@ cdef class Handoff:
     """
 
     cdef int state, sleeping, closing, slow
+    cdef int misses, skip  # the loop thread's own: waits that timed out in a row, waits to skip
     cdef long long spin_ns
     cdef PyThread_type_lock _wake
     cdef object _fn, _args, _result, _future, _thread
@@ -1141,6 +1144,9 @@ cdef class Handoff:
         self._fn = fn
         self._args = args
         wait = wait and budget > 0 and not noob_load(&self.slow)
+        if self.skip > 0:  # counts calls, waited for or not
+            self.skip -= 1
+            wait = False
         if not wait:
             self._future = self.loop.create_future()
             st = H_CALLBACK
@@ -1152,11 +1158,17 @@ cdef class Handoff:
         with nogil:
             changed = _spin_until_not(&self.state, H_POSTED, budget)
         if changed:  # H_DONE: only the worker moves it on from H_POSTED
+            self.misses = 0
             return None
         future = self._future = self.loop.create_future()
         if noob_cas(&self.state, H_POSTED, H_CALLBACK):
+            # missed: the call was slow (then `slow` says so), or the worker did not get a CPU
+            # in time (a busy machine); skip the next 1, 3, 7, ... 63 waits while it lasts
+            self.misses = min(self.misses + 1, 6)
+            self.skip = (1 << self.misses) - 1
             return future
         self._future = None  # it finished in the meantime
+        self.misses = 0
         return None
 
     def take(self):

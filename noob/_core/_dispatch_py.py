@@ -732,6 +732,8 @@ class Handoff:
         self._state = _H_IDLE
         self._closing = False
         self._slow = False
+        self._misses = 0  # the loop thread's own: waits that timed out in a row
+        self._skip = 0  # waits to skip
         self._fn: Any = None
         self._args: tuple = ()
         self._result: Any = None
@@ -757,6 +759,9 @@ class Handoff:
             self._thread.start()
         self._fn, self._args = fn, args
         wait = wait and self._spin > 0 and not self._slow
+        if self._skip > 0:  # counts calls, waited for or not
+            self._skip -= 1
+            wait = False
         if not wait:
             future = self._future = self.loop.create_future()
             self._state = _H_CALLBACK
@@ -765,13 +770,17 @@ class Handoff:
         self._state = _H_POSTED
         self._posted.release()
         if self._finished.acquire(timeout=self._spin):
+            self._misses = 0
             return None
         future = self.loop.create_future()
         with self._guard:
             if self._state == _H_POSTED:
                 self._future, self._state = future, _H_CALLBACK
+                self._misses = min(self._misses + 1, 6)
+                self._skip = (1 << self._misses) - 1
                 return future
         self._finished.acquire()  # H_DONE meanwhile: its release is on the way, or made
+        self._misses = 0
         return None
 
     def take(self) -> Any:
