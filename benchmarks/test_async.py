@@ -22,7 +22,9 @@ Workloads, one ``await runner.process()`` per round on a loop kept for the whole
   off the loop thread): the whole chain runs in one hop per epoch to the chain worker, which
   the loop busy-waits for (``spin``, no thread wake-up). ``hand`` is the
   plain loop, resp. the plain loop run in one ``loop.run_in_executor`` hop per epoch (what a
-  hand-written asyncio program does to keep blocking code off the loop).
+  hand-written asyncio program does to keep blocking code off the loop). ``-spin0``: the
+  runner with ``spin=0`` (no busy-waiting: one future and one thread wake-up per epoch)
+  beside the plain loop, to show what the chain worker's wait buys.
 """
 
 from __future__ import annotations
@@ -200,12 +202,13 @@ def test_async_chain(bench, impl, loop, make_async_runner):
     [
         pytest.param("loop", marks=pytest.mark.benchmark(group=f"async-chain{CHAIN}-sync-threads-x{EPOCHS}")),
         pytest.param("hop", marks=pytest.mark.benchmark(group=f"async-chain{CHAIN}-sync-threads-x{EPOCHS}-vs-one-hop")),
+        pytest.param("spin0", marks=pytest.mark.benchmark(group=f"async-chain{CHAIN}-sync-threads-x{EPOCHS}-spin0")),
     ],
 )
 def test_sync_chain_in_threads(bench, impl, baseline, loop, make_async_runner):
     # the runner rows ignore `baseline`: each group shows them beside one hand-written baseline
     bench.extra_info.update(N=CHAIN, epochs=EPOCHS, baseline=baseline)
-    if impl == "hand" and baseline == "loop":
+    if impl == "hand" and baseline in ("loop", "spin0"):
         rounds = _epochs(hand_chain(CHAIN))
     elif impl == "hand":
         chain = hand_chain(CHAIN)
@@ -215,8 +218,9 @@ def test_sync_chain_in_threads(bench, impl, baseline, loop, make_async_runner):
             return await loop.run_in_executor(pool, chain)
 
         rounds = _epochs_on(loop, epoch)
-    else:
-        rounds = _epochs_on(loop, make_async_runner(chain_spec(CHAIN), impl).process)
+    else:  # spin0: the runner without busy-waiting for its chain worker (a future per hop)
+        spin = 0.0 if baseline == "spin0" else 1e-4
+        rounds = _epochs_on(loop, make_async_runner(chain_spec(CHAIN), impl, spin=spin).process)
     assert rounds() == CHAIN + EPOCHS - 1
     last = bench(rounds)
     assert rounds() == last + EPOCHS
