@@ -18,7 +18,8 @@ Placement
     - ``placement="fused"`` (the default): a node joins the group of its deepest upstream
       node (the one whose stage comes last; ties: the first); sources start group
       ``"main"``. An ungrouped tube is one actor.
-    - ``placement="node"``: every such node is its own actor, named after it.
+    - ``placement="node"``: every such node is its own actor, named after it, except the
+      ``return`` node, which joins the group of its deepest upstream node.
 
     ``fused`` is the default because it is the fastest on ``benchmarks/test_ray.py``: an epoch
     costs one actor call however long the chain, and nothing is serialised between nodes
@@ -81,12 +82,14 @@ import ray.exceptions
 from noob.asset import AssetScope
 from noob.event import Event, EventStore
 from noob.exceptions import Problem, RunnerError, SchedulerExhaustedError, SpecError
+from noob.node.adapters import ReturnNode
 from noob.runner.base import NOEVENT, TubeRunner, _also
+from noob.runner.ray_compiled import CompiledFallbackWarning, CompiledGraph, Raised, unavailable
 from noob.runner.sync import SynchronousRunner
 from noob.tube import Tube
 from noob.types import Epoch
 
-__all__ = ["RayActorLostError", "RayRunner", "RayTimeoutError"]
+__all__ = ["CompiledFallbackWarning", "RayActorLostError", "RayRunner", "RayTimeoutError"]
 
 DEFAULT_GROUP = "main"
 _RAY_KEYS = ("group", "num_cpus", "num_gpus", "memory", "resources")
@@ -291,6 +294,9 @@ class _Layout:
                 # the group of the deepest upstream node: joining a shallower one would make
                 # that actor wait for the deeper stage each epoch, stalling the pipeline
                 g = self.node_group[max(up, key=lambda p: depth[p])] if up else DEFAULT_GROUP
+            elif up and isinstance(tube.nodes[ids[i]], ReturnNode):
+                # the return node only hands a value back: an actor of its own would cost a hop per epoch
+                g = self.node_group[max(up, key=lambda p: depth[p])]
             else:
                 g = ids[i]
             self.node_group[i] = g
@@ -383,7 +389,7 @@ class _Layout:
                     st.in_slots.append(slot)
                     st.in_from.append((src.index, src.out_slots.index(slot)))
                     received[st.group].add(slot)
-        ret = next((plan.index[k] for k, nd in tube.nodes.items() if nd.__class__.__name__ == "ReturnNode"), None)
+        ret = next((plan.index[k] for k, nd in tube.nodes.items() if isinstance(nd, ReturnNode)), None)
         if ret is not None:
             st = self.stages[stage_of[ret]]
             st.return_slot = plan.signal_slot[(ids[ret], "value")]
@@ -482,7 +488,18 @@ class _GroupRunner(SynchronousRunner):
         if st.pass_inputs:
             inputs = args[pos]
             pos += 1
-        out = self.run_stage(k, epoch, inputs, args[pos:])
+        return self._shaped(st, self.run_stage(k, epoch, inputs, args[pos:]))
+
+    def call_compiled(self, k: int, feed: tuple[int, dict | None], incoming: tuple) -> Any:
+        """Stage ``k`` of epoch ``feed[0]`` in a compiled graph (``noob.runner.ray_compiled``):
+        the epoch comes with the call, so a call Ray skipped leaves no count behind."""
+        st = self._stage_list[k][1]
+        epoch, inputs = feed
+        self._next_epoch[k] = epoch + 1
+        return self._shaped(st, self.run_stage(k, epoch, inputs if st.pass_inputs else None, incoming))
+
+    def _shaped(self, st: _Stage, out: tuple) -> Any:
+        """A stage's result as the driver's call expects it (see ``call``)."""
         if not (st.report or self._callbacks):
             out = out[1:]
         else:
@@ -595,6 +612,10 @@ class _GroupActor:
     def run(self, *args: Any) -> Any:
         return self._r().call(args)
 
+    def run_compiled(self, k: int, feed: tuple[int, dict | None], *incoming: Any) -> Any:
+        """The method a compiled graph binds, once per stage (see ``noob.runner.ray_compiled``)."""
+        return self._r().call_compiled(k, feed, incoming)
+
     def record_events(self) -> None:
         self._r().record_events()
 
@@ -683,18 +704,28 @@ class RayRunner(TubeRunner):
     wait. ``reuse_actors`` keeps actor processes for the next runner. ``ray_init`` is passed
     to ``ray.init`` when this runner starts Ray. ``actor_setup()`` is called in every actor
     before its nodes are initialised (seed random generators, configure logging, ...).
+    ``compiled``: ``"auto"`` (the default) runs epochs through a Ray Compiled Graph where it
+    can and falls back to classic actor calls (with one ``CompiledFallbackWarning``) where it
+    cannot; ``True`` raises instead of falling back; ``False`` always uses classic calls (see
+    "Compiled graphs" in the module docstring).
     """
 
     def __init__(self, tube: Tube, address: str | None = None, *, groups: Mapping[str, str] | None = None,
                  resources: Mapping[str, Mapping] | None = None, placement: str = "fused", max_epochs_in_flight: int = 1,
                  timeout: float = 120.0, reuse_actors: bool = True, ray_init: Mapping[str, Any] | None = None,
-                 actor_setup: Callable[[], Any] | None = None, store: EventStore | None = None, max_iter_loops: int = 100, core: str | None = None):
+                 actor_setup: Callable[[], Any] | None = None, store: EventStore | None = None, max_iter_loops: int = 100, core: str | None = None,
+                 compiled: bool | str = "auto"):
         super().__init__(tube, store=store, max_iter_loops=max_iter_loops, core=core)
         if not isinstance(max_epochs_in_flight, int) or max_epochs_in_flight < 1:
             raise ValueError(f"max_epochs_in_flight must be an integer >= 1, got {max_epochs_in_flight!r}")
         if not timeout or timeout <= 0:
             raise ValueError(f"timeout must be a number of seconds > 0, got {timeout!r}")
+        if compiled not in ("auto", True, False):
+            raise ValueError(f"compiled must be 'auto', True or False, got {compiled!r}")
         self.layout = _Layout(tube, self.plan, groups, resources, placement)
+        self.compiled = compiled
+        self._graph: CompiledGraph | None = None  # while a compiled graph runs the epochs
+        self._fallback_warned = False
         self.address = address
         self.max_epochs_in_flight = max_epochs_in_flight
         self.timeout = float(timeout)
@@ -760,6 +791,11 @@ class RayRunner(TubeRunner):
         self._bind_calls()
         self._running = True
         self._exhausted = False
+        try:
+            self._compile()
+        except BaseException:
+            self._teardown()
+            raise
         for i in range(len(self.plan.node_ids)):
             self._dispatcher.set_flag(i, self.core.F_EXHAUSTED, False)
 
@@ -768,6 +804,37 @@ class RayRunner(TubeRunner):
         self._reports = [st.report or bool(self._callbacks) for st in self.layout.stages]
         self._calls = [self._actors[st.group].run.options(num_returns=int(rep) + len(st.out_slots))
                        for st, rep in zip(self.layout.stages, self._reports)]
+        if self._graph is not None:  # the outputs changed (callbacks want every stage's events)
+            self._graph.teardown()
+            self._graph = None
+            self._compile()
+
+    def _compile(self) -> None:
+        """Run the epochs through a compiled graph, unless ``compiled`` or the connection say
+        no (see "Compiled graphs" in the module docstring)."""
+        if self.compiled is False or not self.layout.stages:
+            return
+        why = unavailable()
+        if why is None:
+            try:
+                self._graph = CompiledGraph(self.layout.stages, self._actors, self._reports,
+                                            self.max_epochs_in_flight, self.timeout)
+                return
+            except Exception as exc:  # noqa: BLE001 - reported below, or raised with compiled=True
+                if self.compiled is True:
+                    raise RunnerError(
+                        f"tube {self.tube.tube_id!r} could not be compiled into a Ray Compiled Graph: "
+                        f"{type(exc).__name__}: {exc}; pass RayRunner(compiled='auto') to fall back to classic actor calls"
+                    ) from exc
+                why = f"compiling the graph failed: {type(exc).__name__}: {exc}"
+        elif self.compiled is True:
+            raise RunnerError(f"RayRunner(compiled=True) cannot run tube {self.tube.tube_id!r}: {why}; "
+                              "pass compiled='auto' to fall back to classic actor calls")
+        if not self._fallback_warned:
+            self._fallback_warned = True
+            warnings.warn(CompiledFallbackWarning(
+                f"tube {self.tube.tube_id!r} runs on Ray's classic actor calls, not a compiled graph: {why}; "
+                "pass RayRunner(compiled=False) to choose that path without this warning"), stacklevel=4)
 
     def _acquire(self, options: dict) -> tuple[Any, bool]:
         """An actor with ``options``: an idle one from the pool (``True``) or a new one."""
@@ -793,6 +860,13 @@ class RayRunner(TubeRunner):
     def _teardown(self) -> BaseException | None:
         self._running = False
         error: BaseException | None = None
+        if self._graph is not None:  # the actors serve ordinary calls again once it is gone
+            graph, self._graph = self._graph, None
+            try:
+                if graph.teardown():  # broken: its actors were killed
+                    self._dead.update(self._actors)
+            except BaseException as exc:  # noqa: BLE001 - raised after every actor is done
+                error = _also(error, exc, "stopping")
         refs = {g: a.deinit.remote() for g, a in self._actors.items() if g not in self._dead}
         for g, ref in refs.items():
             try:
@@ -837,21 +911,35 @@ class RayRunner(TubeRunner):
         """``ray.get(ref)`` within ``timeout``, with Ray's errors turned into ours."""
         try:
             return ray.get(ref, timeout=self.timeout)
-        except ray.exceptions.GetTimeoutError:
-            raise RayTimeoutError(
+        except Exception as exc:
+            err = self._ray_error(exc, group, doing)
+            raise err from err.__cause__
+
+    def _ray_error(self, exc: BaseException, group: str, doing: str) -> BaseException:
+        """Ray's ``exc`` (from waiting for ``group`` while ``doing``) as noob's error, its
+        ``__cause__`` set: raise it ``from`` its ``__cause__``. Used by both paths."""
+        err: BaseException
+        if isinstance(exc, (ray.exceptions.GetTimeoutError, ray.exceptions.RayChannelTimeoutError)):
+            err = RayTimeoutError(
                 f"no answer from {self._describe(group)} within {self.timeout:g} s while {doing} "
                 f"(tube {self.tube.tube_id!r}); pass a larger RayRunner(timeout=...) if this is expected",
                 group=group, timeout=self.timeout,
-            ) from None
-        except ray.exceptions.RayActorError as exc:
+            )
+        elif isinstance(exc, (ray.exceptions.RayActorError, ray.exceptions.RayChannelError)):
+            # a compiled graph whose actor died is torn down by Ray: its reads fail with RayChannelError
             self._dead.add(group)
-            raise RayActorLostError(
+            err = RayActorLostError(
                 f"{self._describe(group)} died while {doing} (tube {self.tube.tube_id!r}): {type(exc).__name__}; "
                 "call runner.deinit() and runner.init() to start a new one",
                 group=group, nodes=self.layout.nodes_of(group),
-            ) from exc
-        except ray.exceptions.RayTaskError as exc:
-            raise _unwrap(exc) from _RemoteTraceback(str(exc))
+            )
+            err.__cause__ = exc
+        elif isinstance(exc, ray.exceptions.RayTaskError):
+            err = _unwrap(exc)
+            err.__cause__ = _RemoteTraceback(str(exc))
+        else:
+            err = exc
+        return err
 
     # ------------------------------------------------------------------ epochs
     def _prepare(self) -> None:
@@ -869,6 +957,10 @@ class RayRunner(TubeRunner):
         return self._collect(self._submit(inputs))
 
     def _submit(self, inputs: Mapping[str, Any]) -> _Pending:
+        graph = self._graph
+        if graph is not None and graph.broken:
+            raise RunnerError(f"the compiled graph of tube {self.tube.tube_id!r} stopped after a wait timed out; "
+                              "call runner.deinit() and runner.init() to start again")
         values = self._values
         epoch = self._epoch
         snapshot = None
@@ -879,6 +971,8 @@ class RayRunner(TubeRunner):
             for slot, value in restore:
                 values[slot] = value
         self._epoch = epoch + 1
+        if graph is not None:
+            return _Pending(epoch, graph.submit(epoch, snapshot))
         outs: dict[tuple[int, int], Any] = {}
         statuses = []
         for st, call, report in zip(self.layout.stages, self._calls, self._reports):
@@ -904,7 +998,9 @@ class RayRunner(TubeRunner):
         statuses = [ref for _, ref in pending.statuses]
         try:
             got: list[Any] | None = None
-            if len(statuses) > 1:  # one round trip for all stages; on an error, find its stage below
+            if self._graph is not None:  # every ref is read (the graph needs it), failures come back as Raised
+                got = self._graph.fetch(statuses)
+            elif len(statuses) > 1:  # one round trip for all stages; on an error, find its stage below
                 try:
                     got = ray.get(statuses, timeout=self.timeout)
                 except ray.exceptions.GetTimeoutError:
@@ -920,6 +1016,9 @@ class RayRunner(TubeRunner):
             for j, (k, ref) in enumerate(pending.statuses):
                 # without ``got``: one stage at a time, in order: the first failing stage is the cause
                 status = got[j] if got is not None else self._get(ref, stages[k].group, f"running epoch {epoch}")
+                if type(status) is Raised:
+                    err = self._ray_error(status.exc, stages[k].group, f"running epoch {epoch}")
+                    raise err from err.__cause__
                 if type(status) is not _Status:  # the plain form: only the return value
                     if stages[k].return_slot >= 0:
                         value = status
@@ -980,13 +1079,20 @@ class RayRunner(TubeRunner):
         return reported
 
     def _resync(self) -> None:
-        """Tell every actor the next epoch (after a failure Ray may have skipped some calls)."""
+        """Tell every actor the next epoch (after a failure Ray may have skipped some calls;
+        a compiled graph sends the epoch with every call)."""
+        if self._graph is not None:
+            return
         for g, actor in self._actors.items():
             if g not in self._dead:
                 actor.start_epochs.remote(self._epoch)
 
     def _drain(self, pending: collections.deque) -> None:
         """Wait for epochs still in flight (their results and errors are dropped)."""
+        if self._graph is not None:
+            self._graph.drain([[r for _, r in p.statuses] for p in pending])
+            pending.clear()
+            return
         refs = [r for p in pending for _, r in p.statuses]
         if refs:
             with contextlib.suppress(Exception):
@@ -994,19 +1100,28 @@ class RayRunner(TubeRunner):
             self._resync()
         pending.clear()
 
-    def _results(self, epochs: int | None) -> Generator[Any, None, None]:
+    def _results(self, epochs: int | None, wanted: int | None = None, skip_none: bool = False) -> Generator[Any, None, None]:
         """Run ``epochs`` epochs (forever if ``None``), ``max_epochs_in_flight`` at a time, and
-        yield their results in epoch order; stops after the epoch that exhausts the sources."""
+        yield their results in epoch order; stops after the epoch that exhausts the sources.
+
+        With ``wanted``, an epoch is only started while the epochs in flight could not yet
+        give ``wanted`` results (a ``None`` result does not count with ``skip_none``), so
+        ``iter(n)`` runs no epoch past its last result, also with epochs in flight.
+        """
         pending: collections.deque[_Pending] = collections.deque()
         submitted = 0
+        counted = 0
         try:
             while True:
-                while len(pending) < self.max_epochs_in_flight and (epochs is None or submitted < epochs):
+                while (len(pending) < self.max_epochs_in_flight and (epochs is None or submitted < epochs)
+                       and (wanted is None or counted + len(pending) < wanted)):
                     pending.append(self._submit({}))
                     submitted += 1
                 if not pending:
                     return
                 out = self._collect(pending.popleft())
+                if not (skip_none and out is None):
+                    counted += 1
                 yield out
                 if self._exhausted:
                     return
@@ -1049,7 +1164,7 @@ class RayRunner(TubeRunner):
                 return
             yielded = 0
             loops = 0
-            results = self._results(None)
+            results = self._results(None, n, has_return)
             try:
                 for out in results:
                     if has_return and out is None:

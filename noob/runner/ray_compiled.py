@@ -1,0 +1,148 @@
+"""RayRunner's compiled path: a tube's stages as one Ray Compiled Graph (``ray.dag``).
+
+Owns: building the graph from a ``RayRunner``'s layout (one ``InputNode``, one bound actor
+method per stage, a ``MultiOutputNode`` of what the driver reads), compiling it once per
+``init()``, submitting epochs (at most ``max_epochs_in_flight`` at a time), fetching their
+results in epoch order, and tearing it down at ``deinit()``. It also says when a tube cannot
+take this path (``unavailable``). Must not: place nodes or cut stages (``noob.runner.ray``'s
+``_Layout``), run nodes (the actors' ``run_compiled``), or turn Ray's errors into noob's
+(``RayRunner._ray_error`` does, for both paths).
+
+The graph
+    Stage ``s`` (see ``noob.runner.ray``) becomes ``actor.run_compiled.bind(s, feed, *incoming)``
+    on its group's actor: ``feed`` is the graph's input, ``(epoch, inputs)`` (the epoch number
+    and this epoch's input values by slot, or ``None``), so every actor knows the epoch even
+    when Ray skipped one of its calls because an upstream stage failed; ``incoming`` are the
+    outputs of the stages it reads, one per value that crosses actors. A stage returns
+    ``(status, *values)`` split into separate outputs (``num_returns``); the statuses of the
+    stages that report (sources, the return node, stages sending nothing on, every stage
+    while callbacks want events) are the graph's outputs, in stage order. Values travel actor
+    to actor through Ray's channels (shared memory on one machine, Ray's transfer between
+    machines): the driver never holds them.
+
+Epochs
+    ``submit`` writes one ``feed`` and returns the output refs; Ray refuses more than
+    ``max_epochs_in_flight`` executions whose results were not fetched, so the runner keeps at
+    most that many. ``fetch`` reads an epoch's refs in stage order; a failed stage's ref
+    raises its exception (Ray sends the exception on in place of the values, so downstream
+    stages do not run), and the rest of that epoch's refs are still read, so the graph stays
+    usable for the next epoch. A wait longer than ``timeout`` leaves the graph in an unknown
+    state: it is marked ``broken`` and the runner must ``deinit()`` (the actors are killed: a
+    node may still be running in them) and ``init()`` again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Sequence
+from typing import Any
+
+import ray
+
+from noob.exceptions import NoobWarning
+
+__all__ = ["CompiledFallbackWarning", "CompiledGraph", "Raised", "unavailable"]
+
+
+class CompiledFallbackWarning(NoobWarning, RuntimeWarning):
+    """``RayRunner(compiled="auto")`` cannot run this tube as a Ray Compiled Graph and uses
+    Ray's classic actor calls instead (the message says why). Emitted once per runner."""
+
+
+class Raised:
+    """What ``CompiledGraph.fetch`` gives for a ref whose wait raised ``exc``."""
+
+    __slots__ = ("exc",)
+
+    def __init__(self, exc: BaseException):
+        self.exc = exc
+
+
+def unavailable() -> str | None:
+    """Why this Ray connection cannot run compiled graphs (``None`` if it can)."""
+    try:
+        from ray.dag import InputNode, MultiOutputNode  # noqa: F401
+    except ImportError as exc:  # an old Ray
+        return f"this Ray ({ray.__version__}) has no compiled graphs ({exc})"
+    with contextlib.suppress(Exception):
+        from ray.util.client import ray as client
+
+        if client.is_connected():
+            return "compiled graphs do not run through Ray Client (address='ray://...')"
+    return None
+
+
+class CompiledGraph:
+    """One compiled graph over a runner's actors (see the module docstring).
+
+    ``stages`` are the layout's ``_Stage`` objects, ``actors`` the actor of each group,
+    ``reports[s]`` whether stage ``s`` returns a status first. ``reporting`` lists the stages
+    whose status is an output, in output order.
+    """
+
+    def __init__(self, stages: Sequence[Any], actors: dict[str, Any], reports: Sequence[bool],
+                 max_in_flight: int, timeout: float):
+        from ray.dag import InputNode, MultiOutputNode
+
+        self.timeout = timeout
+        self.broken = False
+        self.reporting: list[int] = []
+        outputs: list[Any] = []
+        with InputNode() as feed:
+            sent: dict[tuple[int, int], Any] = {}  # (stage, output position) -> graph node
+            for st, report in zip(stages, reports):
+                n = int(report) + len(st.out_slots)
+                method = actors[st.group].run_compiled
+                if n > 1:
+                    method = method.options(num_returns=n)
+                node = method.bind(st.index, feed, *[sent[src] for src in st.in_from])
+                nodes = list(node) if n > 1 else [node]
+                if report:
+                    outputs.append(nodes[0])
+                    self.reporting.append(st.index)
+                for j in range(len(st.out_slots)):
+                    sent[(st.index, j)] = nodes[j + int(report)]
+            dag = MultiOutputNode(outputs)
+        self._graph = dag.experimental_compile(_submit_timeout=timeout, _max_inflight_executions=max_in_flight)
+
+    def submit(self, epoch: int, inputs: dict | None) -> list[tuple[int, Any]]:
+        """Start one epoch; ``(stage, ref)`` of each reporting stage, in stage order."""
+        return list(zip(self.reporting, self._graph.execute((epoch, inputs))))
+
+    def fetch(self, refs: Sequence[Any]) -> list[Any]:
+        """Each ref's value, or ``Raised(exc)``; all of them are read (see the module docstring),
+        except after a timeout, which marks the graph ``broken``."""
+        out: list[Any] = []
+        for ref in refs:
+            if self.broken:
+                out.append(Raised(TimeoutError("an earlier wait of this epoch timed out")))
+                continue
+            try:
+                out.append(ref.get(timeout=self.timeout))
+            except Exception as exc:  # noqa: BLE001 - handed to the runner, which raises it
+                if isinstance(exc, TimeoutError):
+                    self.broken = True
+                out.append(Raised(exc))
+            except BaseException:  # Ctrl-C: the read is half done, the graph cannot be trusted
+                self.broken = True
+                raise
+        return out
+
+    def drain(self, pending: Sequence[Sequence[Any]]) -> None:
+        """Read and drop the results of epochs still in flight (each a list of refs)."""
+        for refs in pending:
+            self.fetch(refs)
+
+    def teardown(self) -> bool:
+        """Stop the graph's loops in the actors. Returns whether the actors were killed (a
+        ``broken`` graph: a node may still be running, and Ray would wait for it forever)."""
+        from ray.dag import DAGContext
+
+        ctx = DAGContext.get_current()
+        previous = ctx.teardown_timeout
+        ctx.teardown_timeout = max(1, int(min(self.timeout, previous)))
+        try:
+            self._graph.teardown(kill_actors=self.broken)
+        finally:
+            ctx.teardown_timeout = previous
+        return self.broken
