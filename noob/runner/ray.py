@@ -84,7 +84,7 @@ from noob.event import Event, EventStore
 from noob.exceptions import Problem, RunnerError, SchedulerExhaustedError, SpecError
 from noob.node.adapters import ReturnNode
 from noob.runner.base import NOEVENT, TubeRunner, _also
-from noob.runner.ray_compiled import CompiledFallbackWarning, CompiledGraph, Raised, unavailable
+from noob.runner.ray_compiled import CompiledFallbackWarning, CompiledGraph, Raised, StageFailed, unavailable
 from noob.runner.sync import SynchronousRunner
 from noob.tube import Tube
 from noob.types import Epoch
@@ -454,6 +454,7 @@ class _GroupRunner(SynchronousRunner):
         self._ran: dict[int, int] = {}
         self._single = layout["stages"][0].index if len(layout["stages"]) == 1 else None
         self._next_epoch: dict[int, int] = dict.fromkeys(self._stage_list, 0)
+        self.busy: tuple[int, int] | None = None  # (stage, epoch) while a compiled graph runs a stage here
 
     def _start(self) -> None:
         self._start_these(self._own, self._own_assets)
@@ -496,7 +497,28 @@ class _GroupRunner(SynchronousRunner):
         st = self._stage_list[k][1]
         epoch, inputs = feed
         self._next_epoch[k] = epoch + 1
-        return self._shaped(st, self.run_stage(k, epoch, inputs if st.pass_inputs else None, incoming))
+        for value in incoming:
+            if type(value) is StageFailed:  # an upstream stage failed: pass its failure on
+                return self._skipped(st, epoch, value)
+        self.busy = (k, epoch)
+        try:
+            return self._shaped(st, self.run_stage(k, epoch, inputs if st.pass_inputs else None, incoming))
+        except Exception as exc:  # noqa: BLE001 - sent to the driver as a value (see StageFailed)
+            return self._skipped(st, epoch, StageFailed.of(exc))
+        finally:
+            self.busy = None
+
+    def _skipped(self, st: _Stage, epoch: int, failed: StageFailed) -> Any:
+        """Stage ``st`` does not run in ``epoch``: ``failed`` in place of each of its outputs;
+        this group's later stages skip the epoch, its process-scoped assets close."""
+        if self._failed_epoch != epoch:
+            self._failed_epoch = epoch
+            opened = [a for a in self._process_assets if a in self._open_assets]
+            if opened:
+                with contextlib.suppress(Exception):  # the epoch already failed: that error is reported
+                    self._close_assets(opened, failed.exc)
+        n = int(st.report or bool(self._callbacks)) + len(st.out_slots)
+        return failed if n == 1 else (failed,) * n
 
     def _shaped(self, st: _Stage, out: tuple) -> Any:
         """A stage's result as the driver's call expects it (see ``call``)."""
@@ -605,6 +627,10 @@ class _GroupActor:
 
     def ping(self) -> int:
         return os.getpid()
+
+    def busy(self) -> tuple[int, int] | None:
+        """``(stage, epoch)`` while a compiled graph runs one of this actor's stages."""
+        return None if self.runner is None else self.runner.busy
 
     def deinit(self) -> None:
         self._r().deinit()
@@ -805,7 +831,7 @@ class RayRunner(TubeRunner):
         self._calls = [self._actors[st.group].run.options(num_returns=int(rep) + len(st.out_slots))
                        for st, rep in zip(self.layout.stages, self._reports)]
         if self._graph is not None:  # the outputs changed (callbacks want every stage's events)
-            self._graph.teardown()
+            self._graph.teardown(self.timeout)
             self._graph = None
             self._compile()
 
@@ -863,7 +889,7 @@ class RayRunner(TubeRunner):
         if self._graph is not None:  # the actors serve ordinary calls again once it is gone
             graph, self._graph = self._graph, None
             try:
-                if graph.teardown():  # broken: its actors were killed
+                if graph.teardown(self.timeout):  # broken: its actors were killed
                     self._dead.update(self._actors)
             except BaseException as exc:  # noqa: BLE001 - raised after every actor is done
                 error = _also(error, exc, "stopping")
@@ -972,7 +998,15 @@ class RayRunner(TubeRunner):
                 values[slot] = value
         self._epoch = epoch + 1
         if graph is not None:
-            return _Pending(epoch, graph.submit(epoch, snapshot))
+            try:
+                return _Pending(epoch, graph.submit(epoch, snapshot))
+            except Exception as exc:  # Ray tore the graph down: an actor died
+                self._end_epoch(epoch, None)
+                group = self.layout.stages[0].group
+                if isinstance(exc, (ray.exceptions.RayChannelError, ray.exceptions.RayActorError)):
+                    group = self._find_dead(group)
+                err = self._ray_error(exc, group, f"starting epoch {epoch}")
+                raise err from err.__cause__
         outs: dict[tuple[int, int], Any] = {}
         statuses = []
         for st, call, report in zip(self.layout.stages, self._calls, self._reports):
@@ -999,7 +1033,7 @@ class RayRunner(TubeRunner):
         try:
             got: list[Any] | None = None
             if self._graph is not None:  # every ref is read (the graph needs it), failures come back as Raised
-                got = self._graph.fetch(statuses)
+                got = self._graph.fetch(statuses, self.timeout)
             elif len(statuses) > 1:  # one round trip for all stages; on an error, find its stage below
                 try:
                     got = ray.get(statuses, timeout=self.timeout)
@@ -1016,8 +1050,13 @@ class RayRunner(TubeRunner):
             for j, (k, ref) in enumerate(pending.statuses):
                 # without ``got``: one stage at a time, in order: the first failing stage is the cause
                 status = got[j] if got is not None else self._get(ref, stages[k].group, f"running epoch {epoch}")
+                if type(status) is StageFailed:
+                    raise status.exc from _RemoteTraceback(status.text)
                 if type(status) is Raised:
-                    err = self._ray_error(status.exc, stages[k].group, f"running epoch {epoch}")
+                    group = stages[k].group
+                    if isinstance(status.exc, TimeoutError):  # Ray waits for all outputs at once
+                        group = self._busy_group(group)
+                    err = self._ray_error(status.exc, group, f"running epoch {epoch}")
                     raise err from err.__cause__
                 if type(status) is not _Status:  # the plain form: only the return value
                     if stages[k].return_slot >= 0:
@@ -1078,6 +1117,19 @@ class RayRunner(TubeRunner):
         self._dead.add(reported)
         return reported
 
+    def _busy_group(self, default: str) -> str:
+        """The first group, in stage order, whose actor is inside a compiled graph's stage
+        (asked on the actor's main thread; the graph runs on another) or ``default``."""
+        groups = list(self._actors)
+        refs = [self._actors[g].busy.remote() for g in groups]
+        with contextlib.suppress(Exception):
+            ray.wait(refs, num_returns=len(refs), timeout=min(self.timeout, 10.0))
+        for g, ref in zip(groups, refs):
+            with contextlib.suppress(Exception):
+                if ray.get(ref, timeout=0) is not None:
+                    return g
+        return default
+
     def _resync(self) -> None:
         """Tell every actor the next epoch (after a failure Ray may have skipped some calls;
         a compiled graph sends the epoch with every call)."""
@@ -1090,7 +1142,7 @@ class RayRunner(TubeRunner):
     def _drain(self, pending: collections.deque) -> None:
         """Wait for epochs still in flight (their results and errors are dropped)."""
         if self._graph is not None:
-            self._graph.drain([[r for _, r in p.statuses] for p in pending])
+            self._graph.drain([[r for _, r in p.statuses] for p in pending], self.timeout)
             pending.clear()
             return
         refs = [r for p in pending for _, r in p.statuses]

@@ -34,6 +34,8 @@ Epochs
 from __future__ import annotations
 
 import contextlib
+import pickle
+import traceback
 from collections.abc import Sequence
 from typing import Any
 
@@ -41,12 +43,41 @@ import ray
 
 from noob.exceptions import NoobWarning
 
-__all__ = ["CompiledFallbackWarning", "CompiledGraph", "Raised", "unavailable"]
+__all__ = ["CompiledFallbackWarning", "CompiledGraph", "Raised", "StageFailed", "unavailable"]
 
 
 class CompiledFallbackWarning(NoobWarning, RuntimeWarning):
     """``RayRunner(compiled="auto")`` cannot run this tube as a Ray Compiled Graph and uses
     Ray's classic actor calls instead (the message says why). Emitted once per runner."""
+
+
+class StageFailed:
+    """A stage's exception sent on as a value, in place of the stage's status and values.
+
+    Ray would send the exception itself, but then every output of that epoch raises it when
+    read, and the driver loses the statuses (events, exhausted sources) of the stages that
+    did run. A stage receiving a ``StageFailed`` does not run and passes it on. ``exc`` is
+    the user's exception (its note written in the actor), ``text`` its remote traceback.
+    """
+
+    __slots__ = ("exc", "text")
+
+    def __init__(self, exc: BaseException, text: str):
+        self.exc = exc
+        self.text = text
+
+    @classmethod
+    def of(cls, exc: BaseException) -> StageFailed:
+        text = "".join(traceback.format_exception(exc))
+        try:
+            pickle.dumps(exc)
+        except Exception:  # noqa: BLE001 - an exception that cannot travel is described instead
+            notes = getattr(exc, "__notes__", [])
+            exc = RuntimeError(f"{type(exc).__qualname__}: {exc} (the exception could not be pickled to the driver)")
+            for note in notes:
+                exc.add_note(note)
+        exc.__traceback__ = None
+        return cls(exc, text)
 
 
 class Raised:
@@ -56,6 +87,19 @@ class Raised:
 
     def __init__(self, exc: BaseException):
         self.exc = exc
+
+
+_PLAIN = (type(None), bool, int, float, str)
+
+
+def _own(value: Any) -> Any:
+    """``value`` with its own memory. Ray reads numpy arrays (and other buffers) from a
+    channel without a copy, and does not write the graph's next result into that channel
+    while such a view lives: a result the caller keeps would stop the graph. One pickle round
+    trip (buffers in band) copies them out; plain scalars need none."""
+    if type(value) in _PLAIN:
+        return value
+    return pickle.loads(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
 
 
 def unavailable() -> str | None:
@@ -84,7 +128,6 @@ class CompiledGraph:
                  max_in_flight: int, timeout: float):
         from ray.dag import InputNode, MultiOutputNode
 
-        self.timeout = timeout
         self.broken = False
         self.reporting: list[int] = []
         outputs: list[Any] = []
@@ -109,16 +152,17 @@ class CompiledGraph:
         """Start one epoch; ``(stage, ref)`` of each reporting stage, in stage order."""
         return list(zip(self.reporting, self._graph.execute((epoch, inputs))))
 
-    def fetch(self, refs: Sequence[Any]) -> list[Any]:
+    def fetch(self, refs: Sequence[Any], timeout: float) -> list[Any]:
         """Each ref's value, or ``Raised(exc)``; all of them are read (see the module docstring),
-        except after a timeout, which marks the graph ``broken``."""
+        except after a wait longer than ``timeout`` seconds, which marks the graph ``broken``.
+        Ray reads all outputs of an epoch at once: a slow stage makes the first ref wait."""
         out: list[Any] = []
         for ref in refs:
             if self.broken:
                 out.append(Raised(TimeoutError("an earlier wait of this epoch timed out")))
                 continue
             try:
-                out.append(ref.get(timeout=self.timeout))
+                out.append(_own(ref.get(timeout=timeout)))
             except Exception as exc:  # noqa: BLE001 - handed to the runner, which raises it
                 if isinstance(exc, TimeoutError):
                     self.broken = True
@@ -128,19 +172,19 @@ class CompiledGraph:
                 raise
         return out
 
-    def drain(self, pending: Sequence[Sequence[Any]]) -> None:
+    def drain(self, pending: Sequence[Sequence[Any]], timeout: float) -> None:
         """Read and drop the results of epochs still in flight (each a list of refs)."""
         for refs in pending:
-            self.fetch(refs)
+            self.fetch(refs, timeout)
 
-    def teardown(self) -> bool:
+    def teardown(self, timeout: float) -> bool:
         """Stop the graph's loops in the actors. Returns whether the actors were killed (a
         ``broken`` graph: a node may still be running, and Ray would wait for it forever)."""
         from ray.dag import DAGContext
 
         ctx = DAGContext.get_current()
         previous = ctx.teardown_timeout
-        ctx.teardown_timeout = max(1, int(min(self.timeout, previous)))
+        ctx.teardown_timeout = max(1, int(min(timeout, previous)))
         try:
             self._graph.teardown(kill_actors=self.broken)
         finally:
