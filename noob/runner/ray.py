@@ -84,7 +84,14 @@ from noob.event import Event, EventStore
 from noob.exceptions import Problem, RunnerError, SchedulerExhaustedError, SpecError
 from noob.node.adapters import ReturnNode
 from noob.runner.base import NOEVENT, TubeRunner, _also
-from noob.runner.ray_compiled import CompiledFallbackWarning, CompiledGraph, Raised, StageFailed, unavailable
+from noob.runner.ray_compiled import (
+    CompiledFallbackWarning,
+    CompiledGraph,
+    Raised,
+    StageFailed,
+    own,
+    unavailable,
+)
 from noob.runner.sync import SynchronousRunner
 from noob.tube import Tube
 from noob.types import Epoch
@@ -500,9 +507,10 @@ class _GroupRunner(SynchronousRunner):
         for value in incoming:
             if type(value) is StageFailed:  # an upstream stage failed: pass its failure on
                 return self._skipped(st, epoch, value)
+        incoming = tuple(map(own, incoming))  # out of Ray's buffers (see ray_compiled.own)
         self.busy = (k, epoch)
         try:
-            return self._shaped(st, self.run_stage(k, epoch, inputs if st.pass_inputs else None, incoming))
+            return self._shaped(st, self.run_stage(k, epoch, own(inputs) if st.pass_inputs and inputs else None, incoming))
         except Exception as exc:  # noqa: BLE001 - sent to the driver as a value (see StageFailed)
             return self._skipped(st, epoch, StageFailed.of(exc))
         finally:

@@ -39,11 +39,12 @@ import traceback
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 import ray
 
 from noob.exceptions import NoobWarning
 
-__all__ = ["CompiledFallbackWarning", "CompiledGraph", "Raised", "StageFailed", "unavailable"]
+__all__ = ["CompiledFallbackWarning", "CompiledGraph", "Raised", "StageFailed", "own", "unavailable"]
 
 
 class CompiledFallbackWarning(NoobWarning, RuntimeWarning):
@@ -92,13 +93,17 @@ class Raised:
 _PLAIN = (type(None), bool, int, float, str)
 
 
-def _own(value: Any) -> Any:
+def own(value: Any) -> Any:
     """``value`` with its own memory. Ray reads numpy arrays (and other buffers) from a
-    channel without a copy, and does not write the graph's next result into that channel
-    while such a view lives: a result the caller keeps would stop the graph. One pickle round
-    trip (buffers in band) copies them out; plain scalars need none."""
-    if type(value) in _PLAIN:
+    channel without a copy, and does not write the next value into that channel while such a
+    view lives: a value a node or the caller keeps would stop the graph. A numpy array is
+    copied once; other containers go through one pickle round trip (buffers in band); plain
+    scalars are passed as they are."""
+    kind = type(value)
+    if kind in _PLAIN:
         return value
+    if kind is np.ndarray:
+        return value.copy()
     return pickle.loads(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
 
 
@@ -162,7 +167,7 @@ class CompiledGraph:
                 out.append(Raised(TimeoutError("an earlier wait of this epoch timed out")))
                 continue
             try:
-                out.append(_own(ref.get(timeout=timeout)))
+                out.append(own(ref.get(timeout=timeout)))
             except Exception as exc:  # noqa: BLE001 - handed to the runner, which raises it
                 if isinstance(exc, TimeoutError):
                     self.broken = True

@@ -107,3 +107,26 @@ def count(start: int = 0, limit: int | None = None):  # unannotated: a source wi
     while limit is None or n < start + limit:
         yield n
         n += 1
+
+
+def write_line(x: Any, path: str = "") -> Any:
+    """Append ``x`` to the file ``path`` (a side effect that counts the epochs run), pass it on."""
+    with Path(path).open("a") as f:
+        f.write(f"{x}\n")
+    return x
+
+
+class Keeper:
+    """Keeps every array it receives (a node holding on to values across epochs)."""
+
+    def __init__(self) -> None:
+        self.kept: list = []
+
+    def process(self, arr: np.ndarray) -> tuple[int, float]:
+        self.kept.append(arr)
+        return (len(self.kept), float(sum(float(a[0]) for a in self.kept)))
+
+
+def ramp(x: int, n: int = 1024) -> np.ndarray:
+    """An ``n``-element float64 array starting at ``x``."""
+    return np.arange(x, x + n, dtype=np.float64)

@@ -1,0 +1,171 @@
+"""RayRunner's compiled path (``noob.runner.ray_compiled``): the graph is built at ``init()``
+and torn down at ``deinit()``, epochs overlap in order, exactly ``n`` epochs run, failures
+come back as the user's exceptions, and the classic path takes over where it must."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import noob.runner.ray
+from noob import SynchronousRunner, Tube
+from noob.exceptions import RaceWarning, RunnerError
+from noob.runner.ray import CompiledFallbackWarning, RayRunner, RayTimeoutError
+from noob.types import Epoch
+
+COUNT = {"type": "raynodes.count"}
+
+
+def t(nodes: dict) -> Tube:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RaceWarning)
+        return Tube.from_specification({"noob_id": "t", "nodes": nodes})
+
+
+def chain(path: Path | None = None) -> dict:
+    """A source and two stages in three groups; with ``path``, the last stage logs each epoch."""
+    last = {"type": "raynodes.write_line", "params": {"path": str(path)}} if path else {"type": "raynodes.add1"}
+    return {
+        "a": {**COUNT, "ray": {"group": "one"}},
+        "b": {"type": "raynodes.add1", "depends": "a.value", "ray": {"group": "two"}},
+        "c": {**last, "depends": "b.value", "ray": {"group": "three"}},
+        "r": {"type": "return", "depends": "c.value"},
+    }
+
+
+def test_several_groups_run_as_one_compiled_graph(core):
+    """With several groups the epochs go through a compiled graph, with the sync runner's results."""
+    expected = SynchronousRunner(t(chain())).run(5)
+    with RayRunner(t(chain()), core=core) as runner:
+        assert runner._graph is not None
+        assert expected == [runner.process() for _ in range(5)]
+    assert runner._graph is None
+
+
+def test_compiled_false_uses_classic_calls(core):
+    """compiled=False runs the same tube on classic actor calls, with the same results."""
+    with RayRunner(t(chain()), core=core, compiled=False) as runner:
+        assert runner._graph is None
+        assert [2, 3, 4] == [runner.process() for _ in range(3)]
+
+
+@pytest.mark.parametrize("k", [1, 3])
+def test_iter_and_run_run_exactly_n_epochs(tmp_path, k):
+    """iter(n) and run(n) run exactly n epochs, also with epochs in flight (a node logs each)."""
+    log = tmp_path / "epochs.txt"
+    runner = RayRunner(t(chain(log)), max_epochs_in_flight=k)
+    assert list(range(1, 11)) == list(runner.iter(10))
+    assert 10 == len(log.read_text().split())
+    runner.init()
+    assert [1, 2, 3, 4] == runner.run(4)
+    runner.deinit()
+    assert [str(i) for i in [*range(1, 11), 1, 2, 3, 4]] == log.read_text().split()
+
+
+def test_pipelined_results_keep_epoch_order_and_state():
+    """k=3: results in epoch order; a stateful node in another group sees its inputs in epoch order."""
+    nodes = {
+        "a": {**COUNT, "ray": {"group": "one"}},
+        "arr": {"type": "raynodes.ramp", "params": {"n": 64}, "depends": "a.value", "ray": {"group": "two"}},
+        "keep": {"type": "raynodes.Keeper", "depends": "arr.value", "ray": {"group": "three"}},
+        "r": {"type": "return", "depends": "keep.value"},
+    }
+    expected = SynchronousRunner(t(nodes)).run(20)
+    runner = RayRunner(t(nodes), max_epochs_in_flight=3, timeout=60)
+    assert expected == runner.run(20)
+    runner.deinit()
+
+
+def test_kept_arrays_do_not_stop_the_graph():
+    """Arrays a node keeps across epochs, and results the caller keeps, do not block later epochs."""
+    nodes = {
+        "a": {**COUNT, "ray": {"group": "one"}},
+        "arr": {"type": "raynodes.ramp", "params": {"n": 300_000}, "depends": "a.value", "ray": {"group": "two"}},
+        "keep": {"type": "raynodes.Keeper", "depends": "arr.value", "ray": {"group": "three"}},
+        "r": {"type": "return", "depends": ["arr.value", "keep.value"]},
+    }
+    with RayRunner(t(nodes), timeout=30) as runner:
+        kept = [runner.process() for _ in range(6)]
+    assert [(i + 1, float(sum(range(i + 1)))) for i in range(6)] == [k for _, k in kept]
+    assert [float(i) for i in range(6)] == [float(arr[0]) for arr, _ in kept]
+    assert all(isinstance(arr, np.ndarray) and arr.shape == (300_000,) for arr, _ in kept)
+
+
+def test_node_error_keeps_type_note_and_remote_traceback(core):
+    """A failing node: its own exception type, our note, the remote traceback as __cause__; the next epoch runs."""
+    nodes = {
+        "a": {**COUNT, "ray": {"group": "one"}},
+        "b": {"type": "raynodes.boom", "depends": "a.value", "ray": {"group": "two"}},
+        "c": {"type": "raynodes.add1", "depends": "b.value", "ray": {"group": "three"}},
+        "r": {"type": "return", "depends": "c.value"},
+    }
+    with RayRunner(t(nodes), core=core) as runner:
+        assert 1 == runner.process()
+        with pytest.raises(KeyError) as info:
+            runner.process()
+        assert 3 == runner.process()
+        assert runner._graph is not None
+    notes = " ".join(getattr(info.value, "__notes__", []))
+    assert "'b'" in notes and "epoch 1" in notes
+    assert "no key for 1" in str(info.value.__cause__) and "boom" in str(info.value.__cause__)
+
+
+def test_timeout_then_deinit_and_init_again():
+    """A stage slower than timeout: RayTimeoutError naming its group; the runner starts again after deinit()."""
+    nodes = {
+        "a": {**COUNT, "ray": {"group": "one"}},
+        "s": {"type": "raynodes.sleep_for", "params": {"seconds": 3.0}, "depends": "a.value", "ray": {"group": "slow"}},
+        "r": {"type": "return", "depends": "s.value"},
+    }
+    runner = RayRunner(t(nodes))
+    runner.init()
+    runner.timeout = 0.5
+    with pytest.raises(RayTimeoutError) as info:
+        runner.process()
+    assert "slow" == info.value.group
+    with pytest.raises(RunnerError, match="deinit"):
+        runner.process()
+    runner.timeout = 30
+    runner.deinit()
+    runner.init()
+    assert runner._graph is not None
+    assert 0 == runner.process()
+    runner.deinit()
+
+
+def test_callbacks_added_while_running_get_every_stage_events():
+    """add_callback on a running runner rebuilds the graph so every stage reports its events."""
+    seen: list = []
+    with RayRunner(t(chain())) as runner:
+        assert 2 == runner.process()
+        runner.add_callback(lambda e: seen.append((e["node_id"], e["epoch"])))
+        assert 3 == runner.process()
+        assert runner._graph is not None
+    assert {("a", Epoch(1)), ("b", Epoch(1)), ("c", Epoch(1))} <= set(seen)
+
+
+def test_fallback_warns_once_and_compiled_true_raises(monkeypatch):
+    """Where no compiled graph can run: "auto" warns once and uses classic calls, True raises."""
+    monkeypatch.setattr(noob.runner.ray, "unavailable", lambda: "a reason given by the test")
+    runner = RayRunner(t(chain()))
+    with pytest.warns(CompiledFallbackWarning, match="a reason given by the test"):
+        runner.init()
+    assert runner._graph is None
+    assert 2 == runner.process()
+    runner.deinit()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        runner.init()  # once per runner
+    runner.deinit()
+    with pytest.raises(RunnerError, match="a reason given by the test") as info:
+        RayRunner(t(chain()), compiled=True).init()
+    assert "compiled='auto'" in str(info.value)
+
+
+def test_compiled_option_is_checked():
+    """compiled= takes "auto", True or False."""
+    with pytest.raises(ValueError, match="compiled must be"):
+        RayRunner(t(chain()), compiled="yes")
