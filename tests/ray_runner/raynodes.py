@@ -130,3 +130,8 @@ class Keeper:
 def ramp(x: int, n: int = 1024) -> np.ndarray:
     """An ``n``-element float64 array starting at ``x``."""
     return np.arange(x, x + n, dtype=np.float64)
+
+
+def total(arr: np.ndarray) -> tuple[float, int]:
+    """``(sum, nbytes)`` of the array this node received."""
+    return (float(arr.sum()), int(arr.nbytes))
