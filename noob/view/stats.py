@@ -47,12 +47,16 @@ _NEVER = 1 << 62  # a node without picked signals is never due for a sample
 # --------------------------------------------------------------------------- encoding
 
 
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _short_repr(value: Any, limit: int = 160) -> str:
     try:
         text = repr(value)
     except Exception as exc:  # noqa: BLE001 -- a broken __repr__ must not break the view
         text = f"<unrepresentable {type(value).__name__}: {exc!r}>"
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return _clip(text, limit)
 
 
 def encode(value: Any, max_points: int = 512, max_side: int = 256) -> dict[str, Any]:
@@ -252,6 +256,7 @@ class Stats(Observer):
         self._sample: list[tuple[int, Any] | None] = [None] * n  # (t1, result) of the latest sample
         self.picked: dict[tuple[int, str], deque] = {}  # (node, signal) -> number history
         self._encoded: dict[tuple[int, str], tuple[int, dict]] = {}  # cache: (t1, encoded)
+        self.n_samples = 0  #: samples taken (of all picked signals)
         self.epochs = 0
         self.last_epoch: int | None = None
         self._epoch_times: deque[int] = deque(maxlen=4096)
@@ -277,12 +282,13 @@ class Stats(Observer):
         if t1 >= self._due[node]:
             self._due[node] = t1 + self.sample_period_ns
             self._sample[node] = (t1, result)
+            self.n_samples += 1
 
     def node_failed(self, node: int, epoch: Any, exc: BaseException) -> None:
         notes = [str(n).removeprefix("[noob] ") for n in getattr(exc, "__notes__", None) or []]
         error = {
             "node": self.node_ids[node], "epoch": epoch if isinstance(epoch, int) else str(epoch),
-            "type": type(exc).__name__, "message": _short_repr(str(exc), 400), "notes": notes,
+            "type": type(exc).__name__, "message": _clip(str(exc), 400), "notes": notes,
             "time": time.time(),
         }
         self._failed_at[node] = time.perf_counter_ns()
