@@ -28,7 +28,7 @@ import pytest
 
 from noob import SynchronousRunner, Tube
 from noob.runner.asyncio import AsyncRunner
-from noob.view import Control, Stats, encode
+from noob.view import Stats, encode
 from noob.view.stats import RING
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -145,10 +145,13 @@ class View:
         sock.setblocking(False)
         self._sock = sock
         self.port = sock.getsockname()[1]
-        config = uvicorn.Config(self.app(), log_level="warning", lifespan="off", access_log=False,
-                                ws="websockets-sansio", timeout_graceful_shutdown=1)
+        from uvicorn.config import WS_PROTOCOLS
+
+        ws = "websockets-sansio" if "websockets-sansio" in WS_PROTOCOLS else "websockets"  # uvicorn >= 0.35
+        config = uvicorn.Config(self.app(), log_level="warning", lifespan="off", access_log=False, ws=ws,
+                                timeout_graceful_shutdown=1)
         server = uvicorn.Server(config)
-        server.install_signal_handlers = lambda: None  # type: ignore[method-assign]  # the run's thread owns Ctrl-C
+        # uvicorn installs signal handlers only in the main thread: Ctrl-C stays with the run
         self._server = server
         self._thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="noob-view", daemon=True)
         self._thread.start()
@@ -307,8 +310,12 @@ class View:
             finally:
                 reader.cancel()
 
+        def no_icon(request: Request) -> Response:
+            return Response(status_code=204)
+
         return Starlette(routes=[
             Route("/", page),
+            Route("/favicon.ico", no_icon),
             Route("/static/{name}", page),
             Route("/api/status", status),
             Route("/api/graph", graph),

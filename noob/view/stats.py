@@ -92,12 +92,12 @@ def encode(value: Any, max_points: int = 512, max_side: int = 256) -> dict[str, 
                 pixels = small.astype(np.uint8) * (255 if small.dtype == np.bool_ else 1)
                 lo, hi = 0.0, 255.0
             else:
-                f = small.astype(np.float64)
-                finite = f[np.isfinite(f)]
+                as_float = small.astype(np.float64)
+                finite = as_float[np.isfinite(as_float)]
                 lo = float(finite.min()) if finite.size else 0.0
                 hi = float(finite.max()) if finite.size else 0.0
                 scale = 255.0 / (hi - lo) if hi > lo else 0.0
-                pixels = np.clip(np.nan_to_num((f - lo) * scale, nan=0.0), 0, 255).astype(np.uint8)
+                pixels = np.clip(np.nan_to_num((as_float - lo) * scale, nan=0.0), 0, 255).astype(np.uint8)
             pixels = np.ascontiguousarray(pixels)
             return {
                 "kind": "image", "w": int(pixels.shape[1]), "h": int(pixels.shape[0]), "channels": int(channels),
@@ -377,6 +377,8 @@ class Stats(Observer):
         nodes: dict[str, Any] = {}
         for i, node_id in enumerate(self.node_ids):
             n = calls[i]
+            p50_ms: float | None
+            p99_ms: float | None
             if n:
                 ring = np.asarray(self._lat[i], dtype=np.int64)
                 recent = ring if n >= RING else ring[1: n + 1]  # call k sits at index k & MASK
