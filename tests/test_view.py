@@ -240,6 +240,35 @@ def test_async_runner_is_observed_and_driven(core):
                                      doc["nodes"]["a"]["state"])
 
 
+@pytest.mark.parametrize("k", [1, 3])
+def test_in_flight_counts_pipelined_epochs(core, k):
+    """With ``max_epochs_in_flight=k``, up to ``k`` epochs are in flight at once, and never more."""
+    tube = Tube.from_specification({"noob_id": "view-pipelined", "nodes": {
+        "src": {"type": "noob.testing.count_source", "params": {"limit": 0}},
+        "s": {"type": "testnodes.sleep_then", "params": {"delay": 0.05}, "depends": [{"x": "src.index"}]},
+        "r": {"type": "return", "depends": "s.value"}}})
+    runner = AsyncRunner(tube, core=core, max_epochs_in_flight=k)
+    stats = Stats()
+    runner.add_observer(stats)
+    seen: list[int] = []
+
+    async def poll() -> None:
+        while True:
+            seen.append(stats._compute(time.perf_counter_ns())["in_flight"])
+            await asyncio.sleep(0.01)
+
+    async def go() -> list:
+        async with runner:
+            poller = asyncio.create_task(poll())
+            out = await asyncio.gather(*(runner.process() for _ in range(9)))
+            poller.cancel()
+            return out
+
+    assert list(range(9)) == asyncio.run(go())
+    assert (k, 9) == (max(seen), stats.epochs)
+    assert 0 == stats.status()["in_flight"]
+
+
 def test_picked_values_are_sampled_at_most_sample_hz(core):
     """A picked signal is sampled at most ``sample_hz`` times a second, however fast the node runs."""
     runner, stats = _observed(core, sample_hz=20)

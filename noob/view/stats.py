@@ -11,9 +11,9 @@ Must not: import a web framework (``noob.view.server`` does), call into the runn
 thread other than the one driving it, or copy or encode a value in the runner's thread
 (a sample keeps a reference; encoding happens when a status is asked for).
 
-Costs in the runner's thread, per node call (``node_started`` + ``node_finished``): a few list
-stores and one ``next()`` on an ``itertools.count`` (atomic under the GIL, so ``calls`` is exact
-even when one node runs in two threads at once); ``busy`` time is a plain ``+=`` and may lose
+Costs in the runner's thread, per node call (``node_started`` + ``node_finished``): four list
+stores and one ``next()`` on the node's ``itertools.count`` (atomic under the GIL, so ``calls``
+is exact even when one node runs in two threads at once; ``status`` reads it back); ``busy`` time is a plain ``+=`` and may lose
 an update in that rare case (it only feeds the ``share`` figure). Everything else -- rates,
 percentiles, encoding -- is computed by :meth:`status`, at most every ``min_interval`` seconds
 however many clients ask.
@@ -244,8 +244,7 @@ class Stats(Observer):
         self.node_ids: list[str] = list(plan.node_ids)
         self.signals: list[list[str]] = [list(s) for s in plan.signals]
         self.sources: list[int] = list(getattr(plan, "sources", []))
-        self._count = [itertools.count(1) for _ in range(n)]
-        self._calls = [0] * n
+        self._count = [itertools.count(1) for _ in range(n)]  # next() gives the call's number
         self._busy = [0] * n
         self._started = [0] * n
         self._ended = [0] * n
@@ -273,10 +272,9 @@ class Stats(Observer):
         self._started[node] = t0
 
     def node_finished(self, node: int, t0: int, t1: int, result: Any) -> None:
-        n = next(self._count[node])
-        self._calls[node] = n
+        # the call count lives in the itertools.count (read back by _calls_now): one C call
         d = t1 - t0
-        self._lat[node][n & _MASK] = d
+        self._lat[node][next(self._count[node]) & _MASK] = d
         self._busy[node] += d
         self._ended[node] = t1
         if t1 >= self._due[node]:
@@ -365,8 +363,12 @@ class Stats(Observer):
                 doc["values"] = self._values()
         return doc
 
+    def _calls_now(self) -> list[int]:
+        """Calls so far per node: an ``itertools.count`` shows its next value as ``count(N)``."""
+        return [int(repr(c)[6:-1]) - 1 for c in self._count]
+
     def _compute(self, now: int) -> dict[str, Any]:
-        calls = list(self._calls)
+        calls = self._calls_now()
         busy = list(self._busy)
         history = self._history
         history.append((now, calls, busy, self.epochs))
