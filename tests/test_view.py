@@ -28,7 +28,7 @@ import pytest
 
 from noob import SynchronousRunner, Tube
 from noob.runner.asyncio import AsyncRunner
-from noob.view import Stats, encode
+from noob.view import Control, Stats, encode
 from noob.view.stats import RING
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -464,6 +464,35 @@ def test_noob_run_view_serves_and_ends(core):
     assert 0 == proc.returncode, proc.stderr
     assert "noob run: live view of tube 'example-camera' at http://127.0.0.1:" in proc.stderr
     assert 5 == len(proc.stdout.splitlines())
+
+
+def test_noob_run_view_drives_the_async_runner(core):
+    """``noob run --runner async --view`` runs its epochs through ``between_epochs_async``."""
+    _server_stack()
+    proc = _noob("run", str(CAMERA), "-n", "3", "--core", core, "--runner", "async", "--view", "0",
+                 "--view-linger", "0", "-f", "jsonl")
+    assert 0 == proc.returncode, proc.stderr
+    assert 3 == len(proc.stdout.splitlines())
+
+
+def test_sync_between_epochs_refuses_an_async_runner(core):
+    """``between_epochs()`` on an ``AsyncRunner`` says to await ``between_epochs_async()``."""
+    runner = AsyncRunner(Tube.from_specification(CHAIN), core=core)
+    with pytest.raises(TypeError, match="call `await view.between_epochs_async\\(\\)` instead"):
+        Control().between_epochs(runner)
+
+
+def test_port_in_use_is_one_clear_error(core):
+    """A taken port is an ``OSError`` naming host and port and the fix; the runner is left unobserved."""
+    _server_stack()
+    import noob.view
+
+    runner = SynchronousRunner(Tube.from_specification(CHAIN), core=core)
+    with noob.view.attached(runner, port=0) as first:
+        other = SynchronousRunner(Tube.from_specification(CHAIN), core=core)
+        with pytest.raises(OSError, match=f"cannot serve the live view on 127.0.0.1:{first.port}: .*choose another port"):
+            noob.view.serve(other, port=first.port)
+        assert () == other._observers
 
 
 def test_noob_run_view_names_a_bad_signal():

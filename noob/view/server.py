@@ -158,6 +158,10 @@ class View:
         deadline = time.monotonic() + 10
         while not server.started and self._thread.is_alive() and time.monotonic() < deadline:
             time.sleep(0.01)
+        if not server.started:
+            self.close()
+            raise RuntimeError(f"the live view's server did not start on {self.host}:{self.port} within 10 s "
+                               "(see the messages above); the run was not started")
         return self
 
     def close(self) -> None:

@@ -180,10 +180,12 @@ class Control:
 
     def between_epochs(self, runner: Any) -> bool:
         """Apply queued enable / disable to ``runner``, wait while paused; ``False``: stop."""
+        if inspect.iscoroutinefunction(getattr(runner, "process", None)):
+            raise TypeError(f"{type(runner).__name__} is driven with `await runner.process()`: "
+                            "call `await view.between_epochs_async()` instead of between_epochs()")
         self.driven = True
         self.wait_while_paused()
-        for _op, _node, awaitable in self._apply(runner):
-            asyncio.run(_await(awaitable))  # a sync call of an async runner's method: not expected
+        self._apply(runner)
         return not self.stopped
 
     async def between_epochs_async(self, runner: Any) -> bool:
@@ -201,10 +203,6 @@ class Control:
             else:
                 self.applied.append({"op": op, "node": node, "error": None})
         return not self.stopped
-
-
-async def _await(awaitable: Any) -> Any:
-    return await awaitable
 
 
 # --------------------------------------------------------------------------- the observer
