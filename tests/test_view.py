@@ -411,6 +411,44 @@ def test_api_status_and_control_over_http(core):
     assert () == runner._observers  # detached: nodes are called unwrapped again
 
 
+def test_websocket_pushes_often_and_a_4k_camera_stays_within_the_byte_budget(core):
+    """The page's websocket gets >= 4 updates a second; 4K frames arrive downsampled, within budget."""
+    _server_stack()
+    from websockets.sync.client import connect
+
+    import noob.view
+
+    tube = Tube.from_specification({"noob_id": "view-4k", "nodes": {"cam": {"type": "view_nodes.frames_4k"}}})
+    runner = SynchronousRunner(tube, core=core)
+    budget = 200_000
+    with noob.view.attached(runner, port=0, signals=["cam.frame"], max_bytes_per_s=budget) as view:
+        stop = threading.Event()
+
+        def drive() -> None:
+            with runner:
+                while not stop.is_set() and view.between_epochs():
+                    runner.process()
+
+        worker = threading.Thread(target=drive)
+        worker.start()
+        try:
+            messages, sizes, shapes = 0, 0, set()
+            with connect(view.url.replace("http", "ws") + "ws") as ws:
+                start = time.monotonic()
+                while (elapsed := time.monotonic() - start) < 2.0:
+                    doc = json.loads(ws.recv(timeout=5))
+                    messages += 1
+                    for value in doc["values"].values():
+                        sizes += len(value["data"])
+                        shapes.add((value["w"], value["h"]))
+        finally:
+            stop.set()
+            worker.join(10)
+    assert messages >= 4 * elapsed
+    assert {(256, 144)} == shapes
+    assert 0 < sizes <= budget * (elapsed + 1)  # a full second's burst, then the rate
+
+
 def test_readonly_view_refuses_controls_but_allows_picking(core):
     """A read-only view answers 403 to pause / stop / enable / disable; picking a signal still works."""
     _server_stack()

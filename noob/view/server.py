@@ -294,6 +294,8 @@ class View:
                     await websocket.send_text(_json({"reply": self.command(data), "request": data}))
 
             reader = asyncio.create_task(receive())
+            period = 1 / self.hz
+            due = time.monotonic()
             try:
                 while not reader.done():
                     doc = self.stats.status(values=True)
@@ -308,7 +310,10 @@ class View:
                             sent[name] = enc.get("t")
                     doc["values"] = fresh
                     await websocket.send_text(_json(doc))
-                    await asyncio.wait([reader], timeout=1 / self.hz)
+                    # paced to a schedule, not a sleep after each push: the time a push takes
+                    # (longer while the run holds the GIL) does not lower the rate
+                    due = max(due + period, time.monotonic() - period)
+                    await asyncio.wait([reader], timeout=max(0.0, due - time.monotonic()))
             except (WebSocketDisconnect, RuntimeError, OSError):
                 pass
             finally:
