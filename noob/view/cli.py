@@ -60,8 +60,9 @@ def finish_view(view: Any, how: str, linger: float | None) -> None:
     try:
         if how != "interrupted" and not view.control.stopped and linger != 0:
             wait = "" if linger is None else f" (at most {linger:g} s)"
-            print(f"noob run: the run is over ({how}); the live view stays at {view.url} until you press its "
-                  f"close button or Ctrl-C{wait}", file=sys.stderr, flush=True)
+            until = "Ctrl-C" if view.readonly else "you press its close button or Ctrl-C"
+            print(f"noob run: the run is over ({how}); the live view stays at {view.url} until {until}{wait}",
+                  file=sys.stderr, flush=True)
             view.wait_closed(linger)
     except KeyboardInterrupt:
         pass

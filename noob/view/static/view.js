@@ -83,8 +83,8 @@ function update(s) {
   $('exhausted').textContent = s.exhausted_sources.length ? s.exhausted_sources.join(', ') : 'none';
   $('runner').textContent = s.runner + ' · ' + s.core + ' core' + (readonly ? ' · read-only' : '') +
     (s.controls.driven || readonly ? '' : ' · stop and enable/disable need a driver calling view.between_epochs()');
+  var over = ['finished', 'failed', 'stopped', 'interrupted'].indexOf(s.state) >= 0;
   if (!readonly) {
-    var over = ['finished', 'failed', 'stopped', 'interrupted'].indexOf(s.state) >= 0;
     $('pause').disabled = s.controls.paused || over;
     $('resume').disabled = !s.controls.paused || over;
     $('stop').textContent = over ? 'close' : 'stop';
@@ -111,7 +111,9 @@ function update(s) {
       tr.querySelector('.p50').textContent = ms(n.p50_ms);
       tr.querySelector('.p99').textContent = ms(n.p99_ms);
       tr.querySelector('.share').textContent = pct(n.share);
-      tr.querySelector('.toggle').textContent = n.state === 'disabled' ? 'enable' : 'disable';
+      var toggle = tr.querySelector('.toggle');
+      toggle.textContent = n.state === 'disabled' ? 'enable' : 'disable';
+      toggle.disabled = readonly || over || !s.controls.driven;
     }
   });
   var list = $('errors');
