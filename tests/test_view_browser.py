@@ -2,8 +2,8 @@
 
 Each test starts ``noob run examples/camera.yaml --view 127.0.0.1:0`` in a subprocess (on the
 core under test), opens the address it prints, and reads the page as a user would: node rates
-and the epoch count rise, the picked frame renders as an image, pause holds the epoch count,
-stop ends the run; a node that raises shows as failed with its note. Playwright never
+and the epoch count rise, the picked frame renders as an image, a disabled node stops being
+called, pause holds the epoch count, stop ends the run; a node that raises shows as failed with its note. Playwright never
 downloads a browser here: it is given ``chromium`` from ``PATH``. Without Chromium or the
 ``playwright`` package the tests are skipped -- except in CI (``CI`` set), where they fail.
 A screenshot of each page is kept in ``artifacts/``.
@@ -102,7 +102,7 @@ def _number(page: Any, selector: str) -> float:
 
 
 def test_page_shows_rates_a_frame_and_pause_holds_the_epochs(page, core):
-    """Rates and epochs rise, the frame is an image with pixels, pause holds the count, stop ends the run."""
+    """Rates rise, the frame renders, disable / enable works, pause holds the epochs, stop ends the run."""
     run = Run(core, "--view-signal", "camera.frame", "--view-signal", "brightness.mean")
     try:
         page.goto(run.url)
@@ -127,6 +127,16 @@ def test_page_shows_rates_a_frame_and_pause_holds_the_epochs(page, core):
         page.wait_for_selector("#values .value[data-signal='brightness.mean'][data-kind='plot']", timeout=20_000)
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / f"view-{core}.png"), full_page=True)
+
+        toggle = "#nodes tr[data-node='profile'] .toggle"
+        page.click(toggle)
+        _until(lambda: page.inner_text("#nodes tr[data-node='profile'] .state") == "disabled", what="profile disabled")
+        assert "st-disabled" in page.get_attribute("#canvas g.box.node[data-node='profile']", "class")
+        calls = _number(page, "#nodes tr[data-node='profile'] .calls")
+        time.sleep(0.5)
+        assert calls == _number(page, "#nodes tr[data-node='profile'] .calls")
+        page.click(toggle)
+        _until(lambda: _number(page, "#nodes tr[data-node='profile'] .calls") > calls, what="profile enabled again")
 
         page.click("#pause")
         _until(lambda: page.inner_text("#state") == "paused", what="the paused state")
