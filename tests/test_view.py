@@ -87,13 +87,22 @@ def test_calls_epochs_and_latencies_are_counted(core):
     assert ("view-chain", "SynchronousRunner", core, True) == (doc["tube"], doc["runner"], doc["core"], doc["per_node"])
 
 
-def test_exhausted_sources_are_listed(core):
+@pytest.mark.parametrize("kind", ["sync", "async"])
+def test_exhausted_sources_are_listed(core, kind):
     """A source that ran out is listed in ``exhausted_sources``."""
     spec = {**CHAIN, "nodes": {**CHAIN["nodes"], "src": {"type": "noob.testing.count_source", "params": {"limit": 3}}}}
-    runner, stats = _observed(core, spec)
-    with runner:
-        assert [1, 2, 3] == runner.run(10)
-        assert ["src"] == stats.status()["exhausted_sources"]
+    tube = Tube.from_specification(spec)
+    stats = Stats()
+    if kind == "sync":
+        runner: Any = SynchronousRunner(tube, core=core)
+        runner.add_observer(stats)
+        assert ([], [1, 2, 3]) == (stats.status()["exhausted_sources"], runner.run(10))
+    else:
+        runner = AsyncRunner(tube, core=core)
+        runner.add_observer(stats)
+        assert ([], [1, 2, 3]) == (stats.status()["exhausted_sources"], asyncio.run(runner.run(10)))
+    stats._doc = None
+    assert ["src"] == stats.status()["exhausted_sources"]
 
 
 def test_status_has_the_documented_fields(core):
