@@ -10,7 +10,7 @@ This module owns no logic beyond formatting: it must not import any other part o
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -260,6 +260,9 @@ class Problem:
     #: the builtin exception class behind the problem, when there is one (``ModuleNotFoundError``
     #: for a ``type`` whose module does not import, ``AttributeError`` for a missing name)
     error: type[BaseException] | None = attrs.field(default=None, eq=False, order=False, repr=False)
+    #: attributes the raised error gets when it is also an ``error`` (``input`` and ``scope`` of an
+    #: ``InputMissingError``); taken from the first problem
+    details: Mapping[str, Any] | None = attrs.field(default=None, eq=False, order=False, repr=False)
 
     def __str__(self) -> str:
         text = f"{self.path}: {self.message}" if self.path else self.message
@@ -277,8 +280,10 @@ class SpecError(TubeError, ValueError):
     When every problem comes from the same builtin exception (``Problem.error``, e.g. the one
     ``type`` whose module is missing), the raised object is also an instance of it: a
     dynamically made subclass of ``SpecError`` and ``ModuleNotFoundError`` (or
-    ``AttributeError``), so ``except ModuleNotFoundError`` written for the original noob,
-    which let the import error through raw, keeps working.
+    ``AttributeError``, or ``InputMissingError`` for params that use an input which is not
+    there when the tube is built), so ``except ModuleNotFoundError`` written for the original
+    noob, which let the import error through raw, keeps working; the mixed error carries the
+    builtin's attributes (``input`` and ``scope`` of an ``InputMissingError``).
     """
 
     def __new__(cls, problems: Iterable[Problem] = (), *args: Any, **kwargs: Any) -> SpecError:
@@ -298,6 +303,9 @@ class SpecError(TubeError, ValueError):
         self.tube = tube
         self.source = source
         super().__init__(self._format())
+        if type(self) in _MIXED.values() and self.problems and self.problems[0].details:
+            for key, value in self.problems[0].details.items():  # after the builtin's __init__ set its own
+                setattr(self, key, value)
 
     def __reduce__(self) -> tuple:
         # pickles as its class (the plain one behind a mixed class), problems, message and

@@ -293,6 +293,13 @@ class _TubeBuilder:
     def problem(self, path: str, message: str, fix: str = "") -> None:
         self.problems.append(Problem(path, message, fix))
 
+    def input_problem(self, path: str, exc: InputMissingError) -> None:
+        """An input the entry at ``path`` needs while the tube is built is not there: the
+        raised ``SpecError`` is also an ``InputMissingError`` (with ``input`` and ``scope``)."""
+        fix = "" if exc.scope == "process" else "pass the input to Tube.from_specification(..., input=...)"
+        self.problems.append(Problem(path, str(exc), fix, error=InputMissingError,
+                                     details={"input": exc.input, "scope": exc.scope}))
+
     def build(self) -> Tube:
         key = str(self.spec.source) if self.spec.source else None
         if key:
@@ -359,12 +366,12 @@ class _TubeBuilder:
             try:
                 enabled = bool(inputs.get(m.group("key"))) if m and m.group("key") in inputs.specs else True
             except InputMissingError as exc:
-                self.problem(f"{path}.enabled", str(exc))
+                self.input_problem(f"{path}.enabled", exc)
                 enabled = True
         try:
             params = inputs.resolve_params(nspec.params)
         except InputMissingError as exc:
-            self.problem(f"{path}.params", str(exc), "pass the input to Tube.from_specification(..., input=...)")
+            self.input_problem(f"{path}.params", exc)
             params = nspec.params
         common = dict(spec=nspec, params=params, enabled=bool(enabled), stateful=nspec.stateful)
         if nspec.type == "return":
@@ -498,7 +505,7 @@ class _TubeBuilder:
         try:
             params = inputs.resolve_params(aspec.params)
         except InputMissingError as exc:
-            self.problem(f"{path}.params", str(exc))
+            self.input_problem(f"{path}.params", exc)
             params = aspec.params
         runtime = AssetRuntime(aspec, obj, params)
         if isinstance(obj, type) and issubclass(obj, Asset):
