@@ -11,6 +11,7 @@ Must not: run anything per epoch (that is ``noob.runner``) or lay out tables (``
 
 from __future__ import annotations
 
+import collections.abc
 import contextlib
 import difflib
 import functools
@@ -63,6 +64,7 @@ from noob.spec import (
     merge_tube_specs,
 )
 from noob.utils import resolve_python_identifier
+from noob.yaml import _short as _short_value
 
 __all__ = ["Tube", "TubeSpecification", "TubeState", "merge_tube_specs", "resolve_python_identifier"]
 
@@ -489,7 +491,12 @@ class _TubeBuilder:
         try:
             sig.bind(*pos, *([None] * extra_pos), **kw, **{k: None for k in extra_kw})
         except TypeError as exc:
-            self.problem(path, f"{what} do not fit {_callable_name(fn)}{sig}: {exc}", f"it accepts {_quoted(accepted)}")
+            fix = f"it accepts {_quoted(accepted)}"
+            if pos and all(isinstance(x, Mapping) and len(x) == 1 and next(iter(x)) in accepted for x in pos):
+                # `params: [{right: 2}]` (written like `depends`): a list is positional arguments
+                as_map = ", ".join(f"{k}: {_short_value(v)}" for x in pos for k, v in x.items())
+                fix = f"params by name are a mapping, not a list of mappings: write `params: {{{as_map}}}`"
+            self.problem(path, f"{what} do not fit {_callable_name(fn)}{sig}: {exc}", fix)
 
     # -- assets
     def _asset(self, asset_id: str, aspec: AssetSpecification, inputs: InputCollection) -> AssetRuntime | None:
@@ -804,7 +811,10 @@ class _TubeBuilder:
                     slot = positional[idx] if idx < len(positional) else None
                 if signal is None or slot is None or slot.injection or slot.kind in (_P.VAR_POSITIONAL, _P.VAR_KEYWORD):
                     continue
-                key = (signal.annotation, slot.annotation)
+                signal_type = signal.annotation
+                if getattr(nodes.get(dep.node), "is_generator", False):
+                    signal_type = _yielded(signal_type)  # a source emits what it yields
+                key = (signal_type, slot.annotation)
                 try:
                     bad = verdicts[key]
                 except KeyError:
@@ -813,12 +823,12 @@ class _TubeBuilder:
                     bad = _certainly_incompatible(*key)
                 if bad:
                     self.warn(AnnotationWarning(
-                        f"{dep.path}: signal {dep.source!r} is annotated {_type_name(signal.annotation)}, but it goes "
+                        f"{dep.path}: signal {dep.source!r} is annotated {_type_name(signal_type)}, but it goes "
                         f"into slot {slot.name!r} of node {node_id!r}, annotated {_type_name(slot.annotation)}; neither "
                         f"type is a subclass of the other. Fix: connect a signal of a fitting type, convert it in "
                         f"between, or correct the annotations.",
                         path=dep.path, node=node_id, slot=slot.name, source=dep.source,
-                        signal_type=signal.annotation, slot_type=slot.annotation,
+                        signal_type=signal_type, slot_type=slot.annotation,
                     ))
 
 
@@ -885,6 +895,23 @@ def _plain(annotation: Any) -> Any:
     origin = typing.get_origin(annotation)
     if origin is not None and isinstance(origin, type):
         return origin
+    return annotation
+
+
+_YIELDING = (collections.abc.Generator, collections.abc.Iterator, collections.abc.Iterable,
+             collections.abc.AsyncGenerator, collections.abc.AsyncIterator, collections.abc.AsyncIterable)
+
+
+def _yielded(annotation: Any) -> Any:
+    """What a generator annotated ``annotation`` yields: ``Generator[int, None, None]``,
+    ``Iterator[int]``, ``AsyncGenerator[int, None]``, ``Annotated[Iterator[int], ...]`` -> ``int``
+    (``Annotated`` kept around the yielded type); anything else unchanged."""
+    inner = annotation
+    while typing.get_origin(inner) is typing.Annotated:
+        inner = typing.get_args(inner)[0]
+    if typing.get_origin(inner) in _YIELDING:
+        args = typing.get_args(inner)
+        return args[0] if args else Any
     return annotation
 
 

@@ -63,3 +63,66 @@ def test_tube_input_given_to_tube_does_not_warn(drive):
         warnings.simplefilter("error")
         tube = drive.tube("input_mixed", input={"start": 1})
     assert [14] == drive.process(tube, [{"multiply_process": 2}])
+
+
+# --------------------------------------------------------------------------- generator annotations
+
+def _generator_tube(source: str, signal: str = "value") -> dict:
+    return {
+        "noob_id": f"gen-{source}",
+        "nodes": {
+            "int_source": {"type": f"compat.friction_nodes.{source}"},
+            "multiply_by_2": {"type": "compat.friction_nodes.multiply", "depends": [{"left": f"int_source.{signal}"}],
+                              "params": {"right": 2}},
+            "d": {"type": "compat.friction_nodes.double", "depends": [f"int_source.{signal}"]},
+            "r": {"type": "return", "depends": [{"m": "multiply_by_2.value"}, {"d": "d.value"}]},
+        },
+    }
+
+
+@pytest.mark.parametrize(("source", "signal"), [
+    ("gen_source", "value"), ("iter_source", "value"), ("named_source", "count"), ("annotated_source", "value"),
+])
+def test_generator_source_annotations_do_not_warn(drive, source, signal):
+    """A source annotated Generator[int, None, None] / Iterator[int] / Annotated[...] emits int: no warning."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        tube = drive.tube(_generator_tube(source, signal))
+    assert [{"m": 0, "d": 0}, {"m": 2, "d": 2}, {"m": 4, "d": 4}] == drive.run(tube, 3)
+
+
+def test_generator_source_of_the_wrong_type_still_warns(core):
+    """The check still works through the generator: a Generator[int, ...] into a ``list`` slot warns."""
+    from noob.exceptions import AnnotationWarning
+
+    spec = {"noob_id": "gen-wrong", "nodes": {
+        "s": {"type": "compat.friction_nodes.gen_source"},
+        "b": {"type": "builtins.sorted", "depends": ["s.value"]},
+        "c": {"type": "compat.friction_nodes.count_sent", "depends": [{"conn": "s.value"}]},
+    }}
+    with pytest.warns(AnnotationWarning, match=r"nodes\.c\.depends\[0\]: signal 's\.value' is annotated int, .* Connection"):
+        Tube.from_specification(spec)
+
+
+@pytest.mark.parametrize("annotation", [
+    "Generator[int, None, None]", "Iterator[int]", "Iterable[int]", "AsyncGenerator[int, None]",
+    "AsyncIterator[int]", "Annotated[Generator[int, None, None], 'x']",
+])
+def test_yielded_type(annotation):
+    """Every generator annotation form yields ``int``."""
+    import collections.abc as abc
+    from typing import Annotated
+
+    from noob.tube import _yielded
+
+    namespace = {"Annotated": Annotated, **{k: getattr(abc, k) for k in (
+        "Generator", "Iterator", "Iterable", "AsyncGenerator", "AsyncIterator")}}
+    assert int is _yielded(eval(annotation, namespace))
+
+
+def test_docs_params_as_list_of_mappings_says_how_to_fix(core):
+    """The original docs' ``params: [{right: 2}]`` is refused with the mapping to write instead."""
+    spec = _generator_tube("gen_source")
+    spec["nodes"]["multiply_by_2"]["params"] = [{"right": 2}]
+    with pytest.raises(SpecError, match=r"write `params: \{right: 2\}`"):
+        Tube.from_specification(spec)
