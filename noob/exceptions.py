@@ -18,6 +18,8 @@ import attrs
 __all__ = [
     "AlreadyDoneError",
     "AnnotationWarning",
+    "AssetCopyError",
+    "AssetCopyWarning",
     "AssetDependsWarning",
     "AssetError",
     "ConfigError",
@@ -244,6 +246,41 @@ class AssetError(NoobError, RuntimeError):
         super().__init__(message)
         self.asset = asset
         self.scope = scope
+
+
+class AssetCopyError(AssetError, TypeError):
+    """A runner asset's stored value had to be copied and could not be.
+
+    An asset with ``depends: node.signal`` takes that signal's value at the end of each epoch.
+    When another node also reads the signal in the epoch, noob stores a deep copy, so what
+    that node does with its value cannot change the asset; an object holding a lock, a socket
+    or a connection cannot be copied. Raised in the epoch of the copy (the runner notes the
+    node that emitted the signal); a ``TypeError`` like the failed copy, which is ``__cause__``.
+    Attributes: ``asset`` (id, or ids joined by ``" or "`` when several assets could have
+    been copied), ``scope`` (``"runner"``), ``source`` (``"node.signal"``), ``readers`` (ids of
+    the nodes that read the signal), ``path`` (``assets.<id>.depends``).
+    """
+
+    def __init__(self, message: str, asset: str = "", source: str = "", readers: Sequence[str] = (), path: str = ""):
+        super().__init__(message, asset=asset, scope="runner")
+        self.source = source
+        self.readers = tuple(readers)
+        self.path = path
+
+
+class AssetCopyWarning(NoobWarning):
+    """A runner asset's value will be deep-copied every epoch (see :class:`AssetCopyError` for
+    why): a cost on every epoch, and an ``AssetCopyError`` if the object cannot be copied.
+    Emitted when the tube is loaded (and by ``noob validate``). Attributes: ``asset``,
+    ``source`` (``"node.signal"``), ``readers`` (node ids) and ``path`` (``assets.<id>.depends``,
+    which also opens the message)."""
+
+    def __init__(self, message: str, asset: str = "", source: str = "", readers: Sequence[str] = (), path: str = ""):
+        super().__init__(message)
+        self.asset = asset
+        self.source = source
+        self.readers = tuple(readers)
+        self.path = path
 
 
 @attrs.frozen(order=True)

@@ -30,10 +30,11 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from noob import _core
-from noob.asset import Asset, AssetRuntime, AssetScope
+from noob.asset import Asset, AssetRuntime, AssetScope, copied_stores
 from noob.edge import Edge
 from noob.exceptions import (
     AnnotationWarning,
+    AssetCopyWarning,
     AssetDependsWarning,
     CycleError,
     InputMissingError,
@@ -565,6 +566,15 @@ class _TubeBuilder:
                     f"so asset {asset_id!r} is never stored back and keeps its initial value. "
                     f"Fix: point `depends` at the signal that emits the modified asset" + (f" (did you mean {hint}?)" if hint else ""),
                     asset=asset_id, path=dep.path,
+                ))
+        for store in copied_stores(spec):
+            if store.store.node in signals and store.store.signal in [s.name for s in signals[store.store.node]]:
+                self.warn(AssetCopyWarning(
+                    f"{store.path}: {store.describe()}, so noob deep-copies the value into the asset every epoch "
+                    f"(the readers must not change the asset): a cost on each epoch, and an AssetCopyError if the "
+                    f"object holds a lock, a socket or a connection. Fix: {store.fix()}.",
+                    asset=store.asset, source=store.store.source,
+                    readers=[r.path.split(".")[1] for r in store.readers], path=store.path,
                 ))
 
     def _check_positions(self, node_id: str, node: _Wrapped, nspec: NodeSpecification, node_slots: dict[str, Slot]) -> None:

@@ -126,3 +126,81 @@ def test_docs_params_as_list_of_mappings_says_how_to_fix(core):
     spec["nodes"]["multiply_by_2"]["params"] = [{"right": 2}]
     with pytest.raises(SpecError, match=r"write `params: \{right: 2\}`"):
         Tube.from_specification(spec)
+
+
+# --------------------------------------------------------------------------- copied runner assets
+
+def _connection_tube(readers: int = 1) -> dict:
+    """A runner asset holding a lock, stored back from ``s.conn``; ``readers`` nodes also read ``s.conn``."""
+    nodes = {
+        "src": {"type": "noob.testing.count_source"},
+        "s": {"type": "compat.friction_nodes.send", "depends": [{"conn": "assets.conn"}, {"value": "src.index"}]},
+    }
+    for i in range(readers):
+        nodes[f"n{i}"] = {"type": "compat.friction_nodes.count_sent", "depends": [{"conn": "s.conn"}]}
+    nodes["r"] = {"type": "return", "depends": [{"src": "src.index"}] + [{f"n{i}": f"n{i}.value"} for i in range(readers)]}
+    return {"noob_id": "connection",
+            "assets": {"conn": {"type": "compat.friction_nodes.connect", "scope": "runner", "depends": "s.conn"}},
+            "nodes": nodes}
+
+
+def test_copied_runner_asset_warns_at_load(core):
+    """Loading warns AssetCopyWarning with the YAML path, the stored signal and the nodes that read it."""
+    from noob.exceptions import AssetCopyWarning, NoobWarning
+
+    with pytest.warns(AssetCopyWarning) as record:
+        Tube.from_specification(_connection_tube(readers=2))
+    copies = [w.message for w in record if isinstance(w.message, AssetCopyWarning)]
+    assert 1 == len(copies)
+    w = copies[0]
+    assert isinstance(w, NoobWarning)
+    assert ("assets.conn.depends", "conn", "s.conn", ("n0", "n1")) == (w.path, w.asset, w.source, w.readers)
+    assert str(w).startswith("assets.conn.depends: runner asset 'conn' is stored back from 's.conn', which nodes "
+                             "'n0' (nodes.n0.depends[0]), 'n1' (nodes.n1.depends[0]) also read")
+
+
+def test_uncopied_runner_asset_does_not_warn(drive):
+    """Nothing else reads the stored signal: no copy, no warning, and the lock-holding asset runs."""
+    spec = _connection_tube(readers=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        tube = drive.tube(spec)
+    assert [{"src": 0}, {"src": 1}] == drive.run(tube, 2)
+
+
+def test_uncopyable_runner_asset_names_asset_readers_and_fix(drive):
+    """An asset holding a lock that must be copied: AssetCopyError naming it, why, and how to avoid the copy."""
+    from noob.exceptions import AssetCopyError, AssetError
+
+    with pytest.warns(Warning):
+        tube = drive.tube(_connection_tube(readers=1))
+    with pytest.raises(TypeError) as info:
+        drive.run(tube, 2)
+    err = info.value
+    assert isinstance(err, AssetCopyError) and isinstance(err, AssetError)
+    assert ("conn", "s.conn", ("n0",), "assets.conn.depends") == (err.asset, err.source, err.readers, err.path)
+    assert isinstance(err.__cause__, TypeError) and "_thread.lock" in str(err.__cause__)
+    text = str(err)
+    assert text.startswith("assets.conn.depends: runner asset 'conn' is stored back from 's.conn', which node 'n0' "
+                           "(nodes.n0.depends[0]) also reads, so noob stores a deep copy")
+    assert "compat.friction_nodes.Connection cannot be copied (TypeError: cannot pickle '_thread.lock' object)" in text
+    assert "Fix: let only the asset take 's.conn'" in text
+
+
+def test_copy_error_lists_every_candidate():
+    """With two copied stores the core does not say which failed: the error names both."""
+    from noob.asset import copied_stores, store_copier
+    from noob.exceptions import AssetCopyError
+    from noob.spec import TubeSpecification
+
+    spec = _connection_tube(readers=1)
+    spec["assets"]["conn2"] = {"type": "compat.friction_nodes.connect", "scope": "runner", "depends": "s.conn"}
+    stores = copied_stores(TubeSpecification.from_any(spec))
+    assert ["conn", "conn2"] == [s.asset for s in stores]
+    copier = store_copier(stores)
+    assert [1, [2]] == copier([1, [2]])
+    import threading
+
+    with pytest.raises(AssetCopyError, match=r"^one of these runner assets .*assets\.conn\.depends.*assets\.conn2\.depends") as info:
+        copier(threading.Lock())
+    assert "conn or conn2" == info.value.asset
