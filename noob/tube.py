@@ -567,14 +567,14 @@ class _TubeBuilder:
                     f"Fix: point `depends` at the signal that emits the modified asset" + (f" (did you mean {hint}?)" if hint else ""),
                     asset=asset_id, path=dep.path,
                 ))
-        for store in copied_stores(spec):
-            if store.store.node in signals and store.store.signal in [s.name for s in signals[store.store.node]]:
+        for copied in copied_stores(spec):
+            if copied.copied.node in signals and copied.copied.signal in [s.name for s in signals[copied.copied.node]]:
                 self.warn(AssetCopyWarning(
-                    f"{store.path}: {store.describe()}, so noob deep-copies the value into the asset every epoch "
+                    f"{copied.path}: {copied.describe()}, so noob deep-copies the value into the asset every epoch "
                     f"(the readers must not change the asset): a cost on each epoch, and an AssetCopyError if the "
-                    f"object holds a lock, a socket or a connection. Fix: {store.fix()}.",
-                    asset=store.asset, source=store.store.source,
-                    readers=[r.path.split(".")[1] for r in store.readers], path=store.path,
+                    f"object holds a lock, a socket or a connection. Fix: {copied.fix()}.",
+                    asset=copied.asset, source=copied.store.source,
+                    readers=[r.path.split(".")[1] for r in copied.readers], path=copied.path,
                 ))
 
     def _check_positions(self, node_id: str, node: _Wrapped, nspec: NodeSpecification, node_slots: dict[str, Slot]) -> None:
