@@ -568,7 +568,7 @@ class _TubeBuilder:
                     asset=asset_id, path=dep.path,
                 ))
         for copied in copied_stores(spec):
-            if copied.copied.node in signals and copied.copied.signal in [s.name for s in signals[copied.copied.node]]:
+            if copied.store.node in signals and copied.store.signal in [s.name for s in signals[copied.store.node]]:
                 self.warn(AssetCopyWarning(
                     f"{copied.path}: {copied.describe()}, so noob deep-copies the value into the asset every epoch "
                     f"(the readers must not change the asset): a cost on each epoch, and an AssetCopyError if the "
