@@ -12,11 +12,18 @@ What is checked here:
 
 - unknown keys at the top level and in every node, asset and input entry;
 - ids (identifiers, not ``assets``/``input``/``meta``/``tube``), ``noob_id`` (``[\\w\\-/#]+``);
-- the *shape* of ``type`` (special name, builtin, or dotted import path);
+- the *shape* of ``type`` (special name, builtin, or dotted import path of at most
+  :data:`MAX_TYPE_PARTS` parts);
 - every ``depends`` form (:class:`Dependency` documents them), slot uniqueness, and that the
   node / ``input.<id>`` / ``assets.<id>`` each dependency names exists;
 - ``params``, ``enabled``, ``stateful``, asset ``scope``/``depends``, input ``scope``/
-  ``required``; at most one ``return`` node; duplicate YAML keys; malformed YAML.
+  ``required``; at most one ``return`` node; duplicate YAML keys; malformed YAML;
+  ``extends`` chains at most :data:`MAX_EXTENDS_DEPTH` files deep.
+
+Hostile input ends in a ``SpecError`` naming the limit it passed, never a ``RecursionError``
+or exhausted memory: :data:`MAX_YAML_DEPTH` and :data:`MAX_ALIAS_EXPANSION` (see
+:mod:`noob.yaml`), :data:`MAX_EXTENDS_DEPTH`, :data:`MAX_TYPE_PARTS`, and
+:data:`MAX_TUBE_NESTING` (checked by the tube builder, which loads child tubes).
 
 Must not: import ``noob.tube``, ``noob.runner`` or ``noob._core``; import user code (whether a
 ``type`` imports, whether a signal exists, whether params fit, and cycles are the tube
@@ -63,6 +70,9 @@ __all__ = [
     "InputScope",
     "InputSpecification",
     "MAX_ALIAS_EXPANSION",
+    "MAX_EXTENDS_DEPTH",
+    "MAX_TUBE_NESTING",
+    "MAX_TYPE_PARTS",
     "MAX_YAML_DEPTH",
     "NodeSpecification",
     "TubeSpecification",
@@ -83,6 +93,18 @@ SPECIAL_TYPES = frozenset({"gather", "map", "return", "tube"})
 """``type`` values naming noob's special nodes."""
 
 _BUILTIN_NAMES = frozenset(vars(builtins))
+
+MAX_EXTENDS_DEPTH = 100
+"""How many files deep an ``extends`` chain may go (a file extending a file extending...).
+A deeper chain is one problem at the ``extends`` entry past the limit; that file is not read."""
+
+MAX_TUBE_NESTING = 50
+"""How many levels deep ``type: tube`` nodes may nest tube files (a tube in a tube in...). The
+tube builder reports a deeper child as one problem at its ``params.tube`` and does not load it."""
+
+MAX_TYPE_PARTS = 64
+"""How many dot-separated parts a ``type`` may have (``package.module.name`` has 3). A longer
+one is a problem found before anything is imported (importing it would nest once per part)."""
 
 _TOP_KEYS = ("noob_id", "noob_model", "noob_version", "description", "extends", "assets", "input", "nodes")
 _HEADER_KEYS = ("noob_id", "noob_model", "noob_version", "description", "extends")
@@ -697,6 +719,14 @@ def _apply_extends(
             )
             continue
         resolved = path.resolve()
+        if len(stack) >= MAX_EXTENDS_DEPTH:
+            problems.append(Problem(
+                where,
+                f"the extends chain is more than {MAX_EXTENDS_DEPTH} files deep at {path.name} "
+                f"(noob.spec.MAX_EXTENDS_DEPTH); {path.name} is not read",
+                "extend fewer levels: merge some files of the chain",
+            ))
+            continue
         if resolved in stack:
             chain = " -> ".join(p.name for p in (*stack[stack.index(resolved) :], resolved))
             problems.append(
@@ -1307,6 +1337,13 @@ def _check_type(value: str) -> tuple[str, str] | None:
     """``(message, fix)`` if ``value`` is not an absolute identifier, else ``None``."""
     if value in SPECIAL_TYPES or value in _BUILTIN_NAMES:
         return None
+    parts = value.count(".") + 1
+    if parts > MAX_TYPE_PARTS:
+        return (
+            f"type {_short(value)} has {parts:,} dotted parts; at most {MAX_TYPE_PARTS} are read "
+            "(noob.spec.MAX_TYPE_PARTS), nothing is imported",
+            "write the import path of a function or class, 'package.module.name'",
+        )
     if "." not in value:
         if value.isidentifier():
             return (
@@ -1316,7 +1353,7 @@ def _check_type(value: str) -> tuple[str, str] | None:
     elif all(part.isidentifier() for part in value.split(".")):
         return None
     message = (
-        f"type {value!r} is not an absolute import path: expected 'package.module.name' "
+        f"type {_short(value)} is not an absolute import path: expected 'package.module.name' "
         "(identifiers separated by dots; no ':' and no leading '.')"
     )
     return message, "write it as 'package.module.name'"

@@ -56,6 +56,7 @@ from noob.node.base import Node, Signal, Slot, signature
 from noob.node.gather import Gather
 from noob.plan import Plan, arg_positions, constant_positions, map_regions, region_conflicts
 from noob.spec import (
+    MAX_TUBE_NESTING,
     AssetSpecification,
     Dependency,
     InputScope,
@@ -428,6 +429,10 @@ class _TubeBuilder:
                 self.problem(f"{path}.tube", f"cannot find child tube {params['tube']!r}: {exc}", "give an existing noob_id or a path")
                 return None
         key = str(source.source if isinstance(source, TubeSpecification) else source)
+        if len(_LOADING) >= MAX_TUBE_NESTING:
+            self.problem(f"{path}.tube", f"tubes nest more than {MAX_TUBE_NESTING} levels deep at {params['tube']!r} "
+                         "(noob.spec.MAX_TUBE_NESTING); it is not loaded", "nest fewer levels of `type: tube`")
+            return None
         if key in _LOADING:
             chain = " -> ".join(os.path.basename(k) for k in [*_LOADING[_LOADING.index(key):], key])
             self.problem(f"{path}.tube", f"tubes nest each other in a loop: {chain}", "a tube cannot contain itself")
