@@ -191,8 +191,9 @@ def yaml_peek(key: str, path: str | os.PathLike[str], root: bool = True, first: 
     """The value of ``key:`` in a YAML file, read by scanning lines (no parse).
 
     ``root=True`` only matches unindented keys; ``first=False`` returns every match as a list.
-    Quotes around the value and a trailing ``# comment`` are stripped. Raises ``KeyError``
-    when the key is not found.
+    Quotes around the value and a trailing ``# comment`` are stripped. A key whose value
+    is not on its line (a nested block) does not count. Raises ``KeyError`` when the key is
+    not found.
     """
     indent = "" if root else r"[ \t]*"
     pattern = re.compile(rf"^{indent}{re.escape(key)}[ \t]*:[ \t]*(?P<value>.*?)[ \t]*(?:[ \t]#.*)?$")
@@ -203,6 +204,8 @@ def yaml_peek(key: str, path: str | os.PathLike[str], root: bool = True, first: 
             if match is None:
                 continue
             value = match.group("value")
+            if not value:
+                continue  # `key:` opening a block (its value on the next lines): not a value to peek
             if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
                 value = value[1:-1]
             if first:

@@ -204,3 +204,15 @@ def test_copy_error_lists_every_candidate():
     with pytest.raises(AssetCopyError, match=r"^one of these runner assets .*assets\.conn\.depends.*assets\.conn2\.depends") as info:
         copier(threading.Lock())
     assert "conn or conn2" == info.value.asset
+
+
+def test_yaml_peek_skips_a_key_opening_a_block(tmp_path):
+    """``yaml_peek`` of a key whose value is a nested block raises KeyError, as in the original."""
+    from noob.yaml import yaml_peek
+
+    path = tmp_path / "c.yaml"
+    path.write_text("key1: val1\nkey3:\n  key1: val2\n  key4: val4\n")
+    with pytest.raises(KeyError):
+        yaml_peek("key3", path)
+    assert ("val1", ["val1", "val2"], "val4") == (
+        yaml_peek("key1", path), yaml_peek("key1", path, root=False, first=False), yaml_peek("key4", path, root=False))
