@@ -146,6 +146,8 @@ class Plan:
     - ``node_assets``: per node, ``[(asset_id, slot)]`` of node-scoped assets it takes.
     - ``sources``: nodes without node predecessors.
     - ``uses_epoch``: True if any node asks for the epoch.
+    - ``copier``: what the core copies a stored runner asset with (``copy.deepcopy`` behind
+      :func:`noob.asset.store_copier`, which names the asset when a copy fails).
     - ``regions``: map id -> the node ids it runs once per element (``map_regions``);
       ``region_order``: map id -> that region's execution order; ``top_order``: the order
       without any region's nodes (what the top-level dispatcher runs).
