@@ -216,3 +216,17 @@ def test_yaml_peek_skips_a_key_opening_a_block(tmp_path):
         yaml_peek("key3", path)
     assert ("val1", ["val1", "val2"], "val4") == (
         yaml_peek("key1", path), yaml_peek("key1", path, root=False, first=False), yaml_peek("key4", path, root=False))
+
+
+def test_docs_int_source_example_runs_without_warnings(drive):
+    """The original docs' ``int_source: itertools.count -> multiply_by_2`` example: no warning, 0, 2, 4."""
+    spec = {"noob_id": "docs-int-source", "nodes": {
+        "int_source": {"type": "itertools.count"},
+        "multiply_by_2": {"type": "compat.friction_nodes.multiply", "depends": [{"left": "int_source.value"}],
+                          "params": {"right": 2}},
+        "r": {"type": "return", "depends": "multiply_by_2.value"},
+    }}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        tube = drive.tube(spec)
+    assert [0, 2, 4] == drive.run(tube, 3)
