@@ -26,7 +26,7 @@ if TYPE_CHECKING:  # annotations only: noob.spec imports this module
 
 __all__ = [
     "Asset", "AssetRuntime", "AssetScope", "AssetSpecification", "CopiedStore", "WrapClassAsset", "WrapFuncAsset",
-    "copied_stores", "store_copier",
+    "StoreCopier", "copied_stores", "store_copier",
 ]
 
 
@@ -278,19 +278,27 @@ def copied_stores(spec: Any) -> list[CopiedStore]:
     return out
 
 
-def store_copier(stores: Sequence[CopiedStore]) -> Callable[[Any], Any]:
+class StoreCopier:
     """``copy.deepcopy`` for the core to copy stored runner assets with; a failed copy raises
     ``AssetCopyError`` naming the asset (every candidate when several stores are copied, as the
-    core hands over only the value), why it is copied and how to avoid it."""
-    deepcopy = copy.deepcopy
+    core hands over only the value), why it is copied and how to avoid it. An object, not a
+    closure, so a plan's copier pickles."""
 
-    def copy_stored(value: Any) -> Any:
+    __slots__ = ("stores",)
+
+    def __init__(self, stores: Sequence[CopiedStore]):
+        self.stores = tuple(stores)
+
+    def __call__(self, value: Any) -> Any:
         try:
-            return deepcopy(value)
+            return copy.deepcopy(value)
         except Exception as exc:
-            raise _copy_error(stores, value, exc) from exc
+            raise _copy_error(self.stores, value, exc) from exc
 
-    return copy_stored
+
+def store_copier(stores: Sequence[CopiedStore]) -> Callable[[Any], Any]:
+    """The copier for ``stores`` (see :class:`StoreCopier`)."""
+    return StoreCopier(stores)
 
 
 def _copy_error(stores: Sequence[CopiedStore], value: Any, exc: Exception) -> Exception:

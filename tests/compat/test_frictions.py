@@ -230,3 +230,16 @@ def test_docs_int_source_example_runs_without_warnings(drive):
         warnings.simplefilter("error")
         tube = drive.tube(spec)
     assert [0, 2, 4] == drive.run(tube, 3)
+
+
+def test_store_copier_pickles():
+    """A plan's copier is a plain object: it pickles and still names the asset after a round trip."""
+    import threading
+
+    from noob.asset import copied_stores, store_copier
+    from noob.exceptions import AssetCopyError
+    from noob.spec import TubeSpecification
+
+    copier = pickle.loads(pickle.dumps(store_copier(copied_stores(TubeSpecification.from_any(_connection_tube())))))
+    with pytest.raises(AssetCopyError, match="^assets.conn.depends: runner asset 'conn'"):
+        copier(threading.Lock())
