@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Generator, Iterator
+from pathlib import Path
 from typing import Annotated
+
+import numpy as np
 
 from noob import Name
 
@@ -61,3 +64,31 @@ def send(conn: Connection, value: int) -> Annotated[Connection, Name("conn")]:
 
 def count_sent(conn: Connection) -> int:
     return len(conn.sent)
+
+
+# --------------------------------------------------------------------------- the original README's example
+
+def webcam(index: int = 0) -> Generator[np.ndarray, None, None]:
+    """The original README's source, without a camera: a frame per epoch."""
+    while True:
+        yield np.full((2, 2), index)
+        index += 1
+
+
+def display(frame: np.ndarray) -> None:
+    """The original README's sink."""
+
+
+def frame_sum(frame: np.ndarray) -> int:
+    return int(frame.sum())
+
+
+def iter_directory(path: Path) -> Generator[Path, None, None]:
+    """The original docs' tube-scoped-input example."""
+    for file in sorted(path.iterdir()):
+        if file.is_file():
+            yield file
+
+
+def file_name(file: Path) -> str:
+    return file.name

@@ -243,3 +243,34 @@ def test_store_copier_pickles():
     copier = pickle.loads(pickle.dumps(store_copier(copied_stores(TubeSpecification.from_any(_connection_tube())))))
     with pytest.raises(AssetCopyError, match="^assets.conn.depends: runner asset 'conn'"):
         copier(threading.Lock())
+
+
+def test_original_readme_webcam_example_runs_without_warnings(drive):
+    """The original README's ``webcam -> display`` (Generator[np.ndarray, None, None] into np.ndarray slots)."""
+    spec = {"noob_id": "webcam", "nodes": {
+        "cam": {"type": "compat.friction_nodes.webcam"},
+        "show": {"type": "compat.friction_nodes.display", "depends": [{"frame": "cam.value"}]},
+        "total": {"type": "compat.friction_nodes.frame_sum", "depends": [{"frame": "cam.value"}]},
+        "r": {"type": "return", "depends": "total.value"},
+    }}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        tube = drive.tube(spec)
+    assert [0, 4, 8] == drive.run(tube, 3)
+
+
+def test_original_docs_directory_example_runs_without_warnings(drive, tmp_path):
+    """The original docs' ``iter_directory(path) -> Generator[Path, None, None]`` with a tube-scoped input."""
+    for name in ("a.txt", "b.txt"):
+        (tmp_path / name).write_text(name)
+    spec = {"noob_id": "process-directory",
+            "input": {"directory": {"scope": "tube", "type": "pathlib.Path"}},
+            "nodes": {
+                "file": {"type": "compat.friction_nodes.iter_directory", "params": {"path": "input.directory"}},
+                "name": {"type": "compat.friction_nodes.file_name", "depends": [{"file": "file.value"}]},
+                "r": {"type": "return", "depends": "name.value"},
+            }}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        tube = drive.tube(spec, input={"directory": tmp_path})
+    assert ["a.txt", "b.txt"] == drive.run(tube, 2)
