@@ -158,7 +158,8 @@ class AnnotationWarning(NoobWarning):
     Emitted at load only when both annotations are plain classes (or generic aliases of
     them, compared by origin) and neither is a subclass of the other, so ``list[int]`` into
     ``int`` warns while ``int`` into ``float``, ``Any``, unions with an overlap, ``Optional``,
-    type variables, protocols and unannotated sides never do.
+    type variables, protocols and unannotated sides never do. A generator source's signal is
+    compared by what it yields (``Generator[int, None, None]``, ``Iterator[int]`` -> ``int``).
     Attributes: ``path`` (e.g. ``nodes.b.depends[0]``), ``node`` and ``slot`` (the receiving
     side), ``source`` (``"a.value"``), ``signal_type`` and ``slot_type``.
     """
