@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -69,7 +70,11 @@ def test_validate_warns_about_copied_runner_asset(tmp_path: Path) -> None:
     cmd = [sys.executable, "-m", "noob", "validate"]
     proc = subprocess.run([*cmd, "conn.yaml"], cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=120)
     assert 0 == proc.returncode, proc.stdout + proc.stderr
-    assert ("conn.yaml: warning: assets.box.depends: runner asset 'box' is stored back from 'b.value', which node 'c' "
+    assert ("conn.yaml: assets.box.depends: warning: runner asset 'box' is stored back from 'b.value', which node 'c' "
             "(nodes.c.depends[0]) also reads, so noob deep-copies the value into the asset every epoch") in proc.stdout
+    as_json = subprocess.run([*cmd, "-f", "json", "conn.yaml"], cwd=tmp_path, env=_env(), capture_output=True, text=True,
+                             timeout=120)
+    (problem,) = json.loads(as_json.stdout)[0]["problems"]
+    assert ("warning", "AssetCopyWarning", "assets.box.depends") == (problem["severity"], problem["kind"], problem["path"])
     strict = subprocess.run([*cmd, "--strict", "conn.yaml"], cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=120)
     assert 1 == strict.returncode
