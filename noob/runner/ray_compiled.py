@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import contextlib
 import pickle
+import threading
 import traceback
 from collections.abc import Sequence
 from typing import Any
@@ -134,6 +135,7 @@ class CompiledGraph:
         from ray.dag import InputNode, MultiOutputNode
 
         self.broken = False
+        self._actors = list(dict.fromkeys(actors[st.group] for st in stages))
         self.reporting: list[int] = []
         outputs: list[Any] = []
         with InputNode() as feed:
@@ -183,15 +185,26 @@ class CompiledGraph:
             self.fetch(refs, timeout)
 
     def teardown(self, timeout: float) -> bool:
-        """Stop the graph's loops in the actors. Returns whether the actors were killed (a
-        ``broken`` graph: a node may still be running, and Ray would wait for it forever)."""
+        """Stop the graph's loops in the actors, within ``timeout`` seconds. Returns whether
+        the actors were killed: a ``broken`` graph (a node may still be running, and Ray would
+        wait for it forever), or loops that did not stop in time (killing them ends Ray's wait)."""
         from ray.dag import DAGContext
 
         ctx = DAGContext.get_current()
         previous = ctx.teardown_timeout
         ctx.teardown_timeout = max(1, int(min(timeout, previous)))
+        kill = self.broken
+        worker = threading.Thread(target=self._graph.teardown, kwargs={"kill_actors": kill}, daemon=True,
+                                  name="noob-ray-teardown")
         try:
-            self._graph.teardown(kill_actors=self.broken)
+            worker.start()
+            worker.join(max(5.0, min(timeout, 60.0)))
+            if worker.is_alive():
+                kill = True
+                for actor in self._actors:
+                    with contextlib.suppress(Exception):
+                        ray.kill(actor)
+                worker.join(30.0)
         finally:
             ctx.teardown_timeout = previous
-        return self.broken
+        return kill
