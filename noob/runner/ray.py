@@ -23,7 +23,7 @@ Placement
 
     ``fused`` is the default because it is the fastest on ``benchmarks/test_ray.py``: an epoch
     costs one actor call however long the chain, and nothing is serialised between nodes
-    (chain10 on a 2-core machine: ~1.2 ms per epoch fused, within 1.0-1.3x of one
+    (chain10 on a 2-core machine, classic actor calls: ~1.2 ms per epoch fused, within 1.0-1.3x of one
     hand-written actor making the same calls; ~24 ms with ``placement="node"``, 1.3-1.5x of
     a hand-written chain of 11 actors). Parallelism is
     asked for explicitly: put stages in their own groups and raise ``max_epochs_in_flight``.
@@ -45,18 +45,38 @@ Stages
     and events in a ``_Status`` when there are any: one small object per stage); the values
     go straight to the actors that read them.
 
+Compiled graphs
+    By default (``compiled="auto"``) the stages run as one Ray Compiled Graph
+    (``noob.runner.ray_compiled``), built and compiled at ``init()`` and torn down at
+    ``deinit()``: each stage is the bound ``run_compiled`` of its actor, values cross actors
+    through Ray's channels (shared memory on one machine) instead of object refs, and an
+    epoch costs one write of the graph's input and one read of its outputs. The receiving
+    actor copies a value out of the channel once (a view a node kept would stop the channel),
+    so a value that crosses actors arrives as the actor's own, writeable copy. Classic actor
+    calls (``.remote()`` per stage, object refs; ``compiled=False``) remain the fallback where
+    a compiled graph cannot run: Ray Client connections (``address="ray://..."``), a Ray
+    without ``ray.dag``, and any tube Ray refuses to compile; ``"auto"`` then warns once
+    (``CompiledFallbackWarning``, naming the reason) and ``compiled=True`` raises. Calls
+    between epochs (``enable_node``, ``store``, ...) reach the actors as ordinary calls
+    while the graph runs on its own thread there; ``add_callback`` recompiles it.
+
 Epochs in flight
     ``max_epochs_in_flight=k`` lets ``run()``/``iter()`` submit epoch e+1 .. e+k-1 before epoch
     e's result is fetched, so a source stage works on the next epoch while later stages work
-    on this one. Results come back in epoch order. ``process()`` is always one epoch. With
-    k > 1, ``iter(n)`` may run up to k-1 epochs past the last one it yields (dropped), and an
-    epoch that fails lets the epochs already in flight finish (their results are dropped).
+    on this one (on a compiled graph, Ray's bounded in-flight executions). Results come back
+    in epoch order. ``process()`` is always one epoch. ``run(n)`` runs exactly ``n`` epochs;
+    ``iter(n)`` starts an epoch only while the epochs in flight could not yet give its ``n``
+    results, so it runs none past its last result either. An epoch that fails lets the epochs
+    already in flight finish (their results are dropped).
 
 Failures
-    A node's exception comes back as itself (unwrapped from ``RayTaskError``), with the note
-    naming node, epoch and tube written in the actor, and the remote traceback as its
-    ``__cause__``. A dead actor is ``RayActorLostError`` naming its group and nodes; a wait
-    longer than ``timeout`` seconds is ``RayTimeoutError`` naming what was awaited. ``deinit()``
+    A node's exception comes back as itself (unwrapped from ``RayTaskError``, or sent as a
+    ``StageFailed`` value on a compiled graph), with the note naming node, epoch and tube
+    written in the actor, and the remote traceback as its ``__cause__``. A dead actor is
+    ``RayActorLostError`` naming its group and nodes; a wait longer than ``timeout`` seconds
+    is ``RayTimeoutError`` naming what was awaited (on a compiled graph, the group still
+    running a stage). After a timeout a compiled graph is stopped: ``deinit()`` kills its
+    actors (a node may still be running in them) and ``init()`` starts new ones. ``deinit()``
     asks every actor to deinitialise its nodes and assets, whatever the others do.
 
 Actors are pooled per Ray session (``reuse_actors``): ``deinit()`` tears down the nodes and
