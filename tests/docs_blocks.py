@@ -5,11 +5,11 @@ that every example in it runs as written:
 
 - A block whose fence has ``title="name"`` writes that file into the page's working
   directory (```` ```python title="nodes.py" ````, ```` ```yaml title="pipeline.yaml" ````).
-  A written ``.yaml`` file with a ``nodes`` key is a tube: it is loaded and checked when the
-  page ends (after every file of the page exists).
+  A written ``.yaml`` file with a ``nodes`` key is a tube: it is checked as ``noob validate`` checks it
+  when the page ends (after every file of the page exists): no error, no warning.
 - A ``python`` block without a title runs in the page's directory, in one namespace shared by
   the page's blocks (a page reads like a notebook). Its ``assert`` lines are the results.
-- A ``yaml`` block without a title is a whole tube: it is loaded where it stands, with the
+- A ``yaml`` block without a title is a whole tube: it is checked where it stands, with the
   files the page wrote so far.
 - A ``sh`` block runs line by line in the page's directory (``noob`` is this checkout's).
 - A ``console`` block holds ``$ command`` lines, each followed by the exact standard output
@@ -17,7 +17,8 @@ that every example in it runs as written:
 - ``text`` blocks show output or messages and are not run (they are counted).
 - A marker comment on the line before a fence changes that:
   ``<!-- docs-test: skip REASON -->`` (not run; counted and listed in ``test_docs.py``),
-  ``<!-- docs-test: invalid -->`` (a tube that must fail to load with a ``SpecError``),
+  ``<!-- docs-test: invalid -->`` (a tube that must fail the checks of ``noob validate``),
+  ``<!-- docs-test: warns -->`` (a tube that loads with a warning),
   ``<!-- docs-test: needs ray -->`` (run only where ``ray`` imports).
 """
 
@@ -32,7 +33,7 @@ REPO = Path(__file__).resolve().parent.parent
 DOCS = REPO / "docs"
 
 _FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<ticks>```+)(?P<lang>[\w+-]*)(?P<info>.*)$")
-_MARKER = re.compile(r"^\s*<!--\s*docs-test:\s*(?P<kind>skip|invalid|needs)\b\s*(?P<arg>.*?)\s*-->\s*$")
+_MARKER = re.compile(r"^\s*<!--\s*docs-test:\s*(?P<kind>skip|invalid|warns|needs)\b\s*(?P<arg>.*?)\s*-->\s*$")
 _TITLE = re.compile(r'title="(?P<title>[^"]+)"')
 
 
