@@ -40,7 +40,14 @@ def _page_id(path: Path) -> str:
 
 
 def _purge_modules(directory: Path) -> None:
-    """Forget modules imported from ``directory``: a page may rewrite ``nodes.py``."""
+    """Forget modules imported from ``directory``: a page may rewrite ``nodes.py``.
+
+    noob remembers what each dotted ``type`` resolved to; that memory is cleared too, or a
+    tube would get the function of a module this forgot.
+    """
+    import noob.utils
+
+    noob.utils._resolve_cache.clear()
     for name, module in list(sys.modules.items()):
         file = getattr(module, "__file__", None)
         if file and Path(file).resolve().is_relative_to(directory):
