@@ -30,6 +30,7 @@ NOT_RUN = {
     ("README.md", "installs the docs extra and builds the site: .ci/run runs exactly this"),
     ("docs/assets.md", "the shape of an asset entry, with placeholders"),
     ("docs/runners.md", "needs a Ray cluster started with `ray start --head`"),
+    ("docs/performance.md", "runs the benchmark suite (minutes)"),
     ("docs/index.md", "installs from PyPI"),
 }
 
