@@ -17,7 +17,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from docs_blocks import REPO, Block, blocks, console_commands, pages
 
 RUN_LANGS = {"python", "yaml", "sh", "console"}
