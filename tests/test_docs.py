@@ -30,7 +30,7 @@ NOT_RUN = {
     ("docs/assets.md", "the shape of an asset entry, with placeholders"),
     ("docs/runners.md", "needs a Ray cluster started with `ray start --head`"),
     ("docs/performance.md", "runs the benchmark suite (minutes)"),
-    ("docs/index.md", "installs from PyPI"),
+    ("docs/index.md", "installs into the current environment"),
 }
 
 PAGES = pages()
