@@ -62,7 +62,7 @@ def pages() -> list[Path]:
 def blocks(path: Path) -> list[Block]:
     """Every fenced block of one Markdown file, in order."""
     lines = path.read_text(encoding="utf-8").splitlines()
-    rel = path.relative_to(REPO).as_posix()
+    rel = path.relative_to(REPO).as_posix() if path.is_relative_to(REPO) else path.name
     out: list[Block] = []
     i = 0
     while i < len(lines):

@@ -133,10 +133,8 @@ def _ray_available() -> bool:
     return importlib.util.find_spec("ray") is not None
 
 
-@pytest.mark.parametrize("page", PAGES, ids=_page_id)
-def test_page_examples_run(page: Path, core: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every code block of the page runs as written; its tubes load (or fail, if marked so)."""
-    workdir = tmp_path.resolve()
+def _run_page(page: Path, workdir: Path, core: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run every block of ``page`` in ``workdir``, then check the tubes it wrote."""
     monkeypatch.chdir(workdir)
     monkeypatch.syspath_prepend(str(workdir))
     monkeypatch.setattr(sys, "dont_write_bytecode", True)
@@ -163,6 +161,46 @@ def test_page_examples_run(page: Path, core: str, tmp_path: Path, monkeypatch: p
                 except Exception:
                     pass
         _purge_modules(workdir)
+
+
+@pytest.mark.parametrize("page", PAGES, ids=_page_id)
+def test_page_examples_run(page: Path, core: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every code block of the page runs as written; its tubes load (or fail, if marked so)."""
+    _run_page(page, tmp_path.resolve(), core, monkeypatch)
+
+
+_TUBE = """noob_id: probe
+nodes:
+  c:
+    type: noob.testing.count_source
+  out:
+    type: return
+    depends: c.index
+"""
+
+#: pages that are wrong in one way each: running them must fail
+BROKEN_PAGES = {
+    "wrong-result": f"```yaml title=\"t.yaml\"\n{_TUBE}```\n\n```python\n"
+    "from noob import SynchronousRunner, Tube\n"
+    "with SynchronousRunner(Tube.from_specification('t.yaml')) as r:\n"
+    "    assert r.run(n=2) == [0, 2]\n```\n",
+    "wrong-output": f"```yaml title=\"t.yaml\"\n{_TUBE}```\n\n```console\n$ noob run t.yaml -n 2 -f json\n[0, 2]\n```\n",
+    "valid-marked-invalid": f"<!-- docs-test: invalid -->\n```yaml title=\"t.yaml\"\n{_TUBE}```\n",
+    "invalid-tube": "```yaml\nnoob_id: bad\nnodes:\n  a:\n    type: noob.testing.no_such_thing\n```\n",
+    "failing-shell": f"```yaml title=\"t.yaml\"\n{_TUBE}```\n\n```sh\nnoob run missing.yaml\n```\n",
+    "unknown-language": "```rust\nfn main() {}\n```\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(BROKEN_PAGES))
+def test_broken_page_fails(name: str, core: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The harness catches a wrong result, wrong output, a wrong marker, a bad tube, a failing command."""
+    page = tmp_path / f"{name}.md"
+    page.write_text(BROKEN_PAGES[name], encoding="utf-8")
+    workdir = tmp_path / "work"
+    workdir.mkdir()
+    with pytest.raises(AssertionError):
+        _run_page(page, workdir.resolve(), core, monkeypatch)
 
 
 def test_every_block_is_run_or_listed() -> None:
@@ -209,3 +247,12 @@ def test_mkdocs_build_strict(tmp_path: Path) -> None:
     )
     assert [] == fetched
     assert (site / "api" / "tube" / "index.html").exists()
+
+
+def test_readme_links_exist() -> None:
+    """Every relative link of README.md points to a file of the repository."""
+    readme = REPO / "README.md"
+    links = re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", readme.read_text("utf-8"))
+    relative = [link for link in links if "://" not in link]
+    assert [] == [link for link in relative if not (REPO / link).exists()]
+    assert relative, "README.md links to the guide"
