@@ -30,8 +30,12 @@ NOT_RUN = {
     ("docs/assets.md", "the shape of an asset entry, with placeholders"),
     ("docs/runners.md", "needs a Ray cluster started with `ray start --head`"),
     ("docs/performance.md", "runs the benchmark suite (minutes)"),
+    ("docs/view.md", "serves the page until Ctrl-C"),
     ("docs/index.md", "installs into the current environment"),
 }
+
+#: `<!-- docs-test: needs NAME -->`: the block runs where these modules import (the extra is installed)
+NEEDS = {"ray": ("ray",), "view": ("starlette", "uvicorn", "websockets")}
 
 PAGES = pages()
 
@@ -129,10 +133,6 @@ def _run_block(block: Block, workdir: Path, namespace: dict, core: str, tubes: l
         raise AssertionError(f"{block.where}: don't know how to run a {block.lang!r} block")
 
 
-def _ray_available() -> bool:
-    return importlib.util.find_spec("ray") is not None
-
-
 def _run_page(page: Path, workdir: Path, core: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """Run every block of ``page`` in ``workdir``, then check the tubes it wrote."""
     monkeypatch.chdir(workdir)
@@ -145,8 +145,8 @@ def _run_page(page: Path, workdir: Path, core: str, monkeypatch: pytest.MonkeyPa
             if block.marker == "skip" or (block.lang in SHOWN_LANGS and not block.title):
                 continue
             if block.marker == "needs":
-                assert block.marker_arg == "ray", f"{block.where}: unknown requirement {block.marker_arg!r}"
-                if not _ray_available():
+                assert block.marker_arg in NEEDS, f"{block.where}: unknown requirement {block.marker_arg!r}"
+                if not all(importlib.util.find_spec(module) for module in NEEDS[block.marker_arg]):
                     continue
             _run_block(block, workdir, namespace, core, tubes)
         _purge_modules(workdir)
