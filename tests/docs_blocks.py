@@ -19,7 +19,8 @@ that every example in it runs as written:
   ``<!-- docs-test: skip REASON -->`` (not run; counted and listed in ``test_docs.py``),
   ``<!-- docs-test: invalid -->`` (a tube that must fail the checks of ``noob validate``),
   ``<!-- docs-test: warns -->`` (a tube that loads with a warning),
-  ``<!-- docs-test: needs ray -->`` / ``needs view`` (run only where that extra is installed).
+  ``<!-- docs-test: needs ray -->`` / ``needs view`` (run only where that extra is installed; a
+  ``needs ray`` python block runs alone in a fresh process, so it starts its own Ray).
 """
 
 from __future__ import annotations

@@ -107,7 +107,17 @@ def _run_block(block: Block, workdir: Path, namespace: dict, core: str, tubes: l
             tubes.append((target, block))
         return
     _purge_modules(workdir)
-    if block.lang == "python":
+    if block.lang == "python" and block.marker == "needs" and block.marker_arg == "ray":
+        # a fresh process: the block starts (and stops) its own Ray, whose workers import the
+        # page's modules from its working directory -- never a Ray some other test left running
+        env = _env(core, workdir)
+        env["PYTHONPATH"] = os.pathsep.join((str(workdir), env["PYTHONPATH"]))
+        result = subprocess.run(
+            [sys.executable, "-c", "\n" * block.line + block.code],
+            cwd=workdir, env=env, capture_output=True, text=True, timeout=600,
+        )  # fmt: skip
+        assert result.returncode == 0, f"{block.where}: exit {result.returncode}\n{result.stderr[-3000:]}"
+    elif block.lang == "python":
         code = compile("\n" * (block.line) + block.code, block.page, "exec")
         exec(code, namespace)
     elif block.lang == "yaml":
