@@ -150,6 +150,12 @@ def _run_page(page: Path, workdir: Path, core: str, monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(sys, "dont_write_bytecode", True)
     namespace: dict = {"__name__": "__docs__"}
     tubes: list = []
+    # a module the page writes (nodes.py, mylab/...) must not be shadowed by one of the same
+    # name imported elsewhere: set those aside for the page, and put them back afterwards
+    written = {Path(b.title).parts[0].removesuffix(".py") for b in blocks(page) if b.title and b.title.endswith(".py")}
+    saved = {n: m for n, m in sys.modules.items() if n.split(".")[0] in written}
+    for name in saved:
+        del sys.modules[name]
     try:
         for block in blocks(page):
             if block.marker == "skip" or (block.lang in SHOWN_LANGS and not block.title):
@@ -171,6 +177,7 @@ def _run_page(page: Path, workdir: Path, core: str, monkeypatch: pytest.MonkeyPa
                 except Exception:
                     pass
         _purge_modules(workdir)
+        sys.modules.update(saved)
 
 
 @pytest.mark.parametrize("page", PAGES, ids=_page_id)
