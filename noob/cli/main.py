@@ -172,8 +172,22 @@ def _show_warning(message: Any, category: type, filename: str, lineno: int, file
     print(f"noob: warning: {message}", file=sys.stderr)
 
 
+def _import_from_cwd() -> None:
+    """Put the current directory first on ``sys.path`` (where ``python -m`` puts it), once."""
+    cwd = os.getcwd()
+    if not any(os.path.abspath(entry or os.curdir) == cwd for entry in sys.path):
+        sys.path.insert(0, cwd)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the ``noob`` command line with ``argv`` (default: ``sys.argv[1:]``); the exit code."""
+    """Run the ``noob`` command line with ``argv`` (default: ``sys.argv[1:]``); the exit code.
+
+    From the command line (``argv`` not given), modules in the current directory import, as
+    under ``python -m noob``: the ``noob`` console script would otherwise only see its own
+    ``bin`` directory and installed packages.
+    """
+    if argv is None:
+        _import_from_cwd()
     parser = build_parser()
     args = parser.parse_args(argv)  # exits 2 itself on a usage error
     debug = getattr(args, "debug", False)
