@@ -378,10 +378,11 @@ cdef class Dispatcher:
     def run_each(self, list values, items, Py_ssize_t value_slot, int ret, Py_ssize_t ret_slot):
         """Run the order once per element of ``items``, the element in ``value_slot`` (a map).
 
-        Returns the values of slot ``ret_slot`` from the runs where node ``ret`` ran (``[]``
-        when ``ret`` < 0). ``item_index`` is the element being run, so the runner can name the
-        sub-epoch when a node raises. Python: ``for k, item in enumerate(items):
-        values[value_slot] = item; self.run(values); if ran[ret]: out.append(values[ret_slot])``.
+        Returns ``(k, value of slot ret_slot)`` for each element ``k`` whose run ran node
+        ``ret`` (``[]`` when ``ret`` < 0). ``item_index`` is the element being run, so the
+        runner can name the sub-epoch when a node raises. Python: ``for k, item in
+        enumerate(items): values[value_slot] = item; self.run(values); if ran[ret]:
+        out.append((k, values[ret_slot]))``.
         """
         cdef list collected = []
         cdef Py_ssize_t k = 0
@@ -395,7 +396,7 @@ cdef class Dispatcher:
             _set(values, value_slot, item)
             self.run(values)
             if ret >= 0 and self._ran[ret]:
-                collected.append(<object>PyList_GET_ITEM(values, ret_slot))
+                collected.append((k, <object>PyList_GET_ITEM(values, ret_slot)))
             k += 1
         self.item_index = -1
         return collected

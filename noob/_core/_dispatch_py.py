@@ -225,7 +225,7 @@ class Dispatcher:
             values[value_slot] = item
             self.run(values)
             if ret >= 0 and self.ran[ret]:
-                collected.append(values[ret_slot])
+                collected.append((k, values[ret_slot]))
         self.item_index = -1
         return collected
 
