@@ -66,5 +66,10 @@ class Gather(Node):
                 raise TypeError(f"gather node {self.id!r} was asked to flatten, but got a non-iterable {item!r}") from None
         return flat
 
+    def discard(self) -> None:
+        """Drop what was collected and not yet emitted (the runner calls it when an epoch
+        fails inside a map region, so no partial list survives into the next epoch)."""
+        self._items = []
+
     def deinit(self) -> None:
         self._items = []

@@ -135,6 +135,48 @@ class TubeRunner:
         self._gathers = {plan.index[k] for k, nd in self.nodes.items() if isinstance(nd.obj, type) and issubclass(nd.obj, Gather)}
         self._return_index = next((plan.index[k] for k, nd in self.nodes.items() if isinstance(nd, ReturnNode)), None)
         self._return_slot = None if self._return_index is None else plan.signal_slot[(plan.node_ids[self._return_index], "value")]
+        self._return_keys = self._return_key_table()
+        # per map: the gathers of its region (emptied when an element fails, so no partial
+        # list survives the epoch) and the value slots of those that collapse it (`n: <map>.n`),
+        # which emit [] when the map is given an empty list
+        self._region_gathers = {m: [self.nodes[plan.node_ids[g]] for g in sorted(r & self._gathers)] for m, r in plan.regions.items()}
+        self._collapse_slots = {m: self._collapsing_gather_slots(m) for m in plan.regions}
+
+    def _return_key_table(self) -> list[tuple[str, int, int]]:
+        """``(key, depth, slot)`` of each dict-form entry of the return node, in declared order.
+
+        ``depth`` is how many maps the key's value is emitted under: 0 for a node outside every
+        map region (including nodes after the gather that collapses a map), one more per
+        enclosing region, and one more for a map's own ``value``. ``slot`` is where its value is.
+        """
+        if self._return_index is None:
+            return []
+        plan = self.plan
+        out = []
+        for dep in self.tube.spec.nodes[plan.node_ids[self._return_index]].dependencies:
+            if not isinstance(dep.slot, str):
+                continue
+            if dep.node == "input":
+                out.append((dep.slot, 0, plan.input_slot[dep.signal]))
+                continue
+            if dep.node == "assets":
+                out.append((dep.slot, 0, plan.asset_slot[dep.signal]))
+                continue
+            j = plan.index[dep.node]
+            depth = sum(1 for r in plan.regions.values() if j in r) + int(j in plan.regions and dep.signal == "value")
+            out.append((dep.slot, depth, plan.signal_slot.get((dep.node, dep.signal), -1)))
+        return out
+
+    def _collapsing_gather_slots(self, m: int) -> list[int]:
+        """Value slots of the gathers in map ``m``'s region that take ``n`` from ``m.n``."""
+        plan = self.plan
+        map_id = plan.node_ids[m]
+        slots = []
+        for g in sorted(plan.regions[m] & self._gathers):
+            deps = self.tube.spec.nodes[plan.node_ids[g]].dependencies
+            if any(d.slot == "n" and d.node == map_id and d.signal == "n" for d in deps):
+                slots.append(plan.signal_slot[(plan.node_ids[g], "value")])
+        return slots
 
     # ------------------------------------------------------------------ lifecycle helpers
     def _run_async(self, awaitable: Any) -> Any:
@@ -345,12 +387,21 @@ class TubeRunner:
         if ret is not None and ret not in plan.region_order[m]:
             collect = next(int(j) for j in plan.region_order[m] if j in plan.regions and ret in plan.regions[int(j)])
 
+        collapse = self._collapse_slots[m]
+        gathers = self._region_gathers[m]
+
         def run_map(value: Any) -> Any:
             try:
                 items = list(value)
             except TypeError:
                 raise TypeError(f"map node {node_id!r} needs an iterable value, got {type(value).__name__}: {value!r}") from None
             if not items:
+                # nothing to run per element: the gathers that collapse this map emit [] (as
+                # they would after zero elements), and a return inside the region gets no value
+                for slot in collapse:
+                    values[slot] = []
+                if ret is not None:
+                    values[ret_slot] = _Batch([])
                 return (NOEVENT, NOEVENT)
             values[n_slot] = len(items)
             parent = values[epoch_slot]
@@ -362,6 +413,9 @@ class TubeRunner:
                 else:
                     collected = sub.run_each(values, items, value_slot, -1 if collect is None else collect, ret_slot)
             except BaseException as exc:
+                for g in gathers:  # a failed epoch leaves no partial gather behind
+                    if g.instance is not None:
+                        g.instance.discard()
                 if sub.current >= 0:
                     where = (parent if isinstance(parent, Epoch) else Epoch(parent)) / (node_id, sub.item_index)
                     self._name_failure(exc, sub.current, where)
@@ -369,7 +423,13 @@ class TubeRunner:
             finally:
                 values[epoch_slot] = parent
             if ret is not None:
-                flat = [x for got in collected for x in (got.items if type(got) is _Batch else (got,))]
+                # (element path, value) of every return call, the path prefixed with this
+                # map's element index (see _aggregate)
+                flat = [
+                    ((k, *path), x) if type(got) is _Batch else ((k,), got)
+                    for k, got in collected
+                    for path, x in (got.items if type(got) is _Batch else (((), got),))
+                ]
                 values[ret_slot] = _Batch(flat) if flat else NOEVENT
             return (items[-1], len(items))
 
@@ -388,10 +448,11 @@ class TubeRunner:
         for k, item in enumerate(items):
             epoch = values[self._epoch_slot] = root / (node_id, k)
             try:
-                collected.extend(sub.run_each(values, (item,), value_slot, -1 if ret is None else ret, ret_slot))
+                got = sub.run_each(values, (item,), value_slot, -1 if ret is None else ret, ret_slot)
             except BaseException:
                 sub.item_index = k
                 raise
+            collected.extend((k, x) for _, x in got)
             if keep:
                 self._record_element(sub, node_id, epoch, item)
         return collected
@@ -422,40 +483,45 @@ class TubeRunner:
     def _aggregate(self, batch: _Batch) -> Any:
         """The return value after a map: per-element values gathered into the return's shape.
 
-        Scalar form -> list; list form -> one tuple of every element's values; dict form ->
-        each key a list of per-element values (a key fed from outside the map: its single
-        value); both -> ``(tuple, dict)``. Unlike the original, a one-element map still gives
-        lists (§13.3: the scalar was a bug).
+        ``batch.items`` holds ``(element path, value)`` per call of the return node inside the
+        region (the path: one element index per enclosing map). Scalar form -> list; list form
+        -> one tuple of every element's values; dict form -> per key, one value per sub-epoch
+        the key's signal was emitted in (``_return_key_table``'s depth: a key fed by the outer
+        map of two nested ones gets one value per outer element, not one per inner element),
+        as a list; a key fed from outside every map (also after the gather that collapses
+        it) -> its single value, read when the epoch ends; both -> ``(tuple, dict)``. Unlike
+        the original, a one-element map still gives lists (§13.3: the scalar was a bug).
         """
         assert self._return_index is not None, "only called for tubes with a return node"
         node = self.nodes[self.plan.node_ids[self._return_index]]
         assert isinstance(node, ReturnNode)
-        items = [v for v in batch.items if v is not None]
         if node.scalar:
-            return list(batch.items)
-        outside = self._return_outside_keys()
+            return [v for _, v in batch.items]
         pos: list[Any] = []
-        kw: dict[str, Any] = {}
-        for item in items:
+        per_key: dict[str, dict[tuple, Any]] = {}
+        depth = {key: d for key, d, _ in self._return_keys}
+        for path, item in batch.items:
+            if item is None:
+                continue
             args, kwargs = (item if node.has_pos and node.has_kw else ((item, {}) if node.has_pos else ((), item)))
             pos.extend(args)
             for key, value in kwargs.items():
-                if key in outside:
-                    kw.setdefault(key, value)
-                else:
-                    kw.setdefault(key, []).append(value)
+                d = depth.get(key, 0)
+                if d:
+                    per_key.setdefault(key, {}).setdefault(path[:d], value)
+        kw: dict[str, Any] = {}
+        values = self._values
+        for key, d, slot in self._return_keys:
+            if d == 0:
+                if slot >= 0 and values[slot] is not NOEVENT:
+                    kw[key] = values[slot]
+            elif key in per_key:
+                kw[key] = list(per_key[key].values())
         if node.has_pos and node.has_kw:
             return (tuple(pos), kw)
         if node.has_kw:
             return kw or None
         return tuple(pos)
-
-    def _return_outside_keys(self) -> set[str]:
-        plan = self.plan
-        inside = set().union(*plan.regions.values()) if plan.regions else set()
-        assert self._return_index is not None, "only called for tubes with a return node"
-        nspec = self.tube.spec.nodes[plan.node_ids[self._return_index]]
-        return {d.slot for d in nspec.dependencies if isinstance(d.slot, str) and plan.index.get(d.node) not in inside}
 
     def _set_inputs(self, inputs: Mapping[str, Any]) -> list[tuple[int, Any]]:
         """Put this call's inputs in their slots; return what to restore after the epoch."""
