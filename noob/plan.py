@@ -292,6 +292,8 @@ class Plan:
         self._map_regions(tube, src_e, dst_e)
 
         self.initial_values = values
+        #: per node, the keyword names of its call (``None``: positional only)
+        self.kwnames: list[Any] = kwnames
         self._tables = dict(
             order=self.top_order,
             arg_ptr=np.asarray(arg_ptr, np.int32),

@@ -139,3 +139,26 @@ def driver_kinds(n: int, kinds: Any, n_fns: int) -> np.ndarray:
     if n and (int(k.min()) < 0 or int(k.max()) > 5):
         raise ValueError(f"kinds must be 0 to 5 (KIND_INLINE to KIND_GATE), got {sorted(set(k.tolist()) - set(range(6)))}")
     return k.astype(np.uint8)
+
+
+NATIVE_KINDS = 6  # NATIVE_CALL .. NATIVE_RET_BOTH
+
+
+def native(kind: int, aux: Any, gather_n: int, width: int, npos: int) -> None:
+    """A ``set_native`` request fits the node's argument layout, else ``ValueError``.
+
+    A gather takes keyword ``value`` (then ``n`` when ``gather_n`` is 0) and a list to collect
+    into; a scalar return takes one positional argument.
+    """
+    if not 0 <= kind < NATIVE_KINDS:
+        raise ValueError(f"native kind {kind} is not one of 0 to {NATIVE_KINDS - 1} (NATIVE_CALL to NATIVE_RET_BOTH)")
+    if gather_n < 0:
+        raise ValueError(f"gather_n must be >= 0, got {gather_n}")
+    if kind == 1:
+        if not isinstance(aux, list):
+            raise ValueError(f"a native gather collects into a list, got {type(aux).__name__}")
+        if npos != 0 or width != (1 if gather_n else 2):
+            raise ValueError(f"a native gather takes {'value' if gather_n else 'value and n'} as keywords; "
+                             f"the node has {npos} positional and {width - npos} keyword arguments")
+    elif kind == 2 and (npos != 1 or width != 1):
+        raise ValueError(f"a scalar return takes one positional argument; the node has {npos} positional of {width}")

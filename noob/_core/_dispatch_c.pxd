@@ -18,6 +18,16 @@ cdef enum:
     S_READY = 1
     S_DONE = 2
 
+# per-node native operations of Dispatcher.run (mirrored as NATIVE_* in _dispatch_py.py):
+# special nodes the loop carries out itself instead of calling ``fns[node]``
+cdef enum:
+    N_CALL = 0         # call fns[node] (every user node)
+    N_GATHER = 1       # append arg 0 to aux[node]; emit a copy and clear it at gather_n (or arg 1) items
+    N_RET_SCALAR = 2   # the return node, ``depends: a.x``: arg 0 itself
+    N_RET_TUPLE = 3    # ``depends: [a.x, b.y]``: tuple of the positional args
+    N_RET_DICT = 4     # ``depends: [{k: a.x}]``: dict of the keywords that fired, or None
+    N_RET_BOTH = 5     # both forms: (tuple, dict)
+
 cdef class Dispatcher:
     # readonly: the loop indexes fns, kwnames and the tables behind these arrays unchecked,
     # so rebinding one from Python would bypass the checks __init__ made (mutating fns[i]
@@ -31,6 +41,10 @@ cdef class Dispatcher:
     cdef public int n_exhausted_now
     cdef public Py_ssize_t item_index
     cdef readonly Py_ssize_t n_slots
+    cdef readonly object native, gather_n
+    cdef readonly list aux
+    cdef uint8_t[::1] _native
+    cdef int32_t[::1] _gather_n
     cdef int32_t[::1] _order, _arg_ptr, _arg_src, _n_pos, _out_ptr, _out_slot
     cdef int32_t[::1] _store_ptr, _store_src, _store_dst
     cdef uint8_t[::1] _flags, _arg_req, _store_copy, _ran

@@ -25,6 +25,10 @@ Per-node tables (``n`` nodes; CSR-style ``*_ptr`` arrays have ``n + 1`` entries)
     store_dst  int32[r]      through ``deepcopy`` if store_copy is 1 (another node still
     store_copy uint8[r]      consumes the signal), else the object itself
     ran        uint8[n]    output: 1 if the node was called this epoch and emitted
+    native     uint8[n]    N_CALL, or the special node ``run`` carries out itself (set_native)
+    gather_n   int32[n]    N_GATHER: emit every gather_n values; 0: the count is arg 1's value
+    aux        list[n]     N_GATHER: the list collecting values (shared with the ``Gather``
+                           node, which empties it in place); None otherwise
 
 Compiler directives are set once in setup.py (boundscheck/wraparound off): every public
 entry (each ``def``/``cpdef`` below) first validates what it is given with ``_checks`` -- the
@@ -62,6 +66,13 @@ F_GENERATOR = C_GENERATOR
 F_HOOK_BEFORE = C_HOOK_BEFORE
 F_HOOK_AFTER = C_HOOK_AFTER
 F_EXHAUSTED = C_EXHAUSTED
+
+NATIVE_CALL = N_CALL
+NATIVE_GATHER = N_GATHER
+NATIVE_RET_SCALAR = N_RET_SCALAR
+NATIVE_RET_TUPLE = N_RET_TUPLE
+NATIVE_RET_DICT = N_RET_DICT
+NATIVE_RET_BOTH = N_RET_BOTH
 
 # scheduler node states (mirrored as S_* in _dispatch_py.py)
 STATE_WAITING = S_WAITING
@@ -314,6 +325,55 @@ cdef inline int _finish(Dispatcher d, int32_t node, list values, object result) 
     return 0
 
 
+cdef object _native(Dispatcher d, int32_t node, list values):
+    """What the special node ``node`` emits this epoch (``d._native[node]``), computed here
+    rather than by a Python call. No user code runs. ``_check`` has passed: required args hold
+    values; an optional keyword may hold NoEvent (left out, as in a call).
+
+    Python: N_GATHER ``items.append(arg0); target = gather_n or arg1; if len(items) < target:
+    NoEvent else (out := items[:], items.clear(), out)``; returns: ``arg0``, ``tuple(pos)``,
+    ``{k: v for present kw} or None``, ``(tuple(pos), dict(kw))``.
+    """
+    cdef Py_ssize_t k, a0 = d._arg_ptr[node], a1 = d._arg_ptr[node + 1], npos = d._n_pos[node]
+    cdef Py_ssize_t target, have
+    cdef uint8_t kind = d._native[node]
+    cdef PyObject* v
+    cdef list items
+    cdef tuple pos, names
+    cdef dict kw
+    if kind == N_GATHER:
+        items = <list>d.aux[node]
+        items.append(<object>PyList_GET_ITEM(values, d._arg_src[a0]))
+        target = d._gather_n[node]
+        if target == 0:
+            # the count from arg 1 (a map's ``n``); NoEvent: no count, collect only (as Gather)
+            v = <PyObject*>PyList_GET_ITEM(values, d._arg_src[a0 + 1])
+            if v == _NOEVENT:
+                return NOEVENT
+            target = <object>v
+        have = len(items)
+        if have < target:
+            return NOEVENT
+        out = items[:]
+        del items[:]
+        return out
+    if kind == N_RET_SCALAR:
+        return <object>PyList_GET_ITEM(values, d._arg_src[a0])
+    pos = tuple([<object>PyList_GET_ITEM(values, d._arg_src[k]) for k in range(a0, a0 + npos)])
+    if kind == N_RET_TUPLE:
+        return pos
+    kw = {}
+    if a1 - a0 > npos:
+        names = <tuple>d.kwnames[node]
+        for k in range(a0 + npos, a1):
+            v = <PyObject*>PyList_GET_ITEM(values, d._arg_src[k])
+            if v != _NOEVENT:
+                kw[names[k - a0 - npos]] = <object>v
+    if kind == N_RET_DICT:
+        return kw or None
+    return (pos, kw)
+
+
 cdef class Dispatcher:
     """Runs one epoch over the plan's tables (see the module docstring for every field).
 
@@ -365,6 +425,11 @@ cdef class Dispatcher:
         self._store_dst = self.store_dst
         self._store_copy = self.store_copy
         self._ran = self.ran
+        self.native = np.zeros(n, dtype=np.uint8)
+        self.gather_n = np.zeros(n, dtype=np.int32)
+        self.aux = [None] * n
+        self._native = self.native
+        self._gather_n = self.gather_n
         for i in range(n):
             widest = max(widest, self._arg_ptr[i + 1] - self._arg_ptr[i])
         self._buf = <PyObject**>PyMem_Malloc(widest * sizeof(PyObject*))
@@ -401,6 +466,18 @@ cdef class Dispatcher:
         self.item_index = -1
         return collected
 
+    def set_native(self, int node, int kind, aux=None, int gather_n=0):
+        """Have ``run`` carry out ``node`` itself (``kind``: a ``NATIVE_*`` constant) instead of
+        calling ``fns[node]``; ``NATIVE_CALL`` undoes it. ``aux``/``gather_n``: see the tables.
+        The runner sets it for special nodes whose behaviour it knows (``gather``, ``return``);
+        ``prepare_call`` and the Driver keep calling ``fns[node]``, which must do the same.
+        """
+        _check_node(node, self._flags.shape[0])
+        _checks.native(kind, aux, gather_n, self._arg_ptr[node + 1] - self._arg_ptr[node], self._n_pos[node])
+        self._native[node] = kind
+        self._gather_n[node] = gather_n
+        self.aux[node] = aux
+
     def set_flag(self, int node, int bit, bint on):
         """Set or clear the flag bits ``bit`` (a uint8 mask) of ``node``."""
         _check_node(node, self._flags.shape[0])
@@ -436,6 +513,11 @@ cdef class Dispatcher:
             f = self._flags[node]
             if f & C_HOOK_BEFORE:
                 self.hook_before(node)
+            if self._native[node] != N_CALL:
+                _finish(self, node, values, _native(self, node, values))
+                if f & C_HOOK_AFTER:
+                    self.hook_after(node)
+                continue
             fn = self.fns[node]
             a0 = self._arg_ptr[node]
             a1 = self._arg_ptr[node + 1]

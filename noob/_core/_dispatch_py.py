@@ -32,6 +32,14 @@ F_HOOK_BEFORE = 4
 F_HOOK_AFTER = 8
 F_EXHAUSTED = 16
 
+# native operations of Dispatcher.run (mirror _dispatch_c.pxd)
+NATIVE_CALL = 0
+NATIVE_GATHER = 1
+NATIVE_RET_SCALAR = 2
+NATIVE_RET_TUPLE = 3
+NATIVE_RET_DICT = 4
+NATIVE_RET_BOTH = 5
+
 # scheduler node states (mirror _dispatch_c.pxd)
 STATE_WAITING = 0
 STATE_READY = 1
@@ -211,6 +219,53 @@ class Dispatcher:
             for i in range(n)
         ]
         self._npos = [int(x) for x in self.n_pos]
+        self._nativebuf = bytearray(n)
+        self.native = np.frombuffer(self._nativebuf, dtype=np.uint8)
+        self.gather_n = np.zeros(n, dtype=np.int32)
+        self._gather_n = [0] * n
+        self.aux = [None] * n
+
+    def set_native(self, node, kind, aux=None, gather_n=0):
+        """Have ``run`` carry out ``node`` itself instead of calling ``fns[node]``; see ``_dispatch_c.pyx``."""
+        _check_node(node, len(self._npos))
+        _checks.native(kind, aux, gather_n, len(self._args[node]), self._npos[node])
+        self._nativebuf[node] = kind
+        self.gather_n[node] = gather_n
+        self._gather_n[node] = gather_n
+        self.aux[node] = aux
+
+    def _native(self, node, values):
+        # what the special node emits this epoch, without a call; see _dispatch_c._native
+        kind = self._nativebuf[node]
+        args = self._args[node]
+        if kind == NATIVE_GATHER:
+            items = self.aux[node]
+            items.append(values[args[0][0]])
+            target = self._gather_n[node]
+            if not target:
+                target = values[args[1][0]]
+                if target is NOEVENT:
+                    return NOEVENT
+            if len(items) < target:
+                return NOEVENT
+            out = items[:]
+            items.clear()
+            return out
+        if kind == NATIVE_RET_SCALAR:
+            return values[args[0][0]]
+        npos = self._npos[node]
+        pos = tuple([values[src] for src, _ in args[:npos]])
+        if kind == NATIVE_RET_TUPLE:
+            return pos
+        kw = {}
+        names = self.kwnames[node]
+        for j, (src, _) in enumerate(args[npos:]):
+            v = values[src]
+            if v is not NOEVENT:
+                kw[names[j]] = v
+        if kind == NATIVE_RET_DICT:
+            return kw or None
+        return (pos, kw)
 
     def run_each(self, values, items, value_slot, ret, ret_slot):
         """Run the order once per element of ``items`` (a map); see ``_dispatch_c.pyx``."""
@@ -254,6 +309,7 @@ class Dispatcher:
             _checks.slot_table(values, self.n_slots)
         flags = self._flagbuf
         ran = self._ranbuf
+        natives = self._nativebuf
         fns = self.fns
         all_args = self._args
         all_outs = self._outs
@@ -281,25 +337,28 @@ class Dispatcher:
                     continue
                 if f & F_HOOK_BEFORE:
                     self.hook_before(node)
-                npos = self._npos[node]
-                names = self.kwnames[node]
-                try:
-                    if names:
-                        pos = [values[src] for src, _ in args[:npos]]
-                        kw = {}
-                        for j, (src, _) in enumerate(args[npos:]):
-                            v = values[src]
-                            if v is not NOEVENT:
-                                kw[names[j]] = v
-                        result = fns[node](*pos, **kw)
-                    elif npos == 1:
-                        result = fns[node](values[args[0][0]])
-                    else:
-                        result = fns[node](*[values[src] for src, _ in args])
-                except StopIteration:
-                    if not f & F_GENERATOR:
-                        raise
-                    result = EXHAUSTED
+                if natives[node]:
+                    result = self._native(node, values)
+                else:
+                    npos = self._npos[node]
+                    names = self.kwnames[node]
+                    try:
+                        if names:
+                            pos = [values[src] for src, _ in args[:npos]]
+                            kw = {}
+                            for j, (src, _) in enumerate(args[npos:]):
+                                v = values[src]
+                                if v is not NOEVENT:
+                                    kw[names[j]] = v
+                            result = fns[node](*pos, **kw)
+                        elif npos == 1:
+                            result = fns[node](values[args[0][0]])
+                        else:
+                            result = fns[node](*[values[src] for src, _ in args])
+                    except StopIteration:
+                        if not f & F_GENERATOR:
+                            raise
+                        result = EXHAUSTED
                 if result is EXHAUSTED:
                     flags[node] |= F_EXHAUSTED
                     exhausted_now += 1

@@ -55,11 +55,12 @@ class Gather(Node):
         items.append(value)
         if trigger is None and (target is None or len(items) < target):
             return _NOEVENT  # the common case, kept short: gather runs once per element of a map
-        self._items = []
+        out = items[:]  # emptied in place: a runner's core may hold this very list (set_native)
+        items.clear()
         if not self.flatten:
-            return items
+            return out
         flat: list[Any] = []
-        for item in items:
+        for item in out:
             try:
                 flat.extend(item)
             except TypeError:
@@ -69,7 +70,7 @@ class Gather(Node):
     def discard(self) -> None:
         """Drop what was collected and not yet emitted (the runner calls it when an epoch
         fails inside a map region, so no partial list survives into the next epoch)."""
-        self._items = []
+        self._items.clear()
 
     def deinit(self) -> None:
-        self._items = []
+        self._items.clear()
