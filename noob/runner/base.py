@@ -240,6 +240,7 @@ class TubeRunner:
             for hook in node.init_hooks():
                 self._call_hook(hook)
             self._fns[i] = self._callable_for(node)
+            self._set_native(i, node)
         except BaseException as exc:
             _note(exc, f"[noob] raised while initialising node {node.id!r} of tube {self.tube.tube_id!r}")
             raise
@@ -257,7 +258,32 @@ class TubeRunner:
             _note(exc, f"[noob] raised while deinitialising node {node.id!r} of tube {self.tube.tube_id!r}")
             error = exc
         self._fns[i] = _not_initialised(node.id)
+        for d in (self._dispatcher, *self._subs.values()):
+            d.set_native(i, self.core.NATIVE_CALL, None, 0)
         return error
+
+    def _set_native(self, i: int, node: Any) -> None:
+        """Let the core's loop carry out node ``i`` itself when it is a ``return`` or a plain
+        ``gather`` (by ``n``, or by its map's ``n``; not flatten, trigger or a subclass): the
+        same result as calling ``fns[i]``, without the Python call (issue 21)."""
+        core = self.core
+        kind, aux, gather_n = core.NATIVE_CALL, None, 0
+        names = self.plan.kwnames[i]
+        if isinstance(node, ReturnNode) and node.spec.dependencies:
+            kind = (core.NATIVE_RET_SCALAR if node.scalar else core.NATIVE_RET_BOTH if node.has_pos and node.has_kw
+                    else core.NATIVE_RET_DICT if node.has_kw else core.NATIVE_RET_TUPLE)
+        elif i in self._gathers and type(getattr(node, "instance", None)) is Gather and not node.instance.flatten:
+            inst = node.instance
+            deps = {d.slot: d for d in self.tube.spec.nodes[node.id].dependencies}
+            n_dep = deps.get("n")
+            from_map = n_dep is not None and n_dep.signal == "n" and isinstance(self.nodes.get(n_dep.node), MapNodeAdapter)
+            if names == ("value",) and inst.n is not None:
+                kind, aux, gather_n = core.NATIVE_GATHER, inst._items, inst.n
+            elif names == ("value", "n") and inst.n is None and from_map:
+                kind, aux = core.NATIVE_GATHER, inst._items
+        if kind != core.NATIVE_CALL:
+            for d in (self._dispatcher, *self._subs.values()):
+                d.set_native(i, kind, aux, gather_n)
 
     def _create_asset(self, asset: AssetRuntime) -> None:
         try:
