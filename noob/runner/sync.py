@@ -13,7 +13,7 @@ from typing import Any
 from noob.asset import AssetRuntime
 from noob.event import Event, EventStore
 from noob.exceptions import SchedulerExhaustedError
-from noob.runner.base import NOEVENT, TubeRunner, _also
+from noob.runner.base import NOEVENT, TubeRunner, _also, _Batch
 from noob.tube import Tube
 from noob.types import Epoch
 
@@ -37,6 +37,8 @@ class SynchronousRunner(TubeRunner):
             d.hook_after = self._after_node
         self._node_open: list[AssetRuntime] = []
         self._run = self._dispatcher.run
+        #: process() takes the full path every epoch (process-scoped inputs or assets)
+        self._full = bool(self._process_input_slots or self._process_assets)
 
     # ------------------------------------------------------------------ lifecycle
     def child_runner(self, tube: Tube) -> SynchronousRunner:
@@ -78,33 +80,45 @@ class SynchronousRunner(TubeRunner):
     # ------------------------------------------------------------------ epochs
     def process(self, **inputs: Any) -> Any:
         """Run one epoch and return the ``return`` node's value (``None`` if it did not fire)."""
-        if not self._running or self._exhausted:
-            self._prepare()
+        if inputs or self._full or self._callbacks or not self._running or self._exhausted:
+            if not self._running or self._exhausted:
+                self._prepare()
+            return self._process_full(self._epoch, inputs)
+        # fast path: no inputs, process-scoped assets or callbacks around the core's loop;
+        # map regions only need their slots cleared (nodes in a region only run if their map
+        # does) and the epoch number in the epoch slot (failure notes name the sub-epoch)
         values = self._values
         epoch = self._epoch
-        if inputs or self._process_input_slots or self._process_assets or self._callbacks or self._region_slots:
-            return self._process_full(epoch, inputs)
-        # fast path: nothing to set up or tear down around the core's loop
         self._epoch = epoch + 1
-        if self._stamp_epoch:
+        if self._region_slots:
+            values[self._epoch_slot] = Epoch(epoch) if self._stamp_epoch else epoch
+            for slot in self._region_slots:
+                values[slot] = NOEVENT
+        elif self._stamp_epoch:
             values[self._epoch_slot] = Epoch(epoch)
         try:
-            self._run(values)
+            exhausted = self._run(values)
         except StopIteration as exc:  # a plain function node said "no more": as if its sources ran out
+            self._last_epoch = epoch
             self._failed(exc, epoch)
             self._exhausted = True
             return None
         except BaseException as exc:
+            self._last_epoch = epoch
             self._failed(exc, epoch)
             raise
-        finally:
-            self._last_epoch = epoch
-        if self._dispatcher.n_exhausted_now:
+        self._last_epoch = epoch
+        if exhausted:
             self._check_exhausted()
-        if self._return_slot is None:
+        slot = self._return_slot
+        if slot is None:
             return None
-        result = values[self._return_slot]
-        return None if result is NOEVENT else result
+        result = values[slot]
+        if result is NOEVENT:
+            return None
+        if type(result) is _Batch:
+            return self._aggregate(result)
+        return result
 
     def _prepare(self) -> None:
         if not self._running:
