@@ -452,10 +452,12 @@ cdef class Dispatcher:
         cdef list collected = []
         cdef Py_ssize_t k = 0
         _check_values(self, values)
-        _checks.slot("value_slot", value_slot, values)
+        if value_slot < 0 or value_slot >= len(values):  # compare inline; _checks composes the error
+            _checks.slot("value_slot", value_slot, values)
         if ret >= 0:
             _check_node(ret, self._flags.shape[0])
-            _checks.slot("ret_slot", ret_slot, values)
+            if ret_slot < 0 or ret_slot >= len(values):
+                _checks.slot("ret_slot", ret_slot, values)
         for item in items:
             self.item_index = k
             _set(values, value_slot, item)

@@ -415,6 +415,9 @@ class TubeRunner:
 
         collapse = self._collapse_slots[m]
         gathers = self._region_gathers[m]
+        run_each = sub.run_each
+        collect_i = -1 if collect is None else collect
+        stamp = plan.uses_epoch
 
         def run_map(value: Any) -> Any:
             try:
@@ -430,24 +433,22 @@ class TubeRunner:
                     values[ret_slot] = _Batch([])
                 return (NOEVENT, NOEVENT)
             values[n_slot] = len(items)
-            parent = values[epoch_slot]
             if ret is not None:
                 values[ret_slot] = NOEVENT  # no stale value from an earlier call of a nested map
             try:
-                if plan.uses_epoch or self._callbacks or self._keep_subepochs:
-                    collected = self._map_stamped(sub, items, node_id, value_slot, collect, ret_slot, parent)
+                if stamp or self._callbacks or self._keep_subepochs:
+                    collected = self._map_stamped(sub, items, node_id, value_slot, collect, ret_slot)
                 else:
-                    collected = sub.run_each(values, items, value_slot, -1 if collect is None else collect, ret_slot)
+                    collected = run_each(values, items, value_slot, collect_i, ret_slot)
             except BaseException as exc:
                 for g in gathers:  # a failed epoch leaves no partial gather behind
                     if g.instance is not None:
                         g.instance.discard()
                 if sub.current >= 0:
+                    parent = values[epoch_slot]  # the parent epoch (_map_stamped puts it back)
                     where = (parent if isinstance(parent, Epoch) else Epoch(parent)) / (node_id, sub.item_index)
                     self._name_failure(exc, sub.current, where)
                 raise
-            finally:
-                values[epoch_slot] = parent
             if ret is not None:
                 # (element path, value) of every return call, the path prefixed with this
                 # map's element index (see _aggregate)
@@ -461,26 +462,29 @@ class TubeRunner:
 
         return run_map
 
-    def _map_stamped(self, sub: Any, items: list, node_id: str, value_slot: int, ret: int | None, ret_slot: int | None,
-                     parent: Any) -> list:
+    def _map_stamped(self, sub: Any, items: list, node_id: str, value_slot: int, ret: int | None, ret_slot: int | None) -> list:
         """``sub.run_each`` with the sub-epoch ``parent / (node_id, k)`` in the epoch slot (for
-        nodes that take the epoch, and for callbacks)."""
+        nodes that take the epoch, and for callbacks); the parent epoch is put back after."""
         values = self._values
+        parent = values[self._epoch_slot]
         root = parent if isinstance(parent, Epoch) else Epoch(parent)
         collected = []
         keep = self._keep_subepochs
         if keep and self._sub_root != root.root:
             self._sub_events, self._sub_root = [], root.root  # a new epoch: forget the last one's
-        for k, item in enumerate(items):
-            epoch = values[self._epoch_slot] = root / (node_id, k)
-            try:
-                got = sub.run_each(values, (item,), value_slot, -1 if ret is None else ret, ret_slot)
-            except BaseException:
-                sub.item_index = k
-                raise
-            collected.extend((k, x) for _, x in got)
-            if keep:
-                self._record_element(sub, node_id, epoch, item)
+        try:
+            for k, item in enumerate(items):
+                epoch = values[self._epoch_slot] = root / (node_id, k)
+                try:
+                    got = sub.run_each(values, (item,), value_slot, -1 if ret is None else ret, ret_slot)
+                except BaseException:
+                    sub.item_index = k
+                    raise
+                collected.extend((k, x) for _, x in got)
+                if keep:
+                    self._record_element(sub, node_id, epoch, item)
+        finally:
+            values[self._epoch_slot] = parent
         return collected
 
     def _record_element(self, sub: Any, map_id: str, epoch: Epoch, item: Any) -> None:

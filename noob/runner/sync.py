@@ -37,7 +37,7 @@ class SynchronousRunner(TubeRunner):
             d.hook_after = self._after_node
         self._node_open: list[AssetRuntime] = []
         self._run = self._dispatcher.run
-        #: process() takes the full path every epoch (process-scoped inputs or assets)
+        #: process() takes the full path every epoch (process-scoped inputs or assets, callbacks)
         self._full = bool(self._process_input_slots or self._process_assets)
 
     # ------------------------------------------------------------------ lifecycle
@@ -80,7 +80,7 @@ class SynchronousRunner(TubeRunner):
     # ------------------------------------------------------------------ epochs
     def process(self, **inputs: Any) -> Any:
         """Run one epoch and return the ``return`` node's value (``None`` if it did not fire)."""
-        if inputs or self._full or self._callbacks or not self._running or self._exhausted:
+        if inputs or self._full or not self._running or self._exhausted:
             if not self._running or self._exhausted:
                 self._prepare()
             return self._process_full(self._epoch, inputs)
@@ -268,5 +268,6 @@ class SynchronousRunner(TubeRunner):
     def add_callback(self, callback: Callable[[Event], None]) -> None:
         """Call ``callback(event)`` for every event a node emits, and for each ``EpochEnded``."""
         self._callbacks.append(callback)
+        self._full = True
         for i in range(len(self.plan.node_ids)):
             self._dispatcher.set_flag(i, self.core.F_HOOK_AFTER, True)
