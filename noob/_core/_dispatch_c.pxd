@@ -42,6 +42,8 @@ cdef class Dispatcher:
     cdef public Py_ssize_t item_index
     cdef readonly Py_ssize_t n_slots
     cdef readonly object native, gather_n
+    cdef readonly Py_ssize_t ret_slot
+    cdef readonly object on_exhausted, batch_type, shape
     cdef readonly list aux
     cdef uint8_t[::1] _native
     cdef int32_t[::1] _gather_n
@@ -51,6 +53,7 @@ cdef class Dispatcher:
     cdef PyObject** _buf
     cdef Py_ssize_t _buf_len
     cpdef int run(self, list values) except -1
+    cpdef object epoch(self, list values)
     cpdef object prepare_call(self, int node, list values)
     cpdef int finish(self, int node, list values, object result) except -1
     cdef int _scatter(self, int32_t node, list values, Py_ssize_t o0, Py_ssize_t o1, object result) except -1

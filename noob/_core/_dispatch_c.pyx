@@ -42,7 +42,7 @@ back on.
 from cpython.mem cimport PyMem_Malloc, PyMem_Free
 from cpython.object cimport PyObject
 from cpython.list cimport PyList_GET_ITEM
-from cpython.ref cimport Py_INCREF, Py_DECREF
+from cpython.ref cimport Py_INCREF, Py_DECREF, Py_TYPE
 from libc.stdint cimport int32_t, uint8_t
 
 import numpy as np
@@ -430,6 +430,10 @@ cdef class Dispatcher:
         self.aux = [None] * n
         self._native = self.native
         self._gather_n = self.gather_n
+        self.ret_slot = -1
+        self.on_exhausted = None
+        self.batch_type = None
+        self.shape = None
         for i in range(n):
             widest = max(widest, self._arg_ptr[i + 1] - self._arg_ptr[i])
         self._buf = <PyObject**>PyMem_Malloc(widest * sizeof(PyObject*))
@@ -479,6 +483,36 @@ cdef class Dispatcher:
         self._native[node] = kind
         self._gather_n[node] = gather_n
         self.aux[node] = aux
+
+    def set_result(self, Py_ssize_t ret_slot, on_exhausted=None, batch_type=None, shape=None):
+        """What ``epoch`` returns: the value of slot ``ret_slot`` (-1: always None), NoEvent as
+        None, a value of type ``batch_type`` passed through ``shape``; ``on_exhausted()`` is
+        called after an epoch in which a generator ran out."""
+        if ret_slot >= self.n_slots and ret_slot >= 0:
+            self.n_slots = ret_slot + 1  # _check_values then covers it at every epoch
+        self.ret_slot = -1 if ret_slot < 0 else ret_slot
+        self.on_exhausted = on_exhausted
+        self.batch_type = batch_type
+        self.shape = shape
+
+    cpdef object epoch(self, list values):
+        """``run(values)``, then what a runner's ``process()`` returns (see ``set_result``).
+
+        Python: ``if self.run(values) and on_exhausted: on_exhausted(); r = values[ret_slot]
+        if ret_slot >= 0 else NoEvent; return None if r is NoEvent else shape(r) if type(r) is
+        batch_type else r``.
+        """
+        cdef PyObject* r
+        if self.run(values) and self.on_exhausted is not None:
+            self.on_exhausted()
+        if self.ret_slot < 0:
+            return None
+        r = <PyObject*>PyList_GET_ITEM(values, self.ret_slot)
+        if r == _NOEVENT:
+            return None
+        if self.batch_type is not None and <PyObject*>Py_TYPE(<object>r) == <PyObject*>self.batch_type:
+            return self.shape(<object>r)
+        return <object>r
 
     def set_flag(self, int node, int bit, bint on):
         """Set or clear the flag bits ``bit`` (a uint8 mask) of ``node``."""

@@ -219,11 +219,37 @@ class Dispatcher:
             for i in range(n)
         ]
         self._npos = [int(x) for x in self.n_pos]
+        self.ret_slot = -1
+        self.on_exhausted = None
+        self.batch_type = None
+        self.shape = None
         self._nativebuf = bytearray(n)
         self.native = np.frombuffer(self._nativebuf, dtype=np.uint8)
         self.gather_n = np.zeros(n, dtype=np.int32)
         self._gather_n = [0] * n
         self.aux = [None] * n
+
+    def set_result(self, ret_slot, on_exhausted=None, batch_type=None, shape=None):
+        """What ``epoch`` returns; see ``_dispatch_c.pyx``."""
+        if ret_slot >= 0:
+            self.n_slots = max(self.n_slots, ret_slot + 1)
+        self.ret_slot = -1 if ret_slot < 0 else ret_slot
+        self.on_exhausted = on_exhausted
+        self.batch_type = batch_type
+        self.shape = shape
+
+    def epoch(self, values):
+        """``run(values)``, then what a runner's ``process()`` returns; see ``_dispatch_c.pyx``."""
+        if self.run(values) and self.on_exhausted is not None:
+            self.on_exhausted()
+        if self.ret_slot < 0:
+            return None
+        r = values[self.ret_slot]
+        if r is NOEVENT:
+            return None
+        if self.batch_type is not None and type(r) is self.batch_type:
+            return self.shape(r)
+        return r
 
     def set_native(self, node, kind, aux=None, gather_n=0):
         """Have ``run`` carry out ``node`` itself instead of calling ``fns[node]``; see ``_dispatch_c.pyx``."""

@@ -37,6 +37,9 @@ class SynchronousRunner(TubeRunner):
             d.hook_after = self._after_node
         self._node_open: list[AssetRuntime] = []
         self._run = self._dispatcher.run
+        self._dispatcher.set_result(-1 if self._return_slot is None else self._return_slot, self._check_exhausted, _Batch,
+                                    self._aggregate)
+        self._run_epoch = self._dispatcher.epoch
         #: process() takes the full path every epoch (process-scoped inputs or assets, callbacks)
         self._full = bool(self._process_input_slots or self._process_assets)
 
@@ -97,7 +100,7 @@ class SynchronousRunner(TubeRunner):
         elif self._stamp_epoch:
             values[self._epoch_slot] = Epoch(epoch)
         try:
-            exhausted = self._run(values)
+            result = self._run_epoch(values)  # run, note exhausted sources, read the return slot
         except StopIteration as exc:  # a plain function node said "no more": as if its sources ran out
             self._last_epoch = epoch
             self._failed(exc, epoch)
@@ -108,16 +111,6 @@ class SynchronousRunner(TubeRunner):
             self._failed(exc, epoch)
             raise
         self._last_epoch = epoch
-        if exhausted:
-            self._check_exhausted()
-        slot = self._return_slot
-        if slot is None:
-            return None
-        result = values[slot]
-        if result is NOEVENT:
-            return None
-        if type(result) is _Batch:
-            return self._aggregate(result)
         return result
 
     def _prepare(self) -> None:
