@@ -141,7 +141,7 @@ def driver_kinds(n: int, kinds: Any, n_fns: int) -> np.ndarray:
     return k.astype(np.uint8)
 
 
-NATIVE_KINDS = 6  # NATIVE_CALL .. NATIVE_RET_BOTH
+NATIVE_KINDS = 7  # NATIVE_CALL .. NATIVE_NEXT
 
 
 def native(kind: int, aux: Any, gather_n: int, width: int, npos: int) -> None:
@@ -151,7 +151,7 @@ def native(kind: int, aux: Any, gather_n: int, width: int, npos: int) -> None:
     into; a scalar return takes one positional argument.
     """
     if not 0 <= kind < NATIVE_KINDS:
-        raise ValueError(f"native kind {kind} is not one of 0 to {NATIVE_KINDS - 1} (NATIVE_CALL to NATIVE_RET_BOTH)")
+        raise ValueError(f"native kind {kind} is not one of 0 to {NATIVE_KINDS - 1} (NATIVE_CALL to NATIVE_NEXT)")
     if gather_n < 0:
         raise ValueError(f"gather_n must be >= 0, got {gather_n}")
     if kind == 1:
@@ -160,5 +160,7 @@ def native(kind: int, aux: Any, gather_n: int, width: int, npos: int) -> None:
         if npos != 0 or width != (1 if gather_n else 2):
             raise ValueError(f"a native gather takes {'value' if gather_n else 'value and n'} as keywords; "
                              f"the node has {npos} positional and {width - npos} keyword arguments")
+    elif kind == 6 and (width != 0 or not hasattr(type(aux), "__next__")):
+        raise ValueError(f"a native source takes no arguments and an iterator, got {width} arguments and {type(aux).__name__}")
     elif kind == 2 and (npos != 1 or width != 1):
         raise ValueError(f"a scalar return takes one positional argument; the node has {npos} positional of {width}")

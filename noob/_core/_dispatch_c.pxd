@@ -27,6 +27,7 @@ cdef enum:
     N_RET_TUPLE = 3    # ``depends: [a.x, b.y]``: tuple of the positional args
     N_RET_DICT = 4     # ``depends: [{k: a.x}]``: dict of the keywords that fired, or None
     N_RET_BOTH = 5     # both forms: (tuple, dict)
+    N_NEXT = 6         # a source: the next value of the iterator aux[node] (Exhausted at its end)
 
 cdef class Dispatcher:
     # readonly: the loop indexes fns, kwnames and the tables behind these arrays unchecked,

@@ -26,6 +26,7 @@ Per-node tables (``n`` nodes; CSR-style ``*_ptr`` arrays have ``n + 1`` entries)
     store_copy uint8[r]      consumes the signal), else the object itself
     ran        uint8[n]    output: 1 if the node was called this epoch and emitted
     native     uint8[n]    N_CALL, or the special node ``run`` carries out itself (set_native)
+                           (N_NEXT: aux[node] is the source's iterator)
     gather_n   int32[n]    N_GATHER: emit every gather_n values; 0: the count is arg 1's value
     aux        list[n]     N_GATHER: the list collecting values (shared with the ``Gather``
                            node, which empties it in place); None otherwise
@@ -55,6 +56,9 @@ cdef extern from "Python.h":
     # New reference, NULL (-> exception) on error. Available since CPython 3.9.
     object PyObject_Vectorcall(object callable, PyObject** args, size_t nargsf, PyObject* kwnames)
     int PyList_SetItem(object lst, Py_ssize_t i, object item) except -1
+    # New reference; NULL at the end of the iterator (no error set) or on error (set)
+    PyObject* PyIter_Next(object it)
+    PyObject* PyErr_Occurred()
 
 NOEVENT = MetaSignal.NoEvent
 EXHAUSTED = MetaSignal.Exhausted
@@ -73,6 +77,7 @@ NATIVE_RET_SCALAR = N_RET_SCALAR
 NATIVE_RET_TUPLE = N_RET_TUPLE
 NATIVE_RET_DICT = N_RET_DICT
 NATIVE_RET_BOTH = N_RET_BOTH
+NATIVE_NEXT = N_NEXT
 
 # scheduler node states (mirrored as S_* in _dispatch_py.py)
 STATE_WAITING = S_WAITING
@@ -325,12 +330,17 @@ cdef inline int _finish(Dispatcher d, int32_t node, list values, object result) 
     return 0
 
 
+cdef int _propagate() except -1:
+    # the error indicator is set: returning -1 makes the caller raise it
+    return -1
+
+
 cdef object _native(Dispatcher d, int32_t node, list values):
     """What the special node ``node`` emits this epoch (``d._native[node]``), computed here
     rather than by a Python call. No user code runs. ``_check`` has passed: required args hold
     values; an optional keyword may hold NoEvent (left out, as in a call).
 
-    Python: N_GATHER ``items.append(arg0); target = gather_n or arg1; if len(items) < target:
+    Python: N_NEXT ``next(aux[node], Exhausted)``; N_GATHER ``items.append(arg0); target = gather_n or arg1; if len(items) < target:
     NoEvent else (out := items[:], items.clear(), out)``; returns: ``arg0``, ``tuple(pos)``,
     ``{k: v for present kw} or None``, ``(tuple(pos), dict(kw))``.
     """
@@ -356,6 +366,17 @@ cdef object _native(Dispatcher d, int32_t node, list values):
             return NOEVENT
         out = items[:]
         del items[:]
+        return out
+    if kind == N_NEXT:
+        # tp_iternext itself, without the bound ``__next__`` wrapper and, at the end, without
+        # creating and catching a StopIteration
+        v = PyIter_Next(d.aux[node])
+        if v == NULL:
+            if PyErr_Occurred() != NULL:
+                _propagate()
+            return EXHAUSTED
+        out = <object>v
+        Py_DECREF(out)  # PyIter_Next gave a new reference; ``out`` took its own
         return out
     if kind == N_RET_SCALAR:
         return <object>PyList_GET_ITEM(values, d._arg_src[a0])
@@ -550,7 +571,9 @@ cdef class Dispatcher:
             if f & C_HOOK_BEFORE:
                 self.hook_before(node)
             if self._native[node] != N_CALL:
-                _finish(self, node, values, _native(self, node, values))
+                if _finish(self, node, values, _native(self, node, values)):
+                    exhausted_now += 1
+                    continue
                 if f & C_HOOK_AFTER:
                     self.hook_after(node)
                 continue

@@ -39,6 +39,7 @@ NATIVE_RET_SCALAR = 2
 NATIVE_RET_TUPLE = 3
 NATIVE_RET_DICT = 4
 NATIVE_RET_BOTH = 5
+NATIVE_NEXT = 6
 
 # scheduler node states (mirror _dispatch_c.pxd)
 STATE_WAITING = 0
@@ -263,6 +264,8 @@ class Dispatcher:
     def _native(self, node, values):
         # what the special node emits this epoch, without a call; see _dispatch_c._native
         kind = self._nativebuf[node]
+        if kind == NATIVE_NEXT:
+            return next(self.aux[node], EXHAUSTED)
         args = self._args[node]
         if kind == NATIVE_GATHER:
             items = self.aux[node]
@@ -365,7 +368,7 @@ class Dispatcher:
                     self.hook_before(node)
                 if natives[node]:
                     result = self._native(node, values)
-                else:
+                else:  # (indented one level: the call of a user node)
                     npos = self._npos[node]
                     names = self.kwnames[node]
                     try:

@@ -38,6 +38,7 @@ from noob.utils import run_coroutine_blocking
 __all__ = ["TubeRunner"]
 
 NOEVENT = MetaSignal.NoEvent
+_METHOD_WRAPPER = type((lambda: None).__call__)  # the type of ``gen.__next__``
 
 
 def _inject_context(fn: Callable, context: RunnerContext) -> Callable:
@@ -263,9 +264,10 @@ class TubeRunner:
         return error
 
     def _set_native(self, i: int, node: Any) -> None:
-        """Let the core's loop carry out node ``i`` itself when it is a ``return`` or a plain
-        ``gather`` (by ``n``, or by its map's ``n``; not flatten, trigger or a subclass): the
-        same result as calling ``fns[i]``, without the Python call (issue 21)."""
+        """Let the core's loop carry out node ``i`` itself when it is a ``return``, a plain
+        ``gather`` (by ``n``, or by its map's ``n``; not flatten, trigger or a subclass) or a
+        generator source (its iterator advanced directly): the same result as calling
+        ``fns[i]``, without the Python-level call (issue 21)."""
         core = self.core
         kind, aux, gather_n = core.NATIVE_CALL, None, 0
         names = self.plan.kwnames[i]
@@ -281,6 +283,8 @@ class TubeRunner:
                 kind, aux, gather_n = core.NATIVE_GATHER, inst._items, inst.n
             elif names == ("value", "n") and inst.n is None and from_map:
                 kind, aux = core.NATIVE_GATHER, inst._items
+        elif node.is_generator and type(self._fns[i]) is _METHOD_WRAPPER and self._fns[i].__name__ == "__next__":
+            kind, aux = core.NATIVE_NEXT, self._fns[i].__self__  # a generator's (or C iterator's) own __next__
         if kind != core.NATIVE_CALL:
             for d in (self._dispatcher, *self._subs.values()):
                 d.set_native(i, kind, aux, gather_n)
