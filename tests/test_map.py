@@ -153,3 +153,42 @@ def test_nested_map_return_inside(make_runner):
         "r": {"type": "return", "depends": [{"x": "up.value"}]},
     }})
     assert [{"x": list("W0W1")}, {"x": list("W1W2")}] == runner.run(2)
+
+
+def test_error_inside_nested_map_names_both_levels(make_runner):
+    """A node failing inside a nested map is named with both element indices; no gather keeps a partial list."""
+    runner = make_runner({"noob_id": "e", "nodes": {
+        "w": {"type": "testnodes.lists_with_two"},
+        "outer": {"type": "map", "depends": "w.lists"},
+        "inner": {"type": "map", "depends": "outer.value"},
+        "b": {"type": "testnodes.boom", "depends": "inner.value"},
+        "g": {"type": "gather", "depends": [{"value": "b.value"}, {"n": "inner.n"}]},
+        "g2": {"type": "gather", "depends": [{"value": "g.value"}, {"n": "outer.n"}]},
+    }})
+    runner.init()
+    with pytest.raises(ValueError) as info:
+        runner.process()
+    assert ["[noob] raised by node 'b' in epoch (0, ('outer', 1), ('inner', 1)) of tube 'e'"] == info.value.__notes__
+    assert [[], []] == [runner.nodes[k].instance._items for k in ("g", "g2")]
+
+
+def test_map_over_tuple_and_string(make_runner):
+    """A tuple and a string are mapped like lists (the string letter by letter)."""
+    runner = make_runner({"noob_id": "e", "nodes": {
+        "src": {"type": "testnodes.sized", "params": {"n": 2}},
+        "t": {"type": "testnodes.to_tuple", "depends": "src.items"},
+        "m": {"type": "map", "depends": "t.value"},
+        "p": {"type": "testnodes.plus1", "depends": "m.value"},
+        "g": {"type": "gather", "depends": [{"value": "p.value"}, {"n": "m.n"}]},
+        "r": {"type": "return", "depends": "g.value"},
+    }})
+    assert [[1, 2], [1, 2, 3]] == runner.run(2)
+    letters = make_runner({"noob_id": "s", "nodes": {
+        "w": {"type": "testnodes.words", "params": {"n": 1}},
+        "j": {"type": "testnodes.join", "depends": "w.words"},
+        "m": {"type": "map", "depends": "j.value"},
+        "u": {"type": "testnodes.upper", "depends": "m.value"},
+        "g": {"type": "gather", "depends": [{"value": "u.value"}, {"n": "m.n"}]},
+        "r": {"type": "return", "depends": "g.value"},
+    }})
+    assert [["W", "0"], ["W", "1"]] == letters.run(2)

@@ -376,3 +376,14 @@ def nested_lists() -> Generator[Annotated[list, Name("lists")], None, None]:
 def sum_list(items: list) -> int:
     """``sum(items)``."""
     return sum(items)
+
+
+def lists_with_two() -> Generator[Annotated[list, Name("lists")], None, None]:
+    """``[[0, 1], [1, 2, 3]]`` forever (``boom`` fails on the 2)."""
+    while True:
+        yield [[0, 1], [1, 2, 3]]
+
+
+def to_tuple(items: list) -> tuple:
+    """``tuple(items)``."""
+    return tuple(items)

@@ -28,6 +28,7 @@ cdef enum:
     N_RET_DICT = 4     # ``depends: [{k: a.x}]``: dict of the keywords that fired, or None
     N_RET_BOTH = 5     # both forms: (tuple, dict)
     N_NEXT = 6         # a source: the next value of the iterator aux[node] (Exhausted at its end)
+    N_MAP = 7          # a map: run the Dispatcher aux[node] once per element of arg 0 (a list or tuple)
 
 cdef class Dispatcher:
     # readonly: the loop indexes fns, kwnames and the tables behind these arrays unchecked,

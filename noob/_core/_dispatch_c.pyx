@@ -26,7 +26,8 @@ Per-node tables (``n`` nodes; CSR-style ``*_ptr`` arrays have ``n + 1`` entries)
     store_copy uint8[r]      consumes the signal), else the object itself
     ran        uint8[n]    output: 1 if the node was called this epoch and emitted
     native     uint8[n]    N_CALL, or the special node ``run`` carries out itself (set_native)
-                           (N_NEXT: aux[node] is the source's iterator)
+                           (N_NEXT: aux[node] is the source's iterator; N_MAP: the
+                           Dispatcher of the map's region)
     gather_n   int32[n]    N_GATHER: emit every gather_n values; 0: the count is arg 1's value
     aux        list[n]     N_GATHER: the list collecting values (shared with the ``Gather``
                            node, which empties it in place); None otherwise
@@ -78,6 +79,7 @@ NATIVE_RET_TUPLE = N_RET_TUPLE
 NATIVE_RET_DICT = N_RET_DICT
 NATIVE_RET_BOTH = N_RET_BOTH
 NATIVE_NEXT = N_NEXT
+NATIVE_MAP = N_MAP
 
 # scheduler node states (mirrored as S_* in _dispatch_py.py)
 STATE_WAITING = S_WAITING
@@ -335,6 +337,38 @@ cdef int _propagate() except -1:
     return -1
 
 
+cdef object _map(Dispatcher d, int32_t node, list values):
+    """N_MAP: run the region's dispatcher ``aux[node]`` once per element of a non-empty list or
+    tuple, the element in the map's ``value`` slot, its length in ``n``; return ``(last
+    element, n)`` for the map's two signals. Anything else (another iterable, an empty list)
+    goes to ``fns[node]``, the runner's own map callable. On an error the region dispatcher's
+    ``current`` and ``item_index`` name the node and element. Python: ``items = list(v);
+    values[n_slot] = len(items); for k, x in enumerate(items): sub.item_index = k;
+    values[value_slot] = x; sub.run(values)``.
+    """
+    cdef Dispatcher sub = <Dispatcher>d.aux[node]
+    cdef Py_ssize_t k, n, o0 = d._out_ptr[node]
+    cdef object value = <object>PyList_GET_ITEM(values, d._arg_src[d._arg_ptr[node]])
+    cdef list items
+    sub.current = -1
+    if type(value) is list:
+        items = (<list>value)[:]  # a copy: a node may change the list it is mapped over
+    elif type(value) is tuple:
+        items = list(<tuple>value)
+    else:
+        return d.fns[node](value)
+    n = len(items)
+    if n == 0:
+        return d.fns[node](value)
+    _set(values, d._out_slot[o0 + 1], n)
+    for k in range(n):
+        sub.item_index = k
+        _set(values, d._out_slot[o0], items[k])
+        sub.run(values)
+    sub.item_index = -1
+    return (items[n - 1], n)
+
+
 cdef object _native(Dispatcher d, int32_t node, list values):
     """What the special node ``node`` emits this epoch (``d._native[node]``), computed here
     rather than by a Python call. No user code runs. ``_check`` has passed: required args hold
@@ -378,6 +412,8 @@ cdef object _native(Dispatcher d, int32_t node, list values):
         out = <object>v
         Py_DECREF(out)  # PyIter_Next gave a new reference; ``out`` took its own
         return out
+    if kind == N_MAP:
+        return _map(d, node, values)
     if kind == N_RET_SCALAR:
         return <object>PyList_GET_ITEM(values, d._arg_src[a0])
     pos = tuple([<object>PyList_GET_ITEM(values, d._arg_src[k]) for k in range(a0, a0 + npos)])
@@ -500,7 +536,8 @@ cdef class Dispatcher:
         ``prepare_call`` and the Driver keep calling ``fns[node]``, which must do the same.
         """
         _check_node(node, self._flags.shape[0])
-        _checks.native(kind, aux, gather_n, self._arg_ptr[node + 1] - self._arg_ptr[node], self._n_pos[node])
+        _checks.native(kind, aux, gather_n, self._arg_ptr[node + 1] - self._arg_ptr[node], self._n_pos[node],
+                       self._out_ptr[node + 1] - self._out_ptr[node], type(self))
         self._native[node] = kind
         self._gather_n[node] = gather_n
         self.aux[node] = aux

@@ -40,6 +40,7 @@ NATIVE_RET_TUPLE = 3
 NATIVE_RET_DICT = 4
 NATIVE_RET_BOTH = 5
 NATIVE_NEXT = 6
+NATIVE_MAP = 7
 
 # scheduler node states (mirror _dispatch_c.pxd)
 STATE_WAITING = 0
@@ -255,17 +256,38 @@ class Dispatcher:
     def set_native(self, node, kind, aux=None, gather_n=0):
         """Have ``run`` carry out ``node`` itself instead of calling ``fns[node]``; see ``_dispatch_c.pyx``."""
         _check_node(node, len(self._npos))
-        _checks.native(kind, aux, gather_n, len(self._args[node]), self._npos[node])
+        _checks.native(kind, aux, gather_n, len(self._args[node]), self._npos[node], len(self._outs[node]), type(self))
         self._nativebuf[node] = kind
         self.gather_n[node] = gather_n
         self._gather_n[node] = gather_n
         self.aux[node] = aux
+
+    def _map(self, node, values):
+        # NATIVE_MAP: run the region once per element; see _dispatch_c._map
+        sub = self.aux[node]
+        value = values[self._args[node][0][0]]
+        sub.current = -1
+        if type(value) is not list and type(value) is not tuple:
+            return self.fns[node](value)
+        items = list(value)
+        if not items:
+            return self.fns[node](value)
+        value_slot, n_slot = self._outs[node]
+        values[n_slot] = len(items)
+        for k, item in enumerate(items):
+            sub.item_index = k
+            values[value_slot] = item
+            sub.run(values)
+        sub.item_index = -1
+        return (items[-1], len(items))
 
     def _native(self, node, values):
         # what the special node emits this epoch, without a call; see _dispatch_c._native
         kind = self._nativebuf[node]
         if kind == NATIVE_NEXT:
             return next(self.aux[node], EXHAUSTED)
+        if kind == NATIVE_MAP:
+            return self._map(node, values)
         args = self._args[node]
         if kind == NATIVE_GATHER:
             items = self.aux[node]

@@ -263,6 +263,23 @@ class TubeRunner:
             d.set_native(i, self.core.NATIVE_CALL, None, 0)
         return error
 
+    #: whether this runner lets the core run map regions itself (NATIVE_MAP); a runner whose
+    #: map callable does more than ``_map_call`` (closing region assets) leaves it off
+    _native_maps = False
+
+    def _map_native_ok(self, m: int) -> bool:
+        """Map ``m`` can run natively: this runner allows it, no return inside its region, and
+        nothing needs its sub-epochs (no epoch injection, callbacks or kept store events)."""
+        return (self._native_maps and self._return_index not in self.plan.regions[m] and not self.plan.uses_epoch
+                and not self._callbacks and not self._keep_subepochs)
+
+    def _native_maps_off(self) -> None:
+        """Every map back to its Python callable (sub-epochs are needed from now on)."""
+        for m in self.plan.regions:
+            for d in (self._dispatcher, *self._subs.values()):
+                if int(d.native[m]) == self.core.NATIVE_MAP:
+                    d.set_native(m, self.core.NATIVE_CALL, None, 0)
+
     def _set_native(self, i: int, node: Any) -> None:
         """Let the core's loop carry out node ``i`` itself when it is a ``return``, a plain
         ``gather`` (by ``n``, or by its map's ``n``; not flatten, trigger or a subclass) or a
@@ -283,6 +300,8 @@ class TubeRunner:
                 kind, aux, gather_n = core.NATIVE_GATHER, inst._items, inst.n
             elif names == ("value", "n") and inst.n is None and from_map:
                 kind, aux = core.NATIVE_GATHER, inst._items
+        elif isinstance(node, MapNodeAdapter) and self._map_native_ok(i):
+            kind, aux = core.NATIVE_MAP, self._subs[i]
         elif node.is_generator and type(self._fns[i]) is _METHOD_WRAPPER and self._fns[i].__name__ == "__next__":
             kind, aux = core.NATIVE_NEXT, self._fns[i].__self__  # a generator's (or C iterator's) own __next__
         if kind != core.NATIVE_CALL:
@@ -424,6 +443,7 @@ class TubeRunner:
         stamp = plan.uses_epoch
 
         def run_map(value: Any) -> Any:
+            sub.current = -1  # (read by the runner when the epoch fails: nothing ran here yet)
             try:
                 items = list(value)
             except TypeError:
@@ -647,7 +667,9 @@ class TubeRunner:
         after the store was first read, or from the start when the runner was given a
         ``store=``: keeping them costs time per element, so it is only done when asked for.
         """
-        self._keep_subepochs = True
+        if not self._keep_subepochs:
+            self._keep_subepochs = True
+            self._native_maps_off()
         store = EventStore()
         if self._last_epoch is None:
             return store

@@ -30,6 +30,8 @@ class SynchronousRunner(TubeRunner):
     runner stays usable.
     """
 
+    _native_maps = True  # map regions run inside the core's loop when nothing needs sub-epochs
+
     def __init__(self, tube: Tube, store: EventStore | None = None, max_iter_loops: int = 100, core: str | None = None):
         super().__init__(tube, store=store, max_iter_loops=max_iter_loops, core=core)
         for d in (self._dispatcher, *self._subs.values()):
@@ -155,10 +157,26 @@ class SynchronousRunner(TubeRunner):
         return self._epoch_result(self._dispatcher.n_exhausted_now)
 
     def _failed(self, exc: BaseException, epoch: int) -> None:
-        """Name the failing node on ``exc`` and close the node-scoped assets it had open."""
+        """Name the failing node on ``exc`` and close the node-scoped assets it had open.
+
+        A node failing inside a map the core ran itself (NATIVE_MAP) is found through the
+        region dispatchers' ``current`` and ``item_index``, and named with its sub-epoch; the
+        map's gathers drop what they collected.
+        """
         node = self._dispatcher.current
         if node >= 0:
-            self._name_failure(exc, node, epoch)
+            where: Any = epoch
+            sub = self._subs.get(node)
+            if sub is not None and sub.current >= 0:
+                where = Epoch(epoch)
+                for g in self._region_gathers[node]:
+                    if g.instance is not None:
+                        g.instance.discard()
+                while sub is not None and sub.current >= 0:
+                    where = where / (self.plan.node_ids[node], sub.item_index)
+                    node, sub.current = sub.current, -1
+                    sub = self._subs.get(node)
+            self._name_failure(exc, node, where)
             self._dispatcher.current = -1
         if self._node_open:
             _also(exc, self._close_assets(self._node_open, exc), "closing assets")
@@ -262,5 +280,6 @@ class SynchronousRunner(TubeRunner):
         """Call ``callback(event)`` for every event a node emits, and for each ``EpochEnded``."""
         self._callbacks.append(callback)
         self._full = True
+        self._native_maps_off()  # callbacks see every sub-epoch: maps through their Python callable
         for i in range(len(self.plan.node_ids)):
             self._dispatcher.set_flag(i, self.core.F_HOOK_AFTER, True)
