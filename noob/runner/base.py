@@ -280,6 +280,13 @@ class TubeRunner:
                 if int(d.native[m]) == self.core.NATIVE_MAP:
                     d.set_native(m, self.core.NATIVE_CALL, None, 0)
 
+    def _natives_off(self) -> None:
+        """Every node through ``fns`` again (until it is next initialised): for callers that
+        replace entries of ``_fns`` to observe every call, as ``noob bench`` does."""
+        for i in range(len(self.plan.node_ids)):
+            for d in (self._dispatcher, *self._subs.values()):
+                d.set_native(i, self.core.NATIVE_CALL, None, 0)
+
     def _set_native(self, i: int, node: Any) -> None:
         """Let the core's loop carry out node ``i`` itself when it is a ``return``, a plain
         ``gather`` (by ``n``, or by its map's ``n``; not flatten, trigger or a subclass) or a
