@@ -46,6 +46,8 @@ cdef class Dispatcher:
     cdef readonly object native, gather_n
     cdef readonly Py_ssize_t ret_slot
     cdef readonly object on_exhausted, batch_type, shape
+    cdef public long long epochs
+    cdef long long _last_epoch
     cdef readonly list aux
     cdef uint8_t[::1] _native
     cdef int32_t[::1] _gather_n

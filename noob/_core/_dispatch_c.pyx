@@ -491,6 +491,8 @@ cdef class Dispatcher:
         self.on_exhausted = None
         self.batch_type = None
         self.shape = None
+        self.epochs = 0
+        self._last_epoch = -1
         for i in range(n):
             widest = max(widest, self._arg_ptr[i + 1] - self._arg_ptr[i])
         self._buf = <PyObject**>PyMem_Malloc(widest * sizeof(PyObject*))
@@ -553,14 +555,28 @@ cdef class Dispatcher:
         self.batch_type = batch_type
         self.shape = shape
 
-    cpdef object epoch(self, list values):
-        """``run(values)``, then what a runner's ``process()`` returns (see ``set_result``).
+    @property
+    def last_epoch(self):
+        """The number of the epoch ``epoch`` began last; None before the first (settable)."""
+        return None if self._last_epoch < 0 else self._last_epoch
 
-        Python: ``if self.run(values) and on_exhausted: on_exhausted(); r = values[ret_slot]
-        if ret_slot >= 0 else NoEvent; return None if r is NoEvent else shape(r) if type(r) is
-        batch_type else r``.
+    @last_epoch.setter
+    def last_epoch(self, value):
+        self._last_epoch = -1 if value is None else value
+
+    cpdef object epoch(self, list values):
+        """Count one epoch, ``run(values)``, then what a runner's ``process()`` returns (see
+        ``set_result``). ``epochs`` is the number of the next epoch, ``last_epoch`` the one
+        begun last (set before the run, so it names a failed epoch too): the synchronous
+        runner keeps its epoch counters here, so its per-epoch Python code stores nothing.
+
+        Python: ``self.last_epoch = self.epochs; self.epochs += 1; if self.run(values) and
+        on_exhausted: on_exhausted(); r = values[ret_slot] if ret_slot >= 0 else NoEvent;
+        return None if r is NoEvent else shape(r) if type(r) is batch_type else r``.
         """
         cdef PyObject* r
+        self._last_epoch = self.epochs
+        self.epochs += 1
         if self.run(values) and self.on_exhausted is not None:
             self.on_exhausted()
         if self.ret_slot < 0:

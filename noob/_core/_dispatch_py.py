@@ -221,6 +221,8 @@ class Dispatcher:
             for i in range(n)
         ]
         self._npos = [int(x) for x in self.n_pos]
+        self.epochs = 0
+        self.last_epoch = None
         self.ret_slot = -1
         self.on_exhausted = None
         self.batch_type = None
@@ -241,7 +243,10 @@ class Dispatcher:
         self.shape = shape
 
     def epoch(self, values):
-        """``run(values)``, then what a runner's ``process()`` returns; see ``_dispatch_c.pyx``."""
+        """Count one epoch, ``run(values)``, then what a runner's ``process()`` returns; see
+        ``_dispatch_c.pyx``."""
+        self.last_epoch = self.epochs
+        self.epochs += 1
         if self.run(values) and self.on_exhausted is not None:
             self.on_exhausted()
         if self.ret_slot < 0:

@@ -44,6 +44,8 @@ class SynchronousRunner(TubeRunner):
         self._run_epoch = self._dispatcher.epoch
         #: process() takes the full path every epoch (process-scoped inputs or assets, callbacks)
         self._full = bool(self._process_input_slots or self._process_assets)
+        #: the fast path writes the epoch slot and clears map regions before the core's loop
+        self._pre_epoch = bool(self._stamp_epoch or self._region_slots)
 
     # ------------------------------------------------------------------ lifecycle
     def child_runner(self, tube: Tube) -> SynchronousRunner:
@@ -83,37 +85,52 @@ class SynchronousRunner(TubeRunner):
         self.deinit()
 
     # ------------------------------------------------------------------ epochs
+    # the epoch counters live in the core's dispatcher, which counts each fast-path epoch itself
+    @property
+    def _epoch(self) -> int:  # type: ignore[override]
+        return self._dispatcher.epochs
+
+    @_epoch.setter
+    def _epoch(self, value: int) -> None:
+        self._dispatcher.epochs = value
+
+    @property
+    def _last_epoch(self) -> int | None:  # type: ignore[override]
+        return self._dispatcher.last_epoch
+
+    @_last_epoch.setter
+    def _last_epoch(self, value: int | None) -> None:
+        self._dispatcher.last_epoch = value
+
     def process(self, **inputs: Any) -> Any:
         """Run one epoch and return the ``return`` node's value (``None`` if it did not fire)."""
         if inputs or self._full or not self._running or self._exhausted:
             if not self._running or self._exhausted:
                 self._prepare()
             return self._process_full(self._epoch, inputs)
-        # fast path: no inputs, process-scoped assets or callbacks around the core's loop;
-        # map regions only need their slots cleared (nodes in a region only run if their map
-        # does) and the epoch number in the epoch slot (failure notes name the sub-epoch)
-        values = self._values
-        epoch = self._epoch
-        self._epoch = epoch + 1
-        if self._region_slots:
-            values[self._epoch_slot] = Epoch(epoch) if self._stamp_epoch else epoch
-            for slot in self._region_slots:
-                values[slot] = NOEVENT
-        elif self._stamp_epoch:
-            values[self._epoch_slot] = Epoch(epoch)
+        # fast path: no inputs, process-scoped assets or callbacks around the core's loop,
+        # which counts the epoch, runs it, notes exhausted sources and reads the return slot
+        if self._pre_epoch:
+            self._begin_epoch()
         try:
-            result = self._run_epoch(values)  # run, note exhausted sources, read the return slot
+            return self._run_epoch(self._values)
         except StopIteration as exc:  # a plain function node said "no more": as if its sources ran out
-            self._last_epoch = epoch
-            self._failed(exc, epoch)
+            self._failed(exc, self._last_epoch)
             self._exhausted = True
             return None
         except BaseException as exc:
-            self._last_epoch = epoch
-            self._failed(exc, epoch)
+            self._failed(exc, self._last_epoch)
             raise
-        self._last_epoch = epoch
-        return result
+
+    def _begin_epoch(self) -> None:
+        """Before a fast-path epoch: the epoch in its slot (nodes that take it get an ``Epoch``;
+        for map regions the number is enough: failure notes name the sub-epoch from it), and
+        the slots of map regions cleared (nodes in a region only run if their map does)."""
+        values = self._values
+        epoch = self._epoch
+        values[self._epoch_slot] = Epoch(epoch) if self._stamp_epoch else epoch
+        for slot in self._region_slots:
+            values[slot] = NOEVENT
 
     def _prepare(self) -> None:
         if not self._running:
