@@ -115,3 +115,15 @@ def test_epoch_result(impl):
     assert ["out"] == seen
     d.set_result(-1)
     assert d.epoch(values) is None
+
+
+def test_epoch_writes_its_number_and_clears_slots(impl):
+    """``epoch`` writes the epoch number to ``epoch_slot`` and NoEvent to the ``reset`` slots before running."""
+    seen = []
+    d = _one(impl, lambda x: seen.append(x) or x, 1)
+    d.set_result(0, epoch_slot=1, reset=[2])
+    values = [NOEVENT, None, "stale"]
+    assert [0, 1, 2] == [d.epoch(values) for _ in range(3)]
+    assert ([0, 1, 2], NOEVENT, 2, 3) == (seen, values[2], d.last_epoch, d.epochs)
+    with pytest.raises(ValueError, match="negative"):
+        d.set_result(0, reset=[-1])

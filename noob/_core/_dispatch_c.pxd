@@ -48,6 +48,9 @@ cdef class Dispatcher:
     cdef readonly object on_exhausted, batch_type, shape
     cdef public long long epochs
     cdef long long _last_epoch
+    cdef readonly Py_ssize_t epoch_slot
+    cdef readonly object reset
+    cdef int32_t[::1] _reset
     cdef readonly list aux
     cdef uint8_t[::1] _native
     cdef int32_t[::1] _gather_n

@@ -493,6 +493,9 @@ cdef class Dispatcher:
         self.shape = None
         self.epochs = 0
         self._last_epoch = -1
+        self.epoch_slot = -1
+        self.reset = np.zeros(0, dtype=np.int32)
+        self._reset = self.reset
         for i in range(n):
             widest = max(widest, self._arg_ptr[i + 1] - self._arg_ptr[i])
         self._buf = <PyObject**>PyMem_Malloc(widest * sizeof(PyObject*))
@@ -544,13 +547,23 @@ cdef class Dispatcher:
         self._gather_n[node] = gather_n
         self.aux[node] = aux
 
-    def set_result(self, Py_ssize_t ret_slot, on_exhausted=None, batch_type=None, shape=None):
-        """What ``epoch`` returns: the value of slot ``ret_slot`` (-1: always None), NoEvent as
-        None, a value of type ``batch_type`` passed through ``shape``; ``on_exhausted()`` is
-        called after an epoch in which a generator ran out."""
-        if ret_slot >= self.n_slots and ret_slot >= 0:
-            self.n_slots = ret_slot + 1  # _check_values then covers it at every epoch
+    def set_result(self, Py_ssize_t ret_slot, on_exhausted=None, batch_type=None, shape=None,
+                   Py_ssize_t epoch_slot=-1, reset=()):
+        """What ``epoch`` does around ``run``. Before: write the epoch number to ``epoch_slot``
+        (-1: not at all) and NoEvent to every slot of ``reset`` (the slots of map regions).
+        After: return the value of slot ``ret_slot`` (-1: always None), NoEvent as None, a
+        value of type ``batch_type`` passed through ``shape``; ``on_exhausted()`` is called
+        after an epoch in which a generator ran out."""
+        reset_a = np.ascontiguousarray(reset, dtype=np.int32).reshape(-1)
+        highest = max(ret_slot, epoch_slot, int(reset_a.max()) if len(reset_a) else -1)
+        if len(reset_a) and int(reset_a.min()) < 0:
+            raise ValueError("reset holds a negative slot")
+        if highest >= self.n_slots:
+            self.n_slots = highest + 1  # _check_values then covers them at every epoch
         self.ret_slot = -1 if ret_slot < 0 else ret_slot
+        self.epoch_slot = -1 if epoch_slot < 0 else epoch_slot
+        self.reset = reset_a
+        self._reset = reset_a
         self.on_exhausted = on_exhausted
         self.batch_type = batch_type
         self.shape = shape
@@ -570,12 +583,19 @@ cdef class Dispatcher:
         begun last (set before the run, so it names a failed epoch too): the synchronous
         runner keeps its epoch counters here, so its per-epoch Python code stores nothing.
 
-        Python: ``self.last_epoch = self.epochs; self.epochs += 1; if self.run(values) and
+        Python: ``self.last_epoch = self.epochs; values[epoch_slot] = self.epochs (if set); for
+        s in reset: values[s] = NoEvent; self.epochs += 1; if self.run(values) and
         on_exhausted: on_exhausted(); r = values[ret_slot] if ret_slot >= 0 else NoEvent;
         return None if r is NoEvent else shape(r) if type(r) is batch_type else r``.
         """
         cdef PyObject* r
+        cdef Py_ssize_t k
+        _check_values(self, values)
         self._last_epoch = self.epochs
+        if self.epoch_slot >= 0:
+            _set(values, self.epoch_slot, self.epochs)
+        for k in range(self._reset.shape[0]):
+            _set(values, self._reset[k], NOEVENT)
         self.epochs += 1
         if self.run(values) and self.on_exhausted is not None:
             self.on_exhausted()

@@ -223,6 +223,9 @@ class Dispatcher:
         self._npos = [int(x) for x in self.n_pos]
         self.epochs = 0
         self.last_epoch = None
+        self.epoch_slot = -1
+        self.reset = np.zeros(0, dtype=np.int32)
+        self._reset = []
         self.ret_slot = -1
         self.on_exhausted = None
         self.batch_type = None
@@ -233,10 +236,16 @@ class Dispatcher:
         self._gather_n = [0] * n
         self.aux = [None] * n
 
-    def set_result(self, ret_slot, on_exhausted=None, batch_type=None, shape=None):
-        """What ``epoch`` returns; see ``_dispatch_c.pyx``."""
-        if ret_slot >= 0:
-            self.n_slots = max(self.n_slots, ret_slot + 1)
+    def set_result(self, ret_slot, on_exhausted=None, batch_type=None, shape=None, epoch_slot=-1, reset=()):
+        """What ``epoch`` does around ``run``; see ``_dispatch_c.pyx``."""
+        reset_a = np.ascontiguousarray(reset, dtype=np.int32).reshape(-1)
+        highest = max(ret_slot, epoch_slot, int(reset_a.max()) if len(reset_a) else -1)
+        if len(reset_a) and int(reset_a.min()) < 0:
+            raise ValueError("reset holds a negative slot")
+        self.n_slots = max(self.n_slots, highest + 1)
+        self.epoch_slot = -1 if epoch_slot < 0 else epoch_slot
+        self.reset = reset_a
+        self._reset = [int(x) for x in reset_a]
         self.ret_slot = -1 if ret_slot < 0 else ret_slot
         self.on_exhausted = on_exhausted
         self.batch_type = batch_type
@@ -245,7 +254,13 @@ class Dispatcher:
     def epoch(self, values):
         """Count one epoch, ``run(values)``, then what a runner's ``process()`` returns; see
         ``_dispatch_c.pyx``."""
+        if len(values) < self.n_slots:
+            _checks.slot_table(values, self.n_slots)
         self.last_epoch = self.epochs
+        if self.epoch_slot >= 0:
+            values[self.epoch_slot] = self.epochs
+        for s in self._reset:
+            values[s] = NOEVENT
         self.epochs += 1
         if self.run(values) and self.on_exhausted is not None:
             self.on_exhausted()

@@ -39,13 +39,17 @@ class SynchronousRunner(TubeRunner):
             d.hook_after = self._after_node
         self._node_open: list[AssetRuntime] = []
         self._run = self._dispatcher.run
+        # the core writes the epoch number (map failure notes name sub-epochs from it) and
+        # clears map regions (their nodes only run if their map does) before each fast epoch;
+        # an ``Epoch`` for nodes that take it is written by _begin_epoch instead
         self._dispatcher.set_result(-1 if self._return_slot is None else self._return_slot, self._check_exhausted, _Batch,
-                                    self._aggregate)
+                                    self._aggregate, -1 if self._stamp_epoch or not self._region_slots else self._epoch_slot,
+                                    self._region_slots)
         self._run_epoch = self._dispatcher.epoch
         #: process() takes the full path every epoch (process-scoped inputs or assets, callbacks)
         self._full = bool(self._process_input_slots or self._process_assets)
-        #: the fast path writes the epoch slot and clears map regions before the core's loop
-        self._pre_epoch = bool(self._stamp_epoch or self._region_slots)
+        #: the fast path writes an ``Epoch`` to the epoch slot before the core's loop
+        self._pre_epoch = self._stamp_epoch
 
     # ------------------------------------------------------------------ lifecycle
     def child_runner(self, tube: Tube) -> SynchronousRunner:
@@ -123,14 +127,9 @@ class SynchronousRunner(TubeRunner):
             raise
 
     def _begin_epoch(self) -> None:
-        """Before a fast-path epoch: the epoch in its slot (nodes that take it get an ``Epoch``;
-        for map regions the number is enough: failure notes name the sub-epoch from it), and
-        the slots of map regions cleared (nodes in a region only run if their map does)."""
-        values = self._values
-        epoch = self._epoch
-        values[self._epoch_slot] = Epoch(epoch) if self._stamp_epoch else epoch
-        for slot in self._region_slots:
-            values[slot] = NOEVENT
+        """Before a fast-path epoch whose nodes take the epoch: an ``Epoch`` in its slot (the
+        core clears map regions itself, see ``set_result`` above)."""
+        self._values[self._epoch_slot] = Epoch(self._epoch)
 
     def _prepare(self) -> None:
         if not self._running:
