@@ -43,8 +43,8 @@ back on.
 
 from cpython.mem cimport PyMem_Malloc, PyMem_Free
 from cpython.object cimport PyObject
-from cpython.list cimport PyList_GET_ITEM
-from cpython.ref cimport Py_INCREF, Py_DECREF, Py_TYPE
+from cpython.list cimport PyList_GET_ITEM, PyList_SET_ITEM
+from cpython.ref cimport Py_INCREF, Py_DECREF, Py_TYPE, Py_XDECREF
 from libc.stdint cimport int32_t, uint8_t
 
 import numpy as np
@@ -246,10 +246,13 @@ def reachable(int n, indptr_in, indices_in, starts):
 
 
 cdef inline void _set(list values, Py_ssize_t i, object v):
-    # list.__setitem__ without the Python-level call; ``values`` is never resized while an
-    # epoch runs and ``i`` comes from a plan-checked table.
-    Py_INCREF(v)  # PyList_SetItem steals a reference: give it one first
-    PyList_SetItem(values, i, v)
+    # list.__setitem__ without the Python-level call, and without PyList_SetItem's type and
+    # index checks: ``values`` is never resized while an epoch runs and ``i`` comes from a
+    # plan-checked table. The old item is released last (its __del__ may run code).
+    cdef PyObject* old = PyList_GET_ITEM(values, i)
+    Py_INCREF(v)
+    PyList_SET_ITEM(values, i, v)
+    Py_XDECREF(old)
 
 
 cdef inline int _check_node(Py_ssize_t node, Py_ssize_t n) except -1:

@@ -116,8 +116,9 @@ class SynchronousRunner(TubeRunner):
         # which counts the epoch, runs it, notes exhausted sources and reads the return slot
         if self._pre_epoch:
             self._begin_epoch()
+        run = self._run_epoch  # (a plain attribute load: a method-style call of an instance attribute stays unspecialised)
         try:
-            return self._run_epoch(self._values)
+            return run(self._values)
         except StopIteration as exc:  # a plain function node said "no more": as if its sources ran out
             self._failed(exc, self._last_epoch)
             self._exhausted = True
