@@ -31,6 +31,7 @@ from noob.event import Event, EventMaker, EventStore, MetaEventType
 from noob.exceptions import AssetError, ExtraInputWarning, InputMissingError, SignalMismatchError
 from noob.node.adapters import MapNodeAdapter, ReturnNode
 from noob.node.gather import Gather
+from noob.runner.observe import Observer, timed
 from noob.tube import Tube
 from noob.types import Epoch, MetaSignal, RunnerContext
 from noob.utils import run_coroutine_blocking
@@ -91,6 +92,8 @@ class TubeRunner:
         self.assets = {k: a.instantiate() for k, a in tube.assets.items()}
         self.core = self.plan.core
         self._callbacks: list[Callable[[Event], None]] = []
+        #: attached observers (``noob.runner.observe``); empty: nodes are called unwrapped
+        self._observers: tuple[Observer, ...] = ()
         self._running = False
         self._loop_holder: list = []
         self._initialised: set[int] = set()
@@ -98,6 +101,7 @@ class TubeRunner:
         # -- the slot table (see noob.plan) and the callables the core calls, one per node
         self._values: list[Any] = list(plan.initial_values)
         self._fns: list[Callable] = [_not_initialised(k) for k in plan.node_ids]
+        self._bare_fns: list[Callable] = list(self._fns)  # the same callables, never wrapped by `timed`
         flags = np.zeros(len(plan.node_ids), dtype=np.uint8)
         for i, node_id in enumerate(plan.node_ids):
             node = self.nodes[node_id]
@@ -240,8 +244,10 @@ class TubeRunner:
         try:
             for hook in node.init_hooks():
                 self._call_hook(hook)
-            self._fns[i] = self._callable_for(node)
-            self._set_native(i, node)
+            self._bare_fns[i] = fn = self._callable_for(node)
+            self._fns[i] = timed(fn, i, self._observers) if self._observers else fn
+            if not self._observers:  # observers see every call: nothing runs natively meanwhile
+                self._set_native(i, node)
         except BaseException as exc:
             _note(exc, f"[noob] raised while initialising node {node.id!r} of tube {self.tube.tube_id!r}")
             raise
@@ -258,7 +264,7 @@ class TubeRunner:
         except Exception as exc:
             _note(exc, f"[noob] raised while deinitialising node {node.id!r} of tube {self.tube.tube_id!r}")
             error = exc
-        self._fns[i] = _not_initialised(node.id)
+        self._fns[i] = self._bare_fns[i] = _not_initialised(node.id)
         for d in (self._dispatcher, *self._subs.values()):
             d.set_native(i, self.core.NATIVE_CALL, None, 0)
         return error
@@ -309,8 +315,8 @@ class TubeRunner:
                 kind, aux = core.NATIVE_GATHER, inst._items
         elif isinstance(node, MapNodeAdapter) and self._map_native_ok(i):
             kind, aux = core.NATIVE_MAP, self._subs[i]
-        elif node.is_generator and type(self._fns[i]) is _METHOD_WRAPPER and self._fns[i].__name__ == "__next__":
-            kind, aux = core.NATIVE_NEXT, self._fns[i].__self__  # a generator's (or C iterator's) own __next__
+        elif node.is_generator and type(self._bare_fns[i]) is _METHOD_WRAPPER and self._bare_fns[i].__name__ == "__next__":
+            kind, aux = core.NATIVE_NEXT, self._bare_fns[i].__self__  # a generator's (or C iterator's) own __next__
         if kind != core.NATIVE_CALL:
             for d in (self._dispatcher, *self._subs.values()):
                 d.set_native(i, kind, aux, gather_n)
@@ -386,6 +392,8 @@ class TubeRunner:
             exc.locate(self.plan.node_ids[node], self.plan.signals[node], epoch, self.tube.tube_id)
         if not any(n.startswith("[noob] raised by node") for n in getattr(exc, "__notes__", ())):
             _note(exc, f"[noob] raised by node {self.plan.node_ids[node]!r} in epoch {epoch} of tube {self.tube.tube_id!r}")
+        for observer in self._observers:
+            observer.node_failed(node, epoch, exc)
 
     def _note_interrupt(self, exc: BaseException, n_results: int) -> None:
         """Note on a ``KeyboardInterrupt`` that ended ``run()`` how far it got (the caller deinitialises)."""
@@ -408,6 +416,37 @@ class TubeRunner:
         self._last_epoch = epoch
         if self._callbacks:
             self._emit_epoch_end(epoch)
+        for observer in self._observers:
+            observer.epoch_ended(epoch)
+
+    # ------------------------------------------------------------------ observation
+    def add_observer(self, observer: Observer) -> None:
+        """Report every node call, failure and epoch end to ``observer`` (see ``noob.runner.observe``).
+
+        While no observer is attached, nodes are called unwrapped: observation costs nothing.
+        """
+        if observer in self._observers:
+            return
+        self._set_observers((*self._observers, observer))
+        observer.attached(self)
+
+    def remove_observer(self, observer: Observer) -> None:
+        """Stop reporting to ``observer``; unknown observers are ignored."""
+        if observer not in self._observers:
+            return
+        self._set_observers(tuple(o for o in self._observers if o is not observer))
+        observer.detached(self)
+
+    def _set_observers(self, observers: tuple[Observer, ...]) -> None:
+        self._observers = observers
+        for i in self._initialised:
+            bare = self._bare_fns[i]
+            self._fns[i] = timed(bare, i, observers) if observers else bare
+        if observers:  # every call through the timed callables: no native sources, gathers, maps, returns
+            self._natives_off()
+        else:
+            for i in self._initialised:
+                self._set_native(i, self.nodes[self.plan.node_ids[i]])
 
     def _epoch_result(self, exhausted_now: int) -> Any:
         """What ``process()`` returns, after noting sources that ran out this epoch."""

@@ -46,7 +46,7 @@ class SynchronousRunner(TubeRunner):
                                     self._aggregate, -1 if self._stamp_epoch or not self._region_slots else self._epoch_slot,
                                     self._region_slots)
         self._run_epoch = self._dispatcher.epoch
-        #: process() takes the full path every epoch (process-scoped inputs or assets, callbacks)
+        #: process() takes the full path every epoch (process-scoped inputs or assets, callbacks, observers)
         self._full = bool(self._process_input_slots or self._process_assets)
         #: the fast path writes an ``Epoch`` to the epoch slot before the core's loop
         self._pre_epoch = self._stamp_epoch
@@ -112,8 +112,9 @@ class SynchronousRunner(TubeRunner):
             if not self._running or self._exhausted:
                 self._prepare()
             return self._process_full(self._epoch, inputs)
-        # fast path: no inputs, process-scoped assets or callbacks around the core's loop,
-        # which counts the epoch, runs it, notes exhausted sources and reads the return slot
+        # fast path: no inputs, process-scoped assets, callbacks or observers around the
+        # core's loop, which counts the epoch, runs it, notes exhausted sources and reads the
+        # return slot
         if self._pre_epoch:
             self._begin_epoch()
         run = self._run_epoch  # (a plain attribute load: a method-style call of an instance attribute stays unspecialised)
@@ -126,6 +127,10 @@ class SynchronousRunner(TubeRunner):
         except BaseException as exc:
             self._failed(exc, self._last_epoch)
             raise
+
+    def _set_observers(self, observers: tuple) -> None:
+        super()._set_observers(observers)
+        self._full = bool(self._process_input_slots or self._process_assets or self._callbacks or observers)
 
     def _begin_epoch(self) -> None:
         """Before a fast-path epoch whose nodes take the epoch: an ``Epoch`` in its slot (the
