@@ -39,7 +39,7 @@ from noob.utils import run_coroutine_blocking
 __all__ = ["TubeRunner"]
 
 NOEVENT = MetaSignal.NoEvent
-_METHOD_WRAPPER = type((lambda: None).__call__)  # the type of ``gen.__next__``
+_METHOD_WRAPPER: type = type(object().__str__)  # the type of ``gen.__next__``
 
 
 def _inject_context(fn: Callable, context: RunnerContext) -> Callable:
@@ -144,7 +144,9 @@ class TubeRunner:
         # per map: the gathers of its region (emptied when an element fails, so no partial
         # list survives the epoch) and the value slots of those that collapse it (`n: <map>.n`),
         # which emit [] when the map is given an empty list
-        self._region_gathers = {m: [self.nodes[plan.node_ids[g]] for g in sorted(r & self._gathers)] for m, r in plan.regions.items()}
+        self._region_gathers: dict[int, list[Any]] = {
+            m: [self.nodes[plan.node_ids[g]] for g in sorted(r & self._gathers)] for m, r in plan.regions.items()
+        }
         self._collapse_slots = {m: self._collapsing_gather_slots(m) for m in plan.regions}
 
     def _return_key_table(self) -> list[tuple[str, int, int]]:
@@ -316,7 +318,7 @@ class TubeRunner:
         elif isinstance(node, MapNodeAdapter) and self._map_native_ok(i):
             kind, aux = core.NATIVE_MAP, self._subs[i]
         elif node.is_generator and type(self._bare_fns[i]) is _METHOD_WRAPPER and self._bare_fns[i].__name__ == "__next__":
-            kind, aux = core.NATIVE_NEXT, self._bare_fns[i].__self__  # a generator's (or C iterator's) own __next__
+            kind, aux = core.NATIVE_NEXT, getattr(self._bare_fns[i], "__self__")  # a generator's (or C iterator's) own __next__
         if kind != core.NATIVE_CALL:
             for d in (self._dispatcher, *self._subs.values()):
                 d.set_native(i, kind, aux, gather_n)
@@ -538,7 +540,7 @@ class TubeRunner:
         values = self._values
         parent = values[self._epoch_slot]
         root = parent if isinstance(parent, Epoch) else Epoch(parent)
-        collected = []
+        collected: list[tuple[int, Any]] = []
         keep = self._keep_subepochs
         if keep and self._sub_root != root.root:
             self._sub_events, self._sub_root = [], root.root  # a new epoch: forget the last one's

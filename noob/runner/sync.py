@@ -121,11 +121,11 @@ class SynchronousRunner(TubeRunner):
         try:
             return run(self._values)
         except StopIteration as exc:  # a plain function node said "no more": as if its sources ran out
-            self._failed(exc, self._last_epoch)
+            self._failed(exc, self._epoch - 1)  # (the core counted the epoch as it began)
             self._exhausted = True
             return None
         except BaseException as exc:
-            self._failed(exc, self._last_epoch)
+            self._failed(exc, self._epoch - 1)
             raise
 
     def _set_observers(self, observers: tuple) -> None:
