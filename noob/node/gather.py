@@ -1,7 +1,10 @@
 """Special node types named by short ``type`` names in tubes: ``gather`` (and ``return``,
 which lives in ``noob.tube`` because it is part of how a plan reads results).
 
-Owns: the behaviour of built-in nodes that are ordinary nodes to the core.
+Owns: the behaviour of built-in nodes that are ordinary nodes to the core. The synchronous
+runner lets the core carry out a plain ``gather`` itself (``Dispatcher.set_native``), on the
+very ``_items`` list of the node: ``process`` and the core must keep doing the same thing, and
+the list is only ever emptied in place.
 Must not: depend on runners.
 """
 

@@ -3,6 +3,13 @@
 Per epoch the work is: set process inputs and the epoch slot (only if used), create
 process-scoped assets, ``Dispatcher.run(values)``, close them, read the return slot.
 Lifecycle, inputs, maps and callbacks are shared with every runner (``noob.runner.base``).
+
+Fast path (no inputs, process-scoped assets, callbacks or observers): one call of the core's
+``Dispatcher.epoch``, which counts the epoch (the runner's ``_epoch``/``_last_epoch`` are the
+dispatcher's counters), writes the epoch number and clears map regions, runs, notes exhausted
+sources and reads the return slot. Sources, gathers, map regions and the return node run
+inside the core's loop (``TubeRunner._set_native``); maps only while nothing needs their
+sub-epochs (``store``, callbacks and observers turn that off).
 """
 
 from __future__ import annotations
