@@ -11,6 +11,7 @@ cdef enum:
     C_HOOK_BEFORE = 4
     C_HOOK_AFTER = 8
     C_EXHAUSTED = 16
+    C_NATIVE = 32      # set_native gave the node a kind other than N_CALL (in some dispatcher)
 
 # per-node scheduler states (mirrored as STATE_* constants in _dispatch_py.py)
 cdef enum:

@@ -12,6 +12,7 @@ Slot table (``values``, a ``list``; regions laid out by ``noob.plan``):
 Per-node tables (``n`` nodes; CSR-style ``*_ptr`` arrays have ``n + 1`` entries):
     order      int32[k]    nodes in execution (topological) order
     flags      uint8[n]    C_ENABLED | C_GENERATOR | C_HOOK_BEFORE | C_HOOK_AFTER | C_EXHAUSTED
+                           | C_NATIVE (kept by set_native; the pure twin's loop tests it)
     arg_ptr    int32[n+1]  args of node i are arg_*[arg_ptr[i]:arg_ptr[i+1]]; positional first
     arg_src    int32[m]    slot feeding the argument
     arg_req    uint8[m]    1 if the node must be skipped when that slot holds NoEvent;
@@ -71,6 +72,7 @@ F_GENERATOR = C_GENERATOR
 F_HOOK_BEFORE = C_HOOK_BEFORE
 F_HOOK_AFTER = C_HOOK_AFTER
 F_EXHAUSTED = C_EXHAUSTED
+F_NATIVE = C_NATIVE
 
 NATIVE_CALL = N_CALL
 NATIVE_GATHER = N_GATHER
@@ -549,6 +551,10 @@ cdef class Dispatcher:
         self._native[node] = kind
         self._gather_n[node] = gather_n
         self.aux[node] = aux
+        if kind != N_CALL:
+            self._flags[node] |= C_NATIVE
+        else:
+            self._flags[node] &= ~C_NATIVE & 0xFF
 
     def set_result(self, Py_ssize_t ret_slot, on_exhausted=None, batch_type=None, shape=None,
                    Py_ssize_t epoch_slot=-1, reset=()):

@@ -31,6 +31,7 @@ F_GENERATOR = 2
 F_HOOK_BEFORE = 4
 F_HOOK_AFTER = 8
 F_EXHAUSTED = 16
+F_NATIVE = 32
 
 # native operations of Dispatcher.run (mirror _dispatch_c.pxd)
 NATIVE_CALL = 0
@@ -281,6 +282,10 @@ class Dispatcher:
         self.gather_n[node] = gather_n
         self._gather_n[node] = gather_n
         self.aux[node] = aux
+        if kind:
+            self._flagbuf[node] |= F_NATIVE
+        else:
+            self._flagbuf[node] &= ~F_NATIVE & 0xFF
 
     def _map(self, node, values):
         # NATIVE_MAP: run the region once per element; see _dispatch_c._map
@@ -408,7 +413,7 @@ class Dispatcher:
                     continue
                 if f & F_HOOK_BEFORE:
                     self.hook_before(node)
-                if natives[node]:
+                if f & F_NATIVE and natives[node]:  # (the flag bit first: one byte already read)
                     result = self._native(node, values)
                 else:  # (indented one level: the call of a user node)
                     npos = self._npos[node]
