@@ -127,3 +127,52 @@ def test_epoch_writes_its_number_and_clears_slots(impl):
     assert ([0, 1, 2], NOEVENT, 2, 3) == (seen, values[2], d.last_epoch, d.epochs)
     with pytest.raises(ValueError, match="negative"):
         d.set_result(0, reset=[-1])
+
+
+# ---------------------------------------------------------------- through runners
+
+TUBES = ["basic.yaml", "map/map_gather.yaml", "map/map_return.yaml", "map/map_depends.yaml", "map/map_nested.yaml",
+         "map/map_gather_return.yaml", "map/map_nested_return.yaml"]
+
+
+@pytest.mark.parametrize("path", TUBES)
+def test_native_nodes_change_no_result(make_runner, path):
+    """A runner whose special nodes run natively returns what one calling every node returns."""
+    import random
+
+    random.seed(7)
+    native = make_runner(path)
+    native.init()
+    assert int(native._dispatcher.flags.max()) & native.core.F_NATIVE  # something runs natively
+    got = [native.process() for _ in range(4)]
+    random.seed(7)
+    called = make_runner(path)
+    called.init()
+    called._natives_off()
+    assert not int(called._dispatcher.flags.max()) & called.core.F_NATIVE
+    assert [called.process() for _ in range(4)] == got
+
+
+def test_observer_sees_special_nodes(make_runner):
+    """While an observer is attached the source, the gather and the return are called (and seen); after, native again."""
+    from noob.runner.observe import Observer
+
+    seen: list[str] = []
+
+    class Names(Observer):
+        def node_started(self, node: int, t0: int) -> None:
+            seen.append(runner.plan.node_ids[node])
+
+    runner = make_runner({"noob_id": "g", "nodes": {
+        "src": {"type": "noob.testing.count_source"},
+        "g": {"type": "gather", "params": {"n": 2}, "depends": [{"value": "src.index"}]},
+        "r": {"type": "return", "depends": "g.value"},
+    }})
+    runner.init()
+    names = Names()
+    runner.add_observer(names)
+    assert [None, [0, 1]] == [runner.process(), runner.process()]
+    assert ["src", "g", "src", "g", "r"] == seen
+    runner.remove_observer(names)
+    assert runner.core.NATIVE_GATHER == int(runner._dispatcher.native[runner.plan.index["g"]])
+    assert [None, [2, 3]] == [runner.process(), runner.process()]
