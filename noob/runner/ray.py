@@ -18,8 +18,8 @@ Placement
     - ``placement="fused"`` (the default): a node joins the group of its deepest upstream
       node (the one whose stage comes last; ties: the first); sources start group
       ``"main"``. An ungrouped tube is one actor.
-    - ``placement="node"``: every such node is its own actor, named after it, except the
-      ``return`` node, which joins the group of its deepest upstream node.
+    - ``placement="node"``: every such node is its own actor, named after it, except a
+      ``return`` node reading one node only, which joins that node's group.
 
     ``fused`` is the default because it is the fastest on ``benchmarks/test_ray.py``: an epoch
     costs one actor call however long the chain, and nothing is serialised between nodes
@@ -274,6 +274,20 @@ class _Layout:
                         f"put {ids[x]!r} in group {explicit[m]!r} (or drop its group: it then follows the map)",
                     ))
                 union(x, m)
+        # a region member (a return node reading keys after the gather) may read nodes that
+        # run after the map: they run in the map's actor too, or the actors would wait on each other
+        order_ = [int(x) for x in plan.order]
+        for m, region in plan.regions.items():
+            after: set[int] = set()
+            for v in order_:
+                if v != m and v not in region and any(p == m or p in region or p in after for p in preds[v]):
+                    after.add(v)
+            needed = [p for x in region for p in preds[x] if p in after]
+            while needed:
+                p = needed.pop()
+                if find(p) != find(m):
+                    union(p, m)
+                    needed.extend(q for q in preds[p] if q in after)
         self.asset_group: dict[str, str] = {}
         shared = {a for a, asset in tube.assets.items() if AssetScope(asset.scope) in (AssetScope.runner, AssetScope.process)}
         for asset_id in sorted(shared):
@@ -321,9 +335,10 @@ class _Layout:
                 # the group of the deepest upstream node: joining a shallower one would make
                 # that actor wait for the deeper stage each epoch, stalling the pipeline
                 g = self.node_group[max(up, key=lambda p: depth[p])] if up else DEFAULT_GROUP
-            elif up and isinstance(tube.nodes[ids[i]], ReturnNode):
-                # the return node only hands a value back: an actor of its own would cost a hop per epoch
-                g = self.node_group[max(up, key=lambda p: depth[p])]
+            elif len(set(up)) == 1 and isinstance(tube.nodes[ids[i]], ReturnNode):
+                # a return node reading one node only hands its value back: an actor of its own
+                # would cost a hop per epoch (one reading several nodes keeps its own actor)
+                g = self.node_group[up[0]]
             else:
                 g = ids[i]
             self.node_group[i] = g
