@@ -713,13 +713,13 @@ class _GroupActor:
 
 _RemoteGroupActor = ray.remote(max_restarts=0, max_task_retries=0)(_GroupActor)
 
-# idle actors by (Ray job, options): see ``reuse_actors``
+# idle actors by (Ray session, job, options): see ``reuse_actors``
 _pool: dict[tuple, list[Any]] = collections.defaultdict(list)
 
 
 def _pool_key(options: dict) -> tuple:
-    job = ray.get_runtime_context().get_job_id()
-    return (job, repr(sorted(options.items())))
+    context = ray.get_runtime_context()  # the session too: job ids start again after ray.shutdown()
+    return (context.get_session_name(), context.get_job_id(), repr(sorted(options.items())))
 
 
 # ---------------------------------------------------------------------- the driver
