@@ -37,7 +37,3 @@ def ray_session():
     connect(None, num_cpus=4, log_to_driver=False, configure_logging=False)
     yield ray
     ray.shutdown()
-
-
-def pytest_configure(config):
-    config.addinivalue_line("markers", "cluster: starts a two-node Ray cluster on this machine (test_ray_cluster.py)")
