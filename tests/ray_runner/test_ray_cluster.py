@@ -117,7 +117,7 @@ def _stop(proc: subprocess.Popen) -> None:
 @pytest.fixture
 def cluster(tmp_path) -> Iterator[str]:
     """A head node and a second node on 127.0.0.1; yields the head's address."""
-    temp_dir = tempfile.mkdtemp(prefix="noobray", dir="/tmp")  # short: Ray's socket paths must fit
+    temp_dir = tempfile.mkdtemp(prefix="noobray")  # in the system temp dir: Ray's socket paths must stay short
     port = _free_port()
     address = f"127.0.0.1:{port}"
     env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0",
