@@ -93,6 +93,7 @@ from noob.event import Event, EventStore
 from noob.exceptions import AssetError, SchedulerExhaustedError
 from noob.node.adapters import MapNodeAdapter, ReturnNode
 from noob.runner.base import TubeRunner, _also, _note
+from noob.runner.policy import iter_async, run_async
 from noob.runner.sync import SynchronousRunner
 from noob.tube import Tube
 from noob.types import Epoch, MetaSignal
@@ -1268,125 +1269,53 @@ class AsyncRunner(TubeRunner):
             self._close_runtimes(opened, exc)
 
     # ------------------------------------------------------------------ run / iter
-    async def run(self, n: int | None = None) -> list | None:
+    def run(self, n: int | None = None) -> Awaitable[list | None]:
         """Call ``process()`` ``n`` times (forever if ``None``) and return the non-``None`` results.
 
         Stops early, cleanly, when every source is exhausted. Returns ``None`` if there were
         no results, as the synchronous runner does. With ``max_epochs_in_flight`` > 1 the
         epochs are pipelined; results still come in epoch order. A ``KeyboardInterrupt``
-        deinitialises the runner and is raised again (never partial results).
+        deinitialises the runner and is raised again (never partial results). A required
+        process-scoped input raises ``InputMissingError`` here, when called, before any await.
+        (The rules: ``noob.runner.policy``.)
         """
         self._check_no_process_inputs("run")
-        if not self._running:
-            await self.init()
-        results: list = []
-        try:
-            return await self._run(n, results)
-        except KeyboardInterrupt as exc:  # as the sync runner: deinitialise, then raise it again
-            self._note_interrupt(exc, len(results))
-            try:
-                await self.deinit()
-            except Exception as later:
-                _also(exc, later, "stopping")  # a failing deinit must not hide the Ctrl-C
-            raise
+        return run_async(self, n, *self._epoch_calls())
 
-    async def _run(self, n: int | None, results: list) -> list | None:
-        if self.max_epochs_in_flight > 1:
-            async for out in self._pipelined(n):
-                if out is not None:
-                    results.append(out)
-            return results or None
-        count = 0
-        try:
-            while n is None or count < n:
-                count += 1
-                out = await self.process()
-                if out is not None:
-                    results.append(out)
-                if self._exhausted:
-                    break
-        except (SchedulerExhaustedError, StopIteration):  # sources ran out, or a function node said so
-            pass
-        return results or None
-
-    async def _pipelined(self, n: int | None) -> AsyncIterator[Any]:
-        """Results of ``n`` epochs (forever if ``None``), up to ``max_epochs_in_flight`` at once, in order."""
-        loop = asyncio.get_running_loop()
-        tasks: deque[asyncio.Task] = deque()
-        started = 0
-        try:
-            while True:
-                while len(tasks) < self.max_epochs_in_flight and (n is None or started < n) and not self._exhausted:
-                    tasks.append(loop.create_task(self.process()))
-                    started += 1
-                if not tasks:
-                    return
-                try:
-                    out = await tasks.popleft()
-                except (SchedulerExhaustedError, StopIteration):  # sources ran out, or a function node said so
-                    return
-                except _Abandoned:
-                    if self._exhausted:  # an earlier epoch's function node raised StopIteration: the run ends there
-                        return
-                    raise
-                yield out  # epochs admitted before the sources ran out still come: only later ones are refused
-        finally:
-            for task in tasks:
-                task.cancel()
-            if tasks:
-                await asyncio.gather(*tasks, return_exceptions=True)
-
-    async def iter(self, n: int | None = None) -> AsyncIterator[Any]:
-        """Yield ``n`` results (forever if ``None``); deinitialises the runner when done.
+    def iter(self, n: int | None = None) -> AsyncIterator[Any]:
+        """Yield ``n`` results (forever if ``None``).
 
         With a ``return`` node, epochs that return ``None`` are skipped (at most
-        ``max_iter_loops`` in a row). Leaving an ``async for`` early closes the generator only
-        when it is collected; wrap it in ``contextlib.aclosing`` to deinitialise at once.
-        Pipelined (``max_epochs_in_flight`` > 1), up to that many epochs beyond the last
-        result may have run; their results are dropped.
+        ``max_iter_loops`` in a row). Deinitialises the runner when done only if it started it
+        (not inside ``async with runner:``). Leaving an ``async for`` early closes the generator
+        only when it is collected; wrap it in ``contextlib.aclosing`` to end at once. Pipelined
+        (``max_epochs_in_flight`` > 1), no more epochs are started than results are still
+        wanted. Raises ``InputMissingError`` when called, as ``run()``.
         """
         self._check_no_process_inputs("iter")
-        await self.init()
-        has_return = self._return_slot is not None
+        return iter_async(self, n, *self._epoch_calls())
+
+    def _epoch_calls(self) -> tuple[Callable, Callable, Callable, int]:
+        """``(collect, submit, drain, window)`` for the run/iter policy: one ``process()`` per
+        epoch, as tasks when epochs are pipelined."""
+        k = self.max_epochs_in_flight
+        if k == 1:
+            return (self._await_process, _no_submit, _no_drain, 1)
+        return (_await_task, self._process_task, _cancel_tasks, k)
+
+    def _await_process(self, _: Any) -> Awaitable[Any]:
+        return self.process()
+
+    def _process_task(self) -> asyncio.Task:
+        return asyncio.get_running_loop().create_task(self._pipelined_process())
+
+    async def _pipelined_process(self) -> Any:
         try:
-            if self.max_epochs_in_flight > 1:
-                yielded = 0
-                loops = 0
-                if n is not None and n <= 0:
-                    return
-                results = self._pipelined(None if has_return else n)
-                try:
-                    async for out in results:
-                        loops += 1
-                        if has_return and out is None:
-                            self._check_loops(loops)
-                            continue
-                        loops = 0
-                        yielded += 1
-                        yield out
-                        if n is not None and yielded >= n:
-                            return
-                finally:
-                    await results.aclose()  # type: ignore[attr-defined]
-                return
-            yielded = 0
-            while n is None or yielded < n:
-                if self._exhausted:
-                    return
-                out = await self.process()
-                loops = 1
-                while has_return and out is None:
-                    if self._exhausted:
-                        return
-                    self._check_loops(loops)
-                    out = await self.process()
-                    loops += 1
-                yielded += 1
-                yield out
-        except (SchedulerExhaustedError, StopIteration):  # sources ran out, or a function node said so
-            return
-        finally:
-            await self.deinit()
+            return await self.process()
+        except _Abandoned:
+            if self._exhausted:  # an earlier epoch's function node raised StopIteration: the run ends there
+                raise SchedulerExhaustedError(f"the sources of tube {self.tube.tube_id!r} ran out") from None
+            raise
 
     # ------------------------------------------------------------------ nodes at runtime
     def enable_node(self, node_id: str) -> Awaitable[None]:
@@ -1461,6 +1390,25 @@ class _Abandoned(RuntimeError):
 
 class _NodeStopped(Exception):
     """A non-generator node raised ``StopIteration`` (carried out of the epoch loop; see ``_process_locked``)."""
+
+
+def _no_submit() -> None:
+    return None
+
+
+async def _no_drain(pending: Any) -> None:
+    return None
+
+
+async def _await_task(task: asyncio.Task) -> Any:
+    return await task
+
+
+async def _cancel_tasks(tasks: Collection[asyncio.Task]) -> None:
+    """Let go of pipelined epochs still in flight when a run ends early."""
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
 
 
 def _call_in_thread(i: int, fn: Callable, args: tuple, kwargs: dict) -> Any:

@@ -47,9 +47,10 @@ Stages
 Epochs in flight
     ``max_epochs_in_flight=k`` lets ``run()``/``iter()`` submit epoch e+1 .. e+k-1 before epoch
     e's result is fetched, so a source stage works on the next epoch while later stages work
-    on this one. Results come back in epoch order. ``process()`` is always one epoch. With
-    k > 1, ``iter(n)`` may run up to k-1 epochs past the last one it yields (dropped), and an
-    epoch that fails lets the epochs already in flight finish (their results are dropped).
+    on this one. Results come back in epoch order. ``process()`` is always one epoch. No more
+    epochs are in flight than results are still wanted (``iter(10)`` runs 10 epochs when each
+    has a result; the rules are ``noob.runner.policy``'s), and an epoch that fails lets the
+    epochs already in flight finish (their results are dropped).
 
 Failures
     A node's exception comes back as itself (unwrapped from ``RayTaskError``), with the note
@@ -70,7 +71,7 @@ import contextlib
 import gc
 import os
 import warnings
-from collections.abc import Callable, Generator, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -82,6 +83,7 @@ from noob.asset import AssetScope
 from noob.event import Event, EventStore
 from noob.exceptions import Problem, RunnerError, SchedulerExhaustedError, SpecError
 from noob.runner.base import NOEVENT, TubeRunner, _also
+from noob.runner.policy import iter_sync, run_sync
 from noob.runner.sync import SynchronousRunner
 from noob.tube import Tube
 from noob.types import Epoch
@@ -994,81 +996,30 @@ class RayRunner(TubeRunner):
             self._resync()
         pending.clear()
 
-    def _results(self, epochs: int | None) -> Generator[Any, None, None]:
-        """Run ``epochs`` epochs (forever if ``None``), ``max_epochs_in_flight`` at a time, and
-        yield their results in epoch order; stops after the epoch that exhausts the sources."""
-        pending: collections.deque[_Pending] = collections.deque()
-        submitted = 0
-        try:
-            while True:
-                while len(pending) < self.max_epochs_in_flight and (epochs is None or submitted < epochs):
-                    pending.append(self._submit({}))
-                    submitted += 1
-                if not pending:
-                    return
-                out = self._collect(pending.popleft())
-                yield out
-                if self._exhausted:
-                    return
-        finally:
-            self._drain(pending)
-
     def run(self, n: int | None = None) -> list | None:
         """Run ``n`` epochs (forever if ``None``) and return the non-``None`` results.
 
         Stops early, cleanly, when every source is exhausted. Returns ``None`` if there were no
         results. A ``KeyboardInterrupt`` deinitialises the runner and is raised again, with a
-        note saying how many results had come back (as ``SynchronousRunner.run``).
+        note saying how many results had come back (as ``SynchronousRunner.run``). With
+        ``max_epochs_in_flight`` > 1 up to that many epochs are in flight, never more than
+        ``n``. (The rules: ``noob.runner.policy``.)
         """
-        self._check_no_process_inputs("run")
-        results = []
-        try:
-            self._prepare()
-            for out in self._results(n):
-                if out is not None:
-                    results.append(out)
-        except SchedulerExhaustedError:
-            pass
-        except KeyboardInterrupt as exc:
-            self._note_interrupt(exc, len(results))
-            _also(exc, self._teardown(), "stopping")  # a failing deinit must not hide the Ctrl-C
-            raise
-        return results or None
+        return run_sync(self, n, self._collect, self._submit_next, self._drain, self.max_epochs_in_flight)
 
     def iter(self, n: int | None = None) -> Iterator[Any]:
-        """Yield ``n`` results (forever if ``None``); deinitialises the runner when done.
+        """Yield ``n`` results (forever if ``None``).
 
         With a ``return`` node, epochs that return ``None`` are skipped (at most
-        ``max_iter_loops`` in a row). Ends cleanly when every source is exhausted.
+        ``max_iter_loops`` in a row). Ends cleanly when every source is exhausted. Pipelined,
+        no more epochs are in flight than results are still wanted (``iter(10)`` runs 10
+        epochs when each has a result). Deinitialises the runner when done only if it
+        started it.
         """
-        self._check_no_process_inputs("iter")
-        self.init()
-        has_return = self._return_slot is not None
-        try:
-            if self._exhausted:
-                return
-            yielded = 0
-            loops = 0
-            results = self._results(None)
-            try:
-                for out in results:
-                    if has_return and out is None:
-                        if self._exhausted:
-                            return
-                        loops += 1
-                        self._check_loops(loops)
-                        continue
-                    loops = 0
-                    yielded += 1
-                    yield out
-                    if n is not None and yielded >= n:
-                        return
-            finally:
-                results.close()
-        except SchedulerExhaustedError:
-            return
-        finally:
-            self.deinit()
+        return iter_sync(self, n, self._collect, self._submit_next, self._drain, self.max_epochs_in_flight)
+
+    def _submit_next(self) -> _Pending:
+        return self._submit({})
 
     def collect_return(self, epoch: Any = None) -> Any:
         """The return value of the last epoch."""

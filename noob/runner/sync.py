@@ -14,6 +14,7 @@ from noob.asset import AssetRuntime
 from noob.event import Event, EventStore
 from noob.exceptions import SchedulerExhaustedError
 from noob.runner.base import NOEVENT, TubeRunner, _also
+from noob.runner.policy import iter_sync, run_sync
 from noob.tube import Tube
 from noob.types import Epoch
 
@@ -163,58 +164,21 @@ class SynchronousRunner(TubeRunner):
         Stops early, cleanly, when every source is exhausted. Returns ``None`` if there were no
         results (as the original does). A ``KeyboardInterrupt`` deinitialises the runner (nodes
         and assets) and is raised again, with a note saying how many epochs ran: partial results
-        are never returned as if the run had completed.
+        are never returned as if the run had completed. (The rules: ``noob.runner.policy``.)
         """
-        self._check_no_process_inputs("run")
-        if not self._running:
-            self.init()
-        results = []
-        count = 0
-        try:
-            while n is None or count < n:
-                count += 1
-                out = self.process()
-                if out is not None:
-                    results.append(out)
-                if self._exhausted:
-                    break
-        except (SchedulerExhaustedError, StopIteration):  # sources ran out, or a function node said so
-            pass
-        except KeyboardInterrupt as exc:
-            self._note_interrupt(exc, len(results))
-            self._running = False
-            _also(exc, self._teardown(), "stopping")  # a failing deinit must not hide the Ctrl-C
-            raise
-        return results or None
+        return run_sync(self, n)
 
     def iter(self, n: int | None = None) -> Iterator[Any]:
-        """Yield ``n`` results (forever if ``None``); deinitialises the runner when done.
+        """Yield ``n`` results (forever if ``None``).
 
         With a ``return`` node, epochs that return ``None`` are skipped (at most
         ``max_iter_loops`` in a row). Ends cleanly when every source is exhausted.
+        Deinitialises the runner when done only if it started it (not inside ``with runner:``).
         """
-        self._check_no_process_inputs("iter")
-        self.init()
-        has_return = self._return_slot is not None
-        try:
-            yielded = 0
-            while n is None or yielded < n:
-                if self._exhausted:
-                    return
-                out = self.process()
-                loops = 1
-                while has_return and out is None:
-                    if self._exhausted:
-                        return
-                    self._check_loops(loops)
-                    out = self.process()
-                    loops += 1
-                yielded += 1
-                yield out
-        except (SchedulerExhaustedError, StopIteration):  # sources ran out, or a function node said so
-            return
-        finally:
-            self.deinit()
+        return iter_sync(self, n, self._process_one)
+
+    def _process_one(self, _: Any) -> Any:
+        return self.process()
 
     # ------------------------------------------------------------------ nodes at runtime
     def enable_node(self, node_id: str) -> None:
