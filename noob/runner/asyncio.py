@@ -91,7 +91,8 @@ from typing import Any, Literal
 from noob.asset import AssetRuntime, AssetScope
 from noob.event import Event, EventStore
 from noob.exceptions import AssetError, SchedulerExhaustedError
-from noob.node.adapters import MapNodeAdapter, ReturnNode
+from noob.node.adapters import MapNodeAdapter
+from noob.plan import NodeKind
 from noob.runner.base import TubeRunner, _also, _note
 from noob.runner.policy import iter_async, run_async
 from noob.runner.sync import SynchronousRunner
@@ -510,7 +511,7 @@ class AsyncRunner(TubeRunner):
             return _MAP
         if node.is_async and not node.is_generator:
             return _TASK
-        if isinstance(node, ReturnNode) or getattr(node.obj, "__module__", "") == "noob.special":
+        if self.plan.kind[i] in (NodeKind.RETURN, NodeKind.GATHER):
             return _LOOP  # return and gather: cheap, and ours
         marked = any(
             getattr(x, "__noob_on_loop__", False)
@@ -538,24 +539,12 @@ class AsyncRunner(TubeRunner):
     def _make_gates(self) -> _Gates:
         """Groups of nodes that keep per-epoch order (see ``_Gates``)."""
         plan = self.plan
-        t = plan.tables
-        groups: list[list[int]] = []
-        slots: list[list[int]] = []
-        for i, node_id in enumerate(plan.node_ids):
-            if getattr(self.nodes[node_id], "stateful", True):
-                groups.append([i])
-                slots.append([])
-        for asset_id, asset in self.assets.items():
-            if AssetScope(asset.scope) != AssetScope.runner:
-                continue
-            slot = plan.asset_slot[asset_id]
-            users = {i for i in range(len(plan.node_ids)) if slot in t["arg_src"][t["arg_ptr"][i]:t["arg_ptr"][i + 1]]}
-            dep = asset.spec.dependency
-            if dep is not None:
-                users.add(plan.index[dep.node])
-            if users:
-                groups.append(sorted(users))
-                slots.append([slot])
+        groups: list[list[int]] = [[i] for i in range(len(plan.node_ids)) if plan.stateful[i]]
+        slots: list[list[int]] = [[] for _ in groups]
+        for asset_id, users in plan.asset_users.items():
+            if AssetScope(self.assets[asset_id].scope) == AssetScope.runner and users:
+                groups.append(users)
+                slots.append([plan.asset_slot[asset_id]])
         return _Gates(groups, slots, len(plan.node_ids))
 
     def _node_asset_args(self, i: int) -> list[tuple[int | str, AssetRuntime]]:

@@ -30,7 +30,6 @@ from noob.asset import AssetRuntime, AssetScope
 from noob.event import Event, EventMaker, EventStore, MetaEventType
 from noob.exceptions import AssetError, ExtraInputWarning, InputMissingError, SignalMismatchError
 from noob.node.adapters import MapNodeAdapter, ReturnNode
-from noob.node.gather import Gather
 from noob.tube import Tube
 from noob.types import Epoch, MetaSignal, RunnerContext
 from noob.utils import run_coroutine_blocking
@@ -132,9 +131,9 @@ class TubeRunner:
         self._keep_subepochs = store is not None
         self._sub_events: list[Event] = []
         self._sub_root: int | None = None
-        self._gathers = {plan.index[k] for k, nd in self.nodes.items() if isinstance(nd.obj, type) and issubclass(nd.obj, Gather)}
-        self._return_index = next((plan.index[k] for k, nd in self.nodes.items() if isinstance(nd, ReturnNode)), None)
-        self._return_slot = None if self._return_index is None else plan.signal_slot[(plan.node_ids[self._return_index], "value")]
+        self._gathers = plan.gathers
+        self._return_index = plan.return_index
+        self._return_slot = plan.return_slot
 
     # ------------------------------------------------------------------ lifecycle helpers
     def _run_async(self, awaitable: Any) -> Any:
