@@ -308,10 +308,14 @@ class Plan:
         store_dst: list[int] = []
         store_copy: list[int] = []
         for entries in stores:
+            seen: set[int] = set()
             for s, d, c in entries:
                 store_src.append(s)
                 store_dst.append(d)
-                store_copy.append(c)
+                # a value no node reads is stored as it is -- into one asset: a second asset
+                # stored from the same signal gets its own copy (never an alias of the first)
+                store_copy.append(c or int(s in seen))
+                seen.add(s)
             store_ptr.append(len(store_src))
 
         # -- graph
