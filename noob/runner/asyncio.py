@@ -90,11 +90,12 @@ from typing import Any, Literal
 
 from noob.asset import AssetRuntime, AssetScope
 from noob.event import Event, EventStore
-from noob.exceptions import AssetError, SchedulerExhaustedError
+from noob.exceptions import SchedulerExhaustedError
 from noob.node.adapters import MapNodeAdapter
 from noob.plan import NodeKind
-from noob.runner.base import TubeRunner, _also, _note
+from noob.runner.base import TubeRunner, _also
 from noob.runner.policy import iter_async, run_async
+from noob.runner.session import settle
 from noob.runner.sync import SynchronousRunner
 from noob.tube import Tube
 from noob.types import Epoch, MetaSignal
@@ -625,6 +626,12 @@ class AsyncRunner(TubeRunner):
         if handoff is not None:
             handoff.close()
 
+    def _settled(self, fn: Callable, *args: Any) -> Awaitable[Any]:
+        """``fn(*args)`` in a worker thread, awaited to its end even if the caller is cancelled
+        (lifecycle and asset calls: see ``noob.runner.session.settle``)."""
+        assert self._pool is not None, "bound by _bind_loop() first"
+        return settle(self._pool.submit(fn, *args))
+
     async def _in_thread(self, fn: Callable, *args: Any) -> Any:
         assert self._pool is not None, "bound by _bind_loop() first"
         return await self._pool.submit(fn, *args)
@@ -653,7 +660,7 @@ class AsyncRunner(TubeRunner):
     async def _init_locked(self) -> None:
         if self._running:
             return
-        await self._in_thread(self._start)
+        await self._settled(self._start)
         self._reset_gates()
 
     def _reset_gates(self) -> None:
@@ -672,7 +679,7 @@ class AsyncRunner(TubeRunner):
             if not self._running and not self._initialised and not self._open_assets:
                 return
             self._running = False
-            error = await self._in_thread(self._stop)
+            error = await self._settled(self._stop)
             self._close_workers()  # idle: every call has completed
         finally:
             turnstile.leave(_LIFE)
@@ -782,7 +789,7 @@ class AsyncRunner(TubeRunner):
         stopped = False
         try:
             if self._process_assets:
-                await self._in_thread(self._open_process_assets)
+                await self._settled(self._open_process_assets)
             exhausted_now = await self._run_epoch(driver, values, epoch)
         except _NodeStopped:  # a plain function node raised StopIteration: as if its sources ran out
             stopped = self._exhausted = True
@@ -791,7 +798,7 @@ class AsyncRunner(TubeRunner):
             raise
         finally:
             open_process = [a for a in self._process_assets if a in self._open_assets]
-            close_error = await self._in_thread(self._close_assets, open_process, failure) if open_process else None
+            close_error = await self._settled(self._close_assets, open_process, failure) if open_process else None
             _also(failure, close_error, "closing assets")
             self._end_epoch(epoch, restore)
         if close_error is not None:
@@ -1107,7 +1114,7 @@ class AsyncRunner(TubeRunner):
         try:
             if self._process_assets:
                 run.runtimes = [a.instantiate() for a in self._process_assets]
-                await self._in_thread(self._open_runtimes, run)
+                await self._settled(self._open_runtimes, run)
             exhausted_now = await self._run_epoch(driver, values, epoch, run)
         except _NodeStopped:  # a plain function node raised StopIteration: as if its sources ran out
             stopped = self._exhausted = True
@@ -1119,7 +1126,7 @@ class AsyncRunner(TubeRunner):
             if run.sources_left >= 0:
                 self._sources_done(run)
             if run.runtimes:
-                close_error = await asyncio.shield(self._in_thread(self._close_runtimes, run.runtimes, failure))
+                close_error = await self._settled(self._close_runtimes, run.runtimes, failure)
                 _also(failure, close_error, "closing assets")
             result = None
             try:
@@ -1172,8 +1179,8 @@ class AsyncRunner(TubeRunner):
         try:
             for key, asset in self._asset_args[i]:
                 runtime = asset.instantiate()  # own handle: concurrent calls never share one
-                obj = await self._in_thread(self._make_asset, runtime)
-                opened.append(runtime)
+                opened.append(runtime)  # first: an open cut short by a cancellation is closed too
+                obj = await self._settled(self._make_asset, runtime)
                 if isinstance(key, int):
                     args_l[key] = obj
                 else:
@@ -1192,31 +1199,10 @@ class AsyncRunner(TubeRunner):
             raise
         finally:
             if opened:
-                error = await asyncio.shield(self._in_thread(self._close_runtimes, opened, failure))
+                error = await self._settled(self._close_runtimes, opened, failure)
                 if error is not None and failure is None:
                     raise error
                 _also(failure, error, "closing assets")
-
-    def _make_asset(self, runtime: AssetRuntime) -> Any:
-        try:
-            return runtime.create(self._run_async)
-        except Exception as exc:
-            raise AssetError(
-                f"asset {runtime.id!r} ({runtime.scope.value} scope) of tube {self.tube.tube_id!r} could not be created: "
-                f"{type(exc).__name__}: {exc}",
-                asset=runtime.id,
-                scope=runtime.scope.value,
-            ) from exc
-
-    def _close_runtimes(self, runtimes: list[AssetRuntime], exc: BaseException | None = None) -> BaseException | None:
-        error = None
-        for runtime in reversed(runtimes):
-            try:
-                runtime.close(self._run_async, exc)
-            except Exception as close_exc:
-                _note(close_exc, f"[noob] raised while closing asset {runtime.id!r} of tube {self.tube.tube_id!r}")
-                error = _also(error, close_exc, "closing assets")
-        return error
 
     # -- map regions (called by the sub-dispatchers, in the map's worker thread)
     def _region_node_open(self, i: int) -> None:

@@ -28,8 +28,11 @@ import numpy as np
 
 from noob.asset import AssetRuntime, AssetScope
 from noob.event import Event, EventMaker, EventStore, MetaEventType
-from noob.exceptions import AssetError, ExtraInputWarning, InputMissingError, SignalMismatchError
+from noob.exceptions import ExtraInputWarning, InputMissingError, SignalMismatchError
 from noob.node.adapters import MapNodeAdapter, ReturnNode
+from noob.runner.session import also as _also
+from noob.runner.session import close_all, open_asset
+from noob.runner.session import note as _note
 from noob.tube import Tube
 from noob.types import Epoch, MetaSignal, RunnerContext
 from noob.utils import run_coroutine_blocking
@@ -48,28 +51,6 @@ def _inject_context(fn: Callable, context: RunnerContext) -> Callable:
         if p.annotation is RunnerContext or p.annotation == "RunnerContext":
             return lambda: fn(**{name: context})
     return fn
-
-
-def _note(exc: BaseException, text: str) -> None:
-    notes = getattr(exc, "__notes__", [])
-    if text not in notes:
-        exc.add_note(text)
-
-
-def _also(first: BaseException | None, later: BaseException | None, doing: str) -> BaseException | None:
-    """``first``, with ``later`` attached as a note; or ``later`` if there is no ``first``.
-
-    The user's first exception is what propagates (it keeps its type: no ``ExceptionGroup``);
-    every later one is summarised on it: ``[noob] also raised while <doing>: Type: message
-    (where)``, ``where`` being the later error's own ``[noob]`` note, if it has one.
-    """
-    if later is None or later is first:
-        return first
-    if first is None:
-        return later
-    where = next((n[len("[noob] ") :] for n in getattr(later, "__notes__", ()) if n.startswith("[noob] raised")), None)
-    _note(first, f"[noob] also raised while {doing}: {type(later).__name__}: {later}" + (f" ({where})" if where else ""))
-    return first
 
 
 class TubeRunner:
@@ -203,45 +184,46 @@ class TubeRunner:
         self._initialised.add(i)
 
     def _deinit_node(self, i: int) -> BaseException | None:
+        """Run every deinit hook of node ``i`` and release it, whatever raises; return the first error."""
         node = self.nodes[self.plan.node_ids[i]]
         self._initialised.discard(i)
         error = None
-        try:
-            for hook in node.deinit_hooks():
+        where = f"[noob] raised while deinitialising node {node.id!r} of tube {self.tube.tube_id!r}"
+        for hook in node.deinit_hooks():
+            try:
                 self._call_hook(hook)
+            except Exception as exc:
+                _note(exc, where)
+                error = _also(error, exc, "stopping")
+        try:
             node.release()
         except Exception as exc:
-            _note(exc, f"[noob] raised while deinitialising node {node.id!r} of tube {self.tube.tube_id!r}")
-            error = exc
+            _note(exc, where)
+            error = _also(error, exc, "stopping")
         self._fns[i] = _not_initialised(node.id)
         return error
 
+    def _make_asset(self, runtime: AssetRuntime) -> Any:
+        """Open ``runtime`` (see ``noob.runner.session``) and return its object."""
+        return open_asset(runtime, self._run_async, self.tube.tube_id)
+
+    def _close_runtimes(self, runtimes: list[AssetRuntime], exc: BaseException | None = None) -> BaseException | None:
+        """Close ``runtimes`` (copies of this runner's assets) in reverse; return the first error."""
+        return close_all(runtimes, self._run_async, self.tube.tube_id, exc)
+
     def _create_asset(self, asset: AssetRuntime) -> None:
-        try:
-            self._values[self.plan.asset_slot[asset.id]] = asset.create(self._run_async)
-        except Exception as exc:
-            raise AssetError(
-                f"asset {asset.id!r} ({asset.scope.value} scope) of tube {self.tube.tube_id!r} could not be created: "
-                f"{type(exc).__name__}: {exc}",
-                asset=asset.id,
-                scope=asset.scope.value,
-            ) from exc
+        """Open one of this runner's assets into its slot; it counts as open from here on."""
+        self._values[self.plan.asset_slot[asset.id]] = self._make_asset(asset)
         self._open_assets.append(asset)
 
     def _close_assets(self, assets: list[AssetRuntime], exc: BaseException | None = None) -> BaseException | None:
         """Close ``assets`` in reverse creation order; every one is closed even if one fails."""
-        error = None
-        for asset in reversed(assets):
-            try:
-                asset.close(self._run_async, exc)
-            except Exception as close_exc:
-                _note(close_exc, f"[noob] raised while closing asset {asset.id!r} of tube {self.tube.tube_id!r}")
-                error = _also(error, close_exc, "closing assets")
-            finally:
-                self._values[self.plan.asset_slot[asset.id]] = None
-                if asset in self._open_assets:
-                    self._open_assets.remove(asset)
-        return error
+        return close_all(assets, self._run_async, self.tube.tube_id, exc, self._closed)
+
+    def _closed(self, asset: AssetRuntime) -> None:
+        self._values[self.plan.asset_slot[asset.id]] = None
+        if asset in self._open_assets:
+            self._open_assets.remove(asset)
 
     def _start(self) -> None:
         """Initialise enabled nodes (in spec order), then runner-scoped assets; undo it all if one fails."""

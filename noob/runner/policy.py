@@ -32,7 +32,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 from noob.exceptions import SchedulerExhaustedError
-from noob.runner.base import _also
+from noob.runner.session import also as _also
 
 __all__ = ["Policy", "iter_async", "iter_sync", "run_async", "run_sync"]
 
