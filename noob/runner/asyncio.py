@@ -732,7 +732,7 @@ class AsyncRunner(TubeRunner):
     @property
     def _plain(self) -> bool:
         """True if an epoch needs nothing around ``_run_epoch`` (``process()``'s fast path)."""
-        return self._plain_epochs and not self._callbacks
+        return self._plain_epochs and not self._callbacks and not self._observers
 
     async def _process(self, inputs: Mapping[str, Any]) -> Any:
         """``process()`` when the runner must start, wait its turn, or set up the epoch."""

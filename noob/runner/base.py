@@ -30,6 +30,7 @@ from noob.asset import AssetRuntime, AssetScope
 from noob.event import Event, EventMaker, EventStore, MetaEventType
 from noob.exceptions import ExtraInputWarning, InputMissingError, SignalMismatchError
 from noob.node.adapters import MapNodeAdapter, ReturnNode
+from noob.runner.observe import Observer, timed
 from noob.runner.session import also as _also
 from noob.runner.session import close_all, open_asset
 from noob.runner.session import note as _note
@@ -70,6 +71,8 @@ class TubeRunner:
         self.assets = {k: a.instantiate() for k, a in tube.assets.items()}
         self.core = self.plan.core
         self._callbacks: list[Callable[[Event], None]] = []
+        #: attached observers (``noob.runner.observe``); empty: nodes are called unwrapped
+        self._observers: tuple[Observer, ...] = ()
         self._running = False
         self._loop_holder: list = []
         self._initialised: set[int] = set()
@@ -77,6 +80,7 @@ class TubeRunner:
         # -- the slot table (see noob.plan) and the callables the core calls, one per node
         self._values: list[Any] = list(plan.initial_values)
         self._fns: list[Callable] = [_not_initialised(k) for k in plan.node_ids]
+        self._bare_fns: list[Callable] = list(self._fns)  # the same callables, never wrapped by `timed`
         flags = np.zeros(len(plan.node_ids), dtype=np.uint8)
         for i, node_id in enumerate(plan.node_ids):
             node = self.nodes[node_id]
@@ -177,7 +181,8 @@ class TubeRunner:
         try:
             for hook in node.init_hooks():
                 self._call_hook(hook)
-            self._fns[i] = self._callable_for(node)
+            self._bare_fns[i] = fn = self._callable_for(node)
+            self._fns[i] = timed(fn, i, self._observers) if self._observers else fn
         except BaseException as exc:
             _note(exc, f"[noob] raised while initialising node {node.id!r} of tube {self.tube.tube_id!r}")
             raise
@@ -200,7 +205,7 @@ class TubeRunner:
         except Exception as exc:
             _note(exc, where)
             error = _also(error, exc, "stopping")
-        self._fns[i] = _not_initialised(node.id)
+        self._fns[i] = self._bare_fns[i] = _not_initialised(node.id)
         return error
 
     def _make_asset(self, runtime: AssetRuntime) -> Any:
@@ -269,6 +274,8 @@ class TubeRunner:
             exc.locate(self.plan.node_ids[node], self.plan.signals[node], epoch, self.tube.tube_id)
         if not any(n.startswith("[noob] raised by node") for n in getattr(exc, "__notes__", ())):
             _note(exc, f"[noob] raised by node {self.plan.node_ids[node]!r} in epoch {epoch} of tube {self.tube.tube_id!r}")
+        for observer in self._observers:
+            observer.node_failed(node, epoch, exc)
 
     def _note_interrupt(self, exc: BaseException, n_results: int) -> None:
         """Note on a ``KeyboardInterrupt`` that ended ``run()`` how far it got (the caller deinitialises)."""
@@ -291,6 +298,32 @@ class TubeRunner:
         self._last_epoch = epoch
         if self._callbacks:
             self._emit_epoch_end(epoch)
+        for observer in self._observers:
+            observer.epoch_ended(epoch)
+
+    # ------------------------------------------------------------------ observation
+    def add_observer(self, observer: Observer) -> None:
+        """Report every node call, failure and epoch end to ``observer`` (see ``noob.runner.observe``).
+
+        While no observer is attached, nodes are called unwrapped: observation costs nothing.
+        """
+        if observer in self._observers:
+            return
+        self._set_observers((*self._observers, observer))
+        observer.attached(self)
+
+    def remove_observer(self, observer: Observer) -> None:
+        """Stop reporting to ``observer``; unknown observers are ignored."""
+        if observer not in self._observers:
+            return
+        self._set_observers(tuple(o for o in self._observers if o is not observer))
+        observer.detached(self)
+
+    def _set_observers(self, observers: tuple[Observer, ...]) -> None:
+        self._observers = observers
+        for i in self._initialised:
+            bare = self._bare_fns[i]
+            self._fns[i] = timed(bare, i, observers) if observers else bare
 
     def _epoch_result(self, exhausted_now: int) -> Any:
         """What ``process()`` returns, after noting sources that ran out this epoch."""

@@ -83,7 +83,7 @@ class SynchronousRunner(TubeRunner):
             self._prepare()
         values = self._values
         epoch = self._epoch
-        if inputs or self._process_input_slots or self._process_assets or self._callbacks or self._region_slots:
+        if inputs or self._process_input_slots or self._process_assets or self._callbacks or self._region_slots or self._observers:
             return self._process_full(epoch, inputs)
         # fast path: nothing to set up or tear down around the core's loop
         self._epoch = epoch + 1
