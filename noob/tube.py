@@ -189,15 +189,22 @@ class Tube:
         return [(t, d) for t, s in self.spec.nodes.items() for d in s.dependencies if d.node == node_id]
 
     def enable_node(self, node_id: str) -> None:
-        """Enable ``node_id`` in the definition: runners made afterwards start with it enabled.
+        """Enable ``node_id`` in the definition and in every live runner made from this tube
+        (as the original: ``tube.enable_node("b"); runner.process()`` runs ``b``).
 
-        A runner that exists already keeps its own flags; use ``runner.enable_node`` for it.
+        ``runner.enable_node`` changes that runner only.
         """
         self._definition(node_id).enabled = True
+        from noob.runner.base import tube_toggled  # the runner layer sits above the tube
+
+        tube_toggled(self, node_id, True)
 
     def disable_node(self, node_id: str) -> None:
-        """Disable ``node_id`` in the definition, for runners made afterwards (see ``enable_node``)."""
+        """Disable ``node_id`` in the definition and in every live runner (see ``enable_node``)."""
         self._definition(node_id).enabled = False
+        from noob.runner.base import tube_toggled
+
+        tube_toggled(self, node_id, False)
 
     def _definition(self, node_id: str) -> _Wrapped:
         try:

@@ -502,7 +502,7 @@ class AsyncRunner(TubeRunner):
         self._pool: _Workers | None = None
         self._handoff: Any = None  # the core's Handoff: the worker that runs lone chains
         self._turnstile: _Turnstile | None = None
-        self._pending_lifecycle: list[asyncio.Future] = []
+        self._pending_lifecycle: list[asyncio.Future | tuple[Callable[[int], None], int]] = []
 
     def _kind_of(self, i: int, loop_nodes: Collection[str] | str) -> int:
         node = self.nodes[self.plan.node_ids[i]]
@@ -1330,11 +1330,33 @@ class AsyncRunner(TubeRunner):
         self._pending_lifecycle.append(fut)
         return fut
 
+    def _tube_toggled(self, node_id: str, enabled: bool) -> None:
+        """``Tube.enable_node`` / ``disable_node``: the flag changes at once; the node's init or
+        deinit runs now if this is the runner's running loop, else at the next ``process()``."""
+        try:
+            here = asyncio.get_running_loop() is self._loop
+        except RuntimeError:
+            here = False
+        if here:  # as the runner's own call: a pending init/deinit the next process() waits for
+            if enabled:
+                self.enable_node(node_id)
+            else:
+                self.disable_node(node_id)
+            return
+        i = self._node_index(node_id)
+        self.nodes[node_id].enabled = enabled
+        self._dispatcher.set_flag(i, self.core.F_ENABLED, enabled)
+        if enabled and self._running and i not in self._initialised:
+            self._pending_lifecycle.append((self._init_node, i))
+        elif not enabled and i in self._initialised:
+            self._pending_lifecycle.append((self._deinit_or_raise, i))
+
     async def _settle_lifecycle(self, raise_errors: bool = False) -> None:
         pending, self._pending_lifecycle = self._pending_lifecycle, []
         if not pending:
             return
-        results = await asyncio.gather(*pending, return_exceptions=True)
+        calls: list[Awaitable[Any]] = [self._settled(*p) if isinstance(p, tuple) else p for p in pending]
+        results = await asyncio.gather(*calls, return_exceptions=True)
         errors = [r for r in results if isinstance(r, BaseException)]
         if errors and raise_errors:
             raise errors[0]

@@ -19,7 +19,9 @@ error attached.
 from __future__ import annotations
 
 import inspect
+import threading
 import warnings
+import weakref
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -54,6 +56,32 @@ def _inject_context(fn: Callable, context: RunnerContext) -> Callable:
     return fn
 
 
+#: the live runners made from each tube (weak on both sides: neither is kept alive by this)
+_LIVE: weakref.WeakKeyDictionary[Tube, weakref.WeakSet[TubeRunner]] = weakref.WeakKeyDictionary()
+_LIVE_LOCK = threading.Lock()
+
+
+def _live_runners(tube: Tube) -> weakref.WeakSet[TubeRunner]:
+    with _LIVE_LOCK:
+        runners = _LIVE.get(tube)
+        if runners is None:
+            runners = _LIVE[tube] = weakref.WeakSet()
+        return runners
+
+
+def tube_toggled(tube: Tube, node_id: str, enabled: bool) -> None:
+    """``Tube.enable_node`` / ``disable_node``: the same change in every live runner made from ``tube``.
+
+    Each runner applies it as its own ``enable_node`` / ``disable_node`` would (from the next
+    epoch on; an ``AsyncRunner`` not on its running loop initialises or deinitialises the node
+    at its next ``process()``). Runners stay independent otherwise.
+    """
+    with _LIVE_LOCK:
+        runners = list(_LIVE.get(tube, ()))
+    for runner in runners:
+        runner._tube_toggled(node_id, enabled)
+
+
 class TubeRunner:
     """What every runner shares: the tube, the plan, lifecycle of nodes and assets.
 
@@ -70,6 +98,7 @@ class TubeRunner:
         self.nodes = {k: n.instantiate() for k, n in tube.nodes.items()}
         self.assets = {k: a.instantiate() for k, a in tube.assets.items()}
         self.core = self.plan.core
+        _live_runners(tube).add(self)  # Tube.enable_node / disable_node reach this runner
         self._callbacks: list[Callable[[Event], None]] = []
         #: attached observers (``noob.runner.observe``); empty: nodes are called unwrapped
         self._observers: tuple[Observer, ...] = ()
@@ -523,6 +552,11 @@ class TubeRunner:
                 input=missing[0],
                 scope="process",
             )
+
+    def _tube_toggled(self, node_id: str, enabled: bool) -> None:
+        """The tube's definition changed (see :func:`tube_toggled`): do the same here."""
+        result = self.enable_node(node_id) if enabled else self.disable_node(node_id)  # type: ignore[attr-defined]
+        assert result is None, "runners whose enable/disable is awaitable override this"
 
     def collect_return(self, epoch: Any = None) -> Any:
         """The return value of the last epoch."""
