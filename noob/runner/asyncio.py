@@ -228,6 +228,8 @@ class _Turnstile:
             self.exclusive = False
         else:
             self.epochs -= 1
+            if self.epochs == 0:
+                self.sources_pending = False  # no epoch in flight: none whose sources are pending
             if self.epochs == 0 and self.broken:
                 self.broken = False
                 if self.on_idle is not None:
@@ -1324,32 +1326,19 @@ class AsyncRunner(TubeRunner):
         if error is not None:
             raise error
 
-    def _lifecycle(self, fn: Callable[[int], None], i: int) -> asyncio.Future:
+    def _lifecycle(self, fn: Callable[[int], None], i: int) -> Awaitable[None]:
+        """Run ``fn(i)`` (a node's init or deinit) in a worker thread; the next ``process()``
+        waits for it. Called with no running loop (``Tube.enable_node`` from plain code, say),
+        it runs at the next ``process()``."""
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            self._pending_lifecycle.append((fn, i))
+            return _Done()
         self._bind_loop()
         fut = asyncio.ensure_future(self._in_thread(fn, i))
         self._pending_lifecycle.append(fut)
         return fut
-
-    def _tube_toggled(self, node_id: str, enabled: bool) -> None:
-        """``Tube.enable_node`` / ``disable_node``: the flag changes at once; the node's init or
-        deinit runs now if this is the runner's running loop, else at the next ``process()``."""
-        try:
-            here = asyncio.get_running_loop() is self._loop
-        except RuntimeError:
-            here = False
-        if here:  # as the runner's own call: a pending init/deinit the next process() waits for
-            if enabled:
-                self.enable_node(node_id)
-            else:
-                self.disable_node(node_id)
-            return
-        i = self._node_index(node_id)
-        self.nodes[node_id].enabled = enabled
-        self._dispatcher.set_flag(i, self.core.F_ENABLED, enabled)
-        if enabled and self._running and i not in self._initialised:
-            self._pending_lifecycle.append((self._init_node, i))
-        elif not enabled and i in self._initialised:
-            self._pending_lifecycle.append((self._deinit_or_raise, i))
 
     async def _settle_lifecycle(self, raise_errors: bool = False) -> None:
         pending, self._pending_lifecycle = self._pending_lifecycle, []

@@ -555,8 +555,11 @@ class TubeRunner:
 
     def _tube_toggled(self, node_id: str, enabled: bool) -> None:
         """The tube's definition changed (see :func:`tube_toggled`): do the same here."""
-        result = self.enable_node(node_id) if enabled else self.disable_node(node_id)  # type: ignore[attr-defined]
-        assert result is None, "runners whose enable/disable is awaitable override this"
+        # an AsyncRunner's init/deinit of the node is awaited by its next process()
+        if enabled:
+            self.enable_node(node_id)  # type: ignore[attr-defined]
+        else:
+            self.disable_node(node_id)  # type: ignore[attr-defined]
 
     def collect_return(self, epoch: Any = None) -> Any:
         """The return value of the last epoch."""
