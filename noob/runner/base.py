@@ -306,6 +306,16 @@ class TubeRunner:
         for observer in self._observers:
             observer.node_failed(node, epoch, exc)
 
+    def _report_remote_failure(self, exc: BaseException, epoch: Any) -> None:
+        """A node that ran elsewhere (a Ray actor) failed and was named there: tell this
+        runner's observers, once, which node it was (read back from the note it carries)."""
+        notes = getattr(exc, "__notes__", ())
+        for node, node_id in enumerate(self.plan.node_ids):
+            if f"[noob] raised by node {node_id!r} in epoch " in " ".join(notes):
+                for observer in self._observers:
+                    observer.node_failed(node, epoch, exc)
+                return
+
     def _note_interrupt(self, exc: BaseException, n_results: int) -> None:
         """Note on a ``KeyboardInterrupt`` that ended ``run()`` how far it got (the caller deinitialises)."""
         _note(exc, f"[noob] run() of tube {self.tube.tube_id!r} interrupted in epoch {self._epoch - 1} "

@@ -949,6 +949,8 @@ class RayRunner(TubeRunner):
                 if k >= 0 and self._callbacks:
                     with contextlib.suppress(Exception):
                         self._emit_events(self._get(self._actors[stages[k].group].failed_events.remote(epoch), stages[k].group, "reporting events"))
+            if self._observers and not isinstance(exc, StopIteration):
+                self._report_remote_failure(exc, epoch)
             self._end_epoch(epoch, None)
             if isinstance(exc, StopIteration):  # a plain function node said "no more": as the sync runner
                 self._exhausted = True
