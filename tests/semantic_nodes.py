@@ -6,7 +6,9 @@ that counts can be read back whatever process ran them (Ray actors included).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import time
 from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Annotated, Any
@@ -84,6 +86,24 @@ def logged(log: str = "", name: str = "res", fail_exit: bool = False) -> Iterato
         _log(log, f"exit:{name}")
         if fail_exit:
             raise RuntimeError(f"exit of {name} failed")
+
+
+@contextlib.contextmanager
+def slow_logged(log: str = "", name: str = "res", delay: float = 0.001) -> Iterator[str]:
+    """:func:`logged` taking ``delay`` seconds to enter and to exit (room for a cancellation)."""
+    time.sleep(delay)
+    _log(log, f"enter:{name}")
+    try:
+        yield name
+    finally:
+        time.sleep(delay)
+        _log(log, f"exit:{name}")
+
+
+async def slow(x: int, res: Any = None, delay: float = 0.001) -> Annotated[int, Name("value")]:
+    """``x`` after ``delay`` seconds on the loop."""
+    await asyncio.sleep(delay)
+    return x
 
 
 def counter(start: int = 0) -> Iterator[int]:

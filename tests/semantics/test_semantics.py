@@ -165,26 +165,27 @@ def test_lifecycle_counts_match_after_a_failure(drive, runner_config, tmp_path):
 
 
 def test_every_teardown_error_is_raised_or_attached(drive, tmp_path):
-    """Two failing node deinits and a failing asset exit: the first is raised, the others attached."""
+    """Two failing node deinits and two failing asset exits: the first is raised, every other one attached."""
     log = str(tmp_path / "log")
     nodes = {
         "s": {"type": SRC},
         "x": {"type": "semantic_nodes.Life", "params": {"log": log, "name": "x", "fail_deinit": True},
               "depends": [{"x": "s.value"}, {"res": "assets.cm"}]},
         "y": {"type": "semantic_nodes.Life", "params": {"log": log, "name": "y", "fail_deinit": True},
-              "depends": [{"x": "x.value"}]},
+              "depends": [{"x": "x.value"}, {"res": "assets.cm2"}]},
         "r": {"type": "return", "depends": "y.value"},
     }
-    assets = {"cm": {"type": "semantic_nodes.logged", "scope": "runner", "params": {"log": log, "name": "cm", "fail_exit": True}}}
+    assets = {"cm": {"type": "semantic_nodes.logged", "scope": "runner", "params": {"log": log, "name": "cm", "fail_exit": True}},
+              "cm2": {"type": "semantic_nodes.logged", "scope": "runner", "params": {"log": log, "name": "cm2", "fail_exit": True}}}
     d = drive(tubeof(nodes, assets=assets))
     d.init()
     assert [0, 1] == d.run(2)
     with pytest.raises((OSError, RuntimeError)) as info:
         d.deinit()
     told = " ".join([str(info.value), *getattr(info.value, "__notes__", [])])
-    for text in ("deinit of x failed", "deinit of y failed", "exit of cm failed"):
+    for text in ("deinit of x failed", "deinit of y failed", "exit of cm failed", "exit of cm2 failed"):
         assert text in told
-    assert {"init:x": 1, "init:y": 1, "deinit:x": 1, "deinit:y": 1, "enter:cm": 1, "exit:cm": 1} == counts(log)
+    assert {"init:x": 1, "init:y": 1, "deinit:x": 1, "deinit:y": 1, "enter:cm": 1, "exit:cm": 1, "enter:cm2": 1, "exit:cm2": 1} == counts(log)
     assert [0] == d.run(1)  # a new start works
     with pytest.raises((OSError, RuntimeError)):
         d.deinit()
