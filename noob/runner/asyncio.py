@@ -593,9 +593,7 @@ class AsyncRunner(TubeRunner):
             raise
         if self._exhausted:
             self._leave_epoch(turnstile)
-            raise SchedulerExhaustedError(
-                f"every source of tube {self.tube.tube_id!r} is exhausted; call runner.deinit() and runner.init() to start again"
-            )
+            raise self._exhausted_error()
         if self._gates is not None:
             return await self._process_pipelined(inputs, turnstile)
         try:
@@ -609,50 +607,29 @@ class AsyncRunner(TubeRunner):
         turnstile.leave(_EPOCH)
 
     async def _process_in_order(self, inputs: Mapping[str, Any]) -> Any:
+        """One epoch at a time: the epoch frame's steps (``noob.runner.frame``) around
+        ``_run_epoch``; process-scoped assets open and close in a worker thread."""
         values = self._values
-        restore = self._set_inputs(inputs) if (inputs or self._process_input_slots) else None
         epoch = self._epoch
-        self._epoch = epoch + 1
-        if self._stamp_epoch or self._callbacks or self._region_slots:  # map failure notes and store sub-epochs read it
-            values[self._epoch_slot] = Epoch(epoch)
-        for slot in self._region_slots:  # nodes in map regions only run if their map does
-            values[slot] = NOEVENT
-        driver = self._driver
-        if not (self._process_assets or restore):
-            try:
-                exhausted_now = await self._run_epoch(driver, values, epoch)
-            except _NodeStopped:  # a plain function node raised StopIteration: as if its sources ran out
-                self._exhausted = True
-                return None
-            finally:
-                self._end_epoch(epoch, None)
-            return self._epoch_result(exhausted_now)
+        restore = self._begin_epoch(epoch, inputs)
         failure: BaseException | None = None
+        close_error: BaseException | None = None
         exhausted_now = 0
         stopped = False
         try:
             if self._process_assets:
                 await self._settled(self._open_process_assets)
-            exhausted_now = await self._run_epoch(driver, values, epoch)
+            exhausted_now = await self._run_epoch(self._driver, values, epoch)
         except _NodeStopped:  # a plain function node raised StopIteration: as if its sources ran out
-            stopped = self._exhausted = True
+            stopped = True
         except BaseException as exc:
             failure = exc
             raise
         finally:
-            open_process = [a for a in self._process_assets if a in self._open_assets]
-            close_error = await self._settled(self._close_assets, open_process, failure) if open_process else None
-            _also(failure, close_error, "closing assets")
+            if self._process_assets:
+                close_error = await self._settled(self._close_process_assets, failure)
             self._end_epoch(epoch, restore)
-        if close_error is not None:
-            raise close_error
-        if stopped:
-            return None
-        return self._epoch_result(exhausted_now)
-
-    def _open_process_assets(self) -> None:
-        for asset in self._process_assets:
-            self._create_asset(asset)
+        return self._outcome(close_error, stopped, exhausted_now)
 
     async def _run_epoch(self, driver: Any, values: list, epoch: int, run: _Run | None = None) -> int:
         """Run every node of the plan once over ``values``; return how many generator nodes ran out."""
@@ -937,15 +914,10 @@ class AsyncRunner(TubeRunner):
     async def _process_pipelined(self, inputs: Mapping[str, Any], turnstile: _Turnstile) -> Any:
         """One pipelined epoch, admitted by ``process()``: own slot table, in-order end."""
         template = self._values
-        restore = self._set_inputs(inputs) if (inputs or self._process_input_slots) else None
-        values = list(template)
-        if restore:
-            for slot, value in restore:
-                template[slot] = value
         epoch = self._epoch
-        self._epoch = epoch + 1
-        if self._stamp_epoch or self._callbacks:
-            values[self._epoch_slot] = Epoch(epoch)
+        restore = self._begin_epoch(epoch, inputs)  # into the template: this epoch copies it
+        values = list(template)
+        self._restore_inputs(restore)
         driver = self._spare_drivers.pop() if self._spare_drivers else self._new_driver()
         run = _Run(epoch, values, driver, sum(1 for i in self.plan.sources), self._last_run)
         self._last_run = run
@@ -971,7 +943,6 @@ class AsyncRunner(TubeRunner):
             if run.runtimes:
                 close_error = await self._settled(self._close_runtimes, run.runtimes, failure)
                 _also(failure, close_error, "closing assets")
-            result = None
             try:
                 if run.prev is not None and not run.prev.ended.done():
                     await asyncio.shield(run.prev.ended)  # epochs end in order
@@ -983,8 +954,6 @@ class AsyncRunner(TubeRunner):
                     template[:n_sig] = values[:n_sig]
                     self._dispatcher.ran[:] = driver.ran
                 self._end_epoch(epoch, None)
-                if failure is None and close_error is None and not stopped:
-                    result = self._epoch_result(exhausted_now)
                 run.ended.set_result(None)
                 del self._runs[epoch]
                 if self._last_run is run:
@@ -995,9 +964,7 @@ class AsyncRunner(TubeRunner):
                 turnstile.leave(_EPOCH)
         if failure is not None:
             raise failure
-        if close_error is not None:
-            raise close_error
-        return result
+        return self._outcome(close_error, stopped, exhausted_now)  # no await since the template was written
 
     def _open_runtimes(self, run: _Run) -> None:
         for runtime in run.runtimes:

@@ -20,18 +20,18 @@ from __future__ import annotations
 
 import inspect
 import threading
-import warnings
 import weakref
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
 
 from noob.asset import AssetRuntime, AssetScope
-from noob.event import Event, EventMaker, EventStore, MetaEventType
-from noob.exceptions import ExtraInputWarning, InputMissingError, SignalMismatchError
+from noob.event import Event, EventMaker, EventStore
+from noob.exceptions import InputMissingError
 from noob.node.adapters import MapNodeAdapter, ReturnNode
+from noob.runner.frame import EpochFrame
 from noob.runner.observe import Observer, timed
 from noob.runner.session import also as _also
 from noob.runner.session import close_all, open_asset
@@ -82,7 +82,7 @@ def tube_toggled(tube: Tube, node_id: str, enabled: bool) -> None:
         runner._tube_toggled(node_id, enabled)
 
 
-class TubeRunner:
+class TubeRunner(EpochFrame):
     """What every runner shares: the tube, the plan, lifecycle of nodes and assets.
 
     ``core`` picks the core implementation (``"compiled"`` / ``"python"``; default: the
@@ -294,52 +294,6 @@ class TubeRunner:
         return error
 
     # ------------------------------------------------------------------ shared by every runner
-    def _name_failure(self, exc: BaseException, node: int, epoch: Any) -> None:
-        """Note on ``exc`` the node and epoch it was raised in (once: the innermost wins).
-
-        A ``SignalMismatchError`` from the core carries only integers: it gets the names here.
-        """
-        if isinstance(exc, SignalMismatchError) and exc.node is None:
-            exc.locate(self.plan.node_ids[node], self.plan.signals[node], epoch, self.tube.tube_id)
-        if not any(n.startswith("[noob] raised by node") for n in getattr(exc, "__notes__", ())):
-            _note(exc, f"[noob] raised by node {self.plan.node_ids[node]!r} in epoch {epoch} of tube {self.tube.tube_id!r}")
-        for observer in self._observers:
-            observer.node_failed(node, epoch, exc)
-
-    def _report_remote_failure(self, exc: BaseException, epoch: Any) -> None:
-        """A node that ran elsewhere (a Ray actor) failed and was named there: tell this
-        runner's observers, once, which node it was (read back from the note it carries)."""
-        notes = getattr(exc, "__notes__", ())
-        for node, node_id in enumerate(self.plan.node_ids):
-            if f"[noob] raised by node {node_id!r} in epoch " in " ".join(notes):
-                for observer in self._observers:
-                    observer.node_failed(node, epoch, exc)
-                return
-
-    def _note_interrupt(self, exc: BaseException, n_results: int) -> None:
-        """Note on a ``KeyboardInterrupt`` that ended ``run()`` how far it got (the caller deinitialises)."""
-        _note(exc, f"[noob] run() of tube {self.tube.tube_id!r} interrupted in epoch {self._epoch - 1} "
-                   f"({n_results} results so far); the runner was deinitialised")
-
-    def _check_loops(self, loops: int) -> None:
-        """``iter()`` gives up after ``max_iter_loops`` epochs in a row without a result."""
-        if loops >= self.max_iter_loops:
-            raise RuntimeError(
-                f"Reached maximum process calls per iteration ({self.max_iter_loops}) without a result "
-                f"from tube {self.tube.tube_id!r}; raise max_iter_loops if this is expected"
-            )
-
-    def _end_epoch(self, epoch: int, restore: list[tuple[int, Any]] | None) -> None:
-        """Put overridden tube inputs back, record the epoch, tell callbacks it ended."""
-        if restore:
-            for slot, value in restore:
-                self._values[slot] = value
-        self._last_epoch = epoch
-        if self._callbacks:
-            self._emit_epoch_end(epoch)
-        for observer in self._observers:
-            observer.epoch_ended(epoch)
-
     # ------------------------------------------------------------------ observation
     def add_observer(self, observer: Observer) -> None:
         """Report every node call, failure and epoch end to ``observer`` (see ``noob.runner.observe``).
@@ -363,14 +317,6 @@ class TubeRunner:
         for i in self._initialised:
             bare = self._bare_fns[i]
             self._fns[i] = timed(bare, i, observers) if observers else bare
-
-    def _epoch_result(self, exhausted_now: int) -> Any:
-        """What ``process()`` returns, after noting sources that ran out this epoch."""
-        if exhausted_now:
-            self._check_exhausted()
-        if self._return_slot is None:
-            return None
-        return self._result(self._values[self._return_slot])
 
     def _result(self, value: Any) -> Any:
         if value is NOEVENT:
@@ -510,59 +456,6 @@ class TubeRunner:
         nspec = self.tube.spec.nodes[plan.node_ids[self._return_index]]
         return {d.slot for d in nspec.dependencies if isinstance(d.slot, str) and plan.index.get(d.node) not in inside}
 
-    def _set_inputs(self, inputs: Mapping[str, Any]) -> list[tuple[int, Any]]:
-        """Put this call's inputs in their slots; return what to restore after the epoch."""
-        values = self._values
-        collection = self.tube.input_collection
-        extra = {k: v for k, v in inputs.items() if k not in collection.specs}
-        if extra:
-            warnings.warn(
-                ExtraInputWarning(
-                    f"Ignoring extra input without a specification provided to scope `process`: {extra!r} "
-                    f"(declared inputs: {', '.join(map(repr, collection.specs)) or 'none'})"
-                ),
-                stacklevel=3,
-            )
-        for key, slot in self._process_input_slots.items():
-            if key in inputs:
-                continue
-            spec = collection.specs[key]
-            if spec.required and not spec.has_default:
-                raise InputMissingError(
-                    f"required process-scoped input {key!r} of tube {self.tube.tube_id!r} was not given; "
-                    f"call runner.process({key}=...)",
-                    input=key,
-                    scope="process",
-                )
-        restore = []
-        for key, slot in self._process_input_slots.items():
-            values[slot] = inputs[key] if key in inputs else collection.specs[key].default
-        for key, slot in self._tube_input_slots.items():
-            if key in inputs:  # a process call may override a tube-scoped input (documented behaviour)
-                restore.append((slot, values[slot]))
-                values[slot] = inputs[key]
-        return restore
-
-    def _check_exhausted(self) -> None:
-        flags = self._dispatcher.flags
-        sources = [i for i in self.plan.sources if flags[i] & self.core.F_ENABLED]
-        if sources and all(flags[i] & self.core.F_EXHAUSTED for i in sources):
-            self._exhausted = True
-
-    def _required_process_inputs(self) -> list[str]:
-        specs = self.tube.input_collection.specs
-        return [k for k in self._process_input_slots if specs[k].required and not specs[k].has_default]
-
-    def _check_no_process_inputs(self, method: str) -> None:
-        missing = self._required_process_inputs()
-        if missing:
-            raise InputMissingError(
-                f"Can't use the `{method}` method with tubes with process-scoped input that was not provided: "
-                f"{', '.join(map(repr, missing))}. Call runner.process({missing[0]}=...) once per epoch instead.",
-                input=missing[0],
-                scope="process",
-            )
-
     def _tube_toggled(self, node_id: str, enabled: bool) -> None:
         """The tube's definition changed (see :func:`tube_toggled`): do the same here."""
         # an AsyncRunner's init/deinit of the node is awaited by its next process()
@@ -593,12 +486,6 @@ class TubeRunner:
             event = self._events.new(node_id, name, epoch, self._values[self.plan.signal_slot[(node_id, name)]], stamp)
             for cb in self._callbacks:
                 cb(event)
-
-    def _emit_epoch_end(self, epoch: int) -> None:
-        e = Epoch(epoch)
-        event = self._events.new("meta", MetaEventType.EpochEnded.value, e, e)
-        for cb in self._callbacks:
-            cb(event)
 
     @property
     def store(self) -> EventStore:

@@ -12,7 +12,6 @@ from typing import Any
 
 from noob.asset import AssetRuntime
 from noob.event import Event, EventStore
-from noob.exceptions import SchedulerExhaustedError
 from noob.runner.base import NOEVENT, TubeRunner, _also
 from noob.runner.policy import iter_sync, run_sync
 from noob.tube import Tube
@@ -107,46 +106,27 @@ class SynchronousRunner(TubeRunner):
         result = values[self._return_slot]
         return None if result is NOEVENT else result
 
-    def _prepare(self) -> None:
-        if not self._running:
-            self.init()
-        if self._exhausted:
-            raise SchedulerExhaustedError(
-                f"every source of tube {self.tube.tube_id!r} is exhausted; call runner.deinit() and runner.init() to start again"
-            )
-
     def _process_full(self, epoch: int, inputs: Mapping[str, Any]) -> Any:
-        """``process()`` with inputs, process-scoped assets, callbacks or maps to handle."""
-        values = self._values
-        restore = self._set_inputs(inputs) if (inputs or self._process_input_slots) else None
-        self._epoch = epoch + 1
-        if self._stamp_epoch or self._callbacks or self._region_slots:  # map failure notes and store sub-epochs read it
-            values[self._epoch_slot] = Epoch(epoch)
-        for slot in self._region_slots:  # nodes in map regions only run if their map does
-            values[slot] = NOEVENT
+        """``process()`` with inputs, process-scoped assets, callbacks or maps to handle
+        (the epoch frame's steps, ``noob.runner.frame``, around the core's loop)."""
+        restore = self._begin_epoch(epoch, inputs)
         failure: BaseException | None = None
         stopped = False
         try:
-            for asset in self._process_assets:
-                self._create_asset(asset)
-            self._run(values)
+            if self._process_assets:
+                self._open_process_assets()
+            self._run(self._values)
         except StopIteration as exc:  # a plain function node said "no more": as if its sources ran out
             self._failed(exc, epoch)
-            stopped = self._exhausted = True
+            stopped = True
         except BaseException as exc:
             failure = exc
             self._failed(exc, epoch)
             raise
         finally:
-            open_process = [a for a in self._process_assets if a in self._open_assets]
-            close_error = self._close_assets(open_process, failure) if open_process else None
-            _also(failure, close_error, "closing assets")
+            close_error = self._close_process_assets(failure)
             self._end_epoch(epoch, restore)
-        if close_error is not None:
-            raise close_error
-        if stopped:
-            return None
-        return self._epoch_result(self._dispatcher.n_exhausted_now)
+        return self._outcome(close_error, stopped, self._dispatcher.n_exhausted_now)
 
     def _failed(self, exc: BaseException, epoch: int) -> None:
         """Name the failing node on ``exc`` and close the node-scoped assets it had open."""

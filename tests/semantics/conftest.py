@@ -1,51 +1,20 @@
-"""The runner configurations every semantics scenario runs on, and one driver over all of them.
+"""Fixtures of the semantics suite: every scenario on every runner configuration and both cores.
 
-``runner_config`` is parametrized over every configuration (``sync``; ``async``,
-``async-loop`` (``loop_nodes="all"``), ``async-k3`` (``max_epochs_in_flight=3``);
-``ray-fused`` and ``ray-node`` (``placement="node"``), left out only when Ray is not
-importable), crossed with the ``core`` fixture (compiled and pure). ``drive(tube)`` gives a
-:class:`Drive`: the same synchronous calls whatever the runner (an async runner's calls run on
-the drive's own event loop). Ray starts once per session, on loopback, the first time a Ray
+``runner_config`` is parametrized over ``sem_support.ALL`` and crossed with the ``core``
+fixture (compiled and pure); ``drive(tube)`` gives a ``sem_support.Drive`` of a new runner in
+that configuration. Ray starts once per session, on loopback, the first time a Ray
 configuration is asked for.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import os
-import sys
-import warnings
-from pathlib import Path
 from typing import Any
 
 import pytest
+from sem_support import ALL, CONFIGS, TESTS, Drive, tubeof
 
 from noob import SynchronousRunner, Tube
-from noob.exceptions import RaceWarning
-
-TESTS = Path(__file__).parent.parent
-sys.path.insert(0, str(TESTS))
-
-try:
-    import ray  # noqa: F401
-
-    HAVE_RAY = True
-except ImportError:  # pragma: no cover - CI installs the extra
-    if os.environ.get("CI"):
-        raise
-    HAVE_RAY = False
-
-#: name -> (runner kind, keyword arguments)
-CONFIGS: dict[str, tuple[str, dict[str, Any]]] = {
-    "sync": ("sync", {}),
-    "async": ("async", {}),
-    "async-loop": ("async", {"loop_nodes": "all"}),
-    "async-k3": ("async", {"max_epochs_in_flight": 3}),
-    "ray-fused": ("ray", {}),
-    "ray-node": ("ray", {"placement": "node"}),
-}
-ALL = list(CONFIGS) if HAVE_RAY else [c for c in CONFIGS if not c.startswith("ray")]
 
 
 @pytest.fixture(scope="session")
@@ -72,51 +41,6 @@ def runner_config(request: pytest.FixtureRequest, core: str) -> tuple[str, str, 
     if kind == "ray":
         request.getfixturevalue("_ray_up")
     return name, kind, dict(kwargs)
-
-
-class Drive:
-    """One runner behind synchronous calls: ``process``, ``run``, ``iter`` (a list), ``init``, ``deinit``."""
-
-    def __init__(self, kind: str, runner: Any):
-        self.kind = kind
-        self.runner = runner
-        self.loop = asyncio.new_event_loop() if kind == "async" else None
-
-    def _do(self, result: Any) -> Any:
-        return self.loop.run_until_complete(result) if self.loop is not None else result
-
-    def process(self, **inputs: Any) -> Any:
-        return self._do(self.runner.process(**inputs))
-
-    def run(self, n: int | None = None) -> Any:
-        return self._do(self.runner.run(n))
-
-    def iter(self, n: int | None = None) -> list:
-        it = self.runner.iter(n)
-        if self.loop is None:
-            return list(it)
-
-        async def collect() -> list:
-            async with contextlib.aclosing(it):
-                return [x async for x in it]
-
-        return self._do(collect())
-
-    def init(self) -> None:
-        self._do(self.runner.init())
-
-    def deinit(self) -> None:
-        self._do(self.runner.deinit())
-
-    @property
-    def running(self) -> bool:
-        return self.runner.running
-
-    def close(self) -> None:
-        with contextlib.suppress(BaseException):
-            self.deinit()
-        if self.loop is not None:
-            self.loop.close()
 
 
 @pytest.fixture
@@ -148,8 +72,3 @@ def drive(runner_config: tuple[str, str, dict[str, Any]], core: str):
         d.close()
 
 
-def tubeof(nodes: dict, **extra: Any) -> Tube:
-    """A tube ``sem`` from a ``nodes`` dict (and ``assets``, ``input``, ...)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", RaceWarning)
-        return Tube.from_specification({"noob_id": "sem", "nodes": nodes, **extra})

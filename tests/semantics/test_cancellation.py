@@ -11,7 +11,7 @@ import asyncio
 import random
 
 import pytest
-from conftest import CONFIGS, tubeof
+from sem_support import CONFIGS, tubeof
 from semantic_nodes import counts
 
 from noob.runner.asyncio import AsyncRunner

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import HAVE_RAY, Drive, tubeof
+from sem_support import HAVE_RAY, Drive, tubeof
 from semantic_nodes import counts
 
 from noob.exceptions import InputMissingError, SchedulerExhaustedError
