@@ -72,6 +72,23 @@ class Policy:
             return self.handed + in_flight < n
         return self.started < n
 
+    def fill(self, runner: Any, pending: deque, submit: Callable[[], Any], window: int) -> bool:
+        """Start epochs (``submit()``) into ``pending`` while ``window`` and the policy allow;
+        ``True`` while there is an epoch to collect. An exhausted runner starts none."""
+        if runner._exhausted:
+            self.ended = True
+        while len(pending) < window and self.admit(len(pending)):
+            self.started += 1
+            pending.append(submit())
+        return bool(pending)
+
+    def collected(self, runner: Any, out: Any) -> bool:
+        """One epoch collected with result ``out``: ``True`` if it is handed out. After an
+        epoch that left the runner exhausted no epoch starts; those in flight still come."""
+        if runner._exhausted:
+            self.ended = True
+        return self.take(out)
+
     def take(self, out: Any) -> bool:
         """Account for one collected epoch's result; ``True`` if it is handed out."""
         if out is None and self.skip_none:
@@ -98,21 +115,13 @@ def pump(runner: Any, policy: Policy, collect: Callable[[Any], Any], submit: Cal
          drain: Callable[[deque], None] | None = None, window: int = 1) -> Iterator[Any]:
     """The results ``policy`` hands out, epochs started by ``submit`` and finished by ``collect``."""
     pending: deque = deque()
-    policy.ended = policy.ended or runner._exhausted  # an exhausted runner starts no epoch
     try:
-        while True:
-            while len(pending) < window and policy.admit(len(pending)):
-                policy.started += 1
-                pending.append(submit())
-            if not pending:
-                return
+        while policy.fill(runner, pending, submit, window):
             try:
                 out = collect(pending.popleft())
             except ENDS:
                 return
-            if runner._exhausted:
-                policy.ended = True
-            if policy.take(out):
+            if policy.collected(runner, out):
                 yield out
     finally:
         if pending and drain is not None:
@@ -123,21 +132,13 @@ async def apump(runner: Any, policy: Policy, collect: Callable[[Any], Any], subm
                 drain: Callable[[deque], Any] | None = None, window: int = 1) -> AsyncIterator[Any]:
     """:func:`pump` for an asyncio runner: ``collect`` returns an awaitable, ``drain`` may too."""
     pending: deque = deque()
-    policy.ended = policy.ended or runner._exhausted  # an exhausted runner starts no epoch
     try:
-        while True:
-            while len(pending) < window and policy.admit(len(pending)):
-                policy.started += 1
-                pending.append(submit())
-            if not pending:
-                return
+        while policy.fill(runner, pending, submit, window):
             try:
                 out = await collect(pending.popleft())
             except ENDS:
                 return
-            if runner._exhausted:
-                policy.ended = True
-            if policy.take(out):
+            if policy.collected(runner, out):
                 yield out
     finally:
         if pending and drain is not None:

@@ -81,7 +81,7 @@ import ray.exceptions
 
 from noob.asset import AssetScope
 from noob.event import Event, EventStore
-from noob.exceptions import Problem, RunnerError, SchedulerExhaustedError, SpecError
+from noob.exceptions import Problem, RunnerError, SpecError
 from noob.runner.base import NOEVENT, TubeRunner, _also
 from noob.runner.policy import iter_sync, run_sync
 from noob.runner.sync import SynchronousRunner
@@ -519,8 +519,7 @@ class _GroupRunner(SynchronousRunner):
         close_error: BaseException | None = None
         try:
             if st.first:
-                for asset in self._process_assets:
-                    self._create_asset(asset)
+                self._open_process_assets()
             d.run(values)
         except BaseException as exc:
             failure = exc
@@ -530,9 +529,7 @@ class _GroupRunner(SynchronousRunner):
             raise
         finally:
             if failure is not None or st.last:
-                opened = [a for a in self._process_assets if a in self._open_assets]
-                close_error = self._close_assets(opened, failure) if opened else None
-                _also(failure, close_error, "closing assets")
+                close_error = self._close_process_assets(failure)
         if close_error is not None:
             self._failed_epoch = epoch
             self._failed_log = (epoch, self._log)
@@ -856,14 +853,6 @@ class RayRunner(TubeRunner):
             raise _unwrap(exc) from _RemoteTraceback(str(exc))
 
     # ------------------------------------------------------------------ epochs
-    def _prepare(self) -> None:
-        if not self._running:
-            self.init()
-        if self._exhausted:
-            raise SchedulerExhaustedError(
-                f"every source of tube {self.tube.tube_id!r} is exhausted; call runner.deinit() and runner.init() to start again"
-            )
-
     def process(self, **inputs: Any) -> Any:
         """Run one epoch and return the ``return`` node's value (``None`` if it did not fire)."""
         if not self._running or self._exhausted:
