@@ -119,3 +119,4 @@ def take(it: Iterator[int]) -> tuple[Annotated[Iterator[int], Name("it")], Annot
 def take_after(it: Iterator[int], after: int) -> tuple[Annotated[Iterator[int], Name("it")], Annotated[int, Name("value")]]:
     """:func:`take`, ordered after another node by ``after``."""
     return it, next(it)
+

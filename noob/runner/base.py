@@ -1,11 +1,13 @@
 """The runner base: what every runner shares, whatever runs its epochs.
 
 Owns: a runner's own state (node instances, enabled flags, asset objects, the slot table),
-the lifecycle of nodes and assets (always paired, every hook runs), inputs per call, map
-regions, callbacks and the lazily built event store, and turning core failures into the
-user's own exception with a note naming node, epoch and tube.
-Must not: decide execution order or skip logic (``noob._core``), or validate specs
-(``noob.tube``).
+the lifecycle of nodes and assets (always paired, every hook runs), map regions, callbacks,
+observers and the lazily built event store, and the live runners of each tube (so that
+``Tube.enable_node`` / ``disable_node`` reach them, :func:`tube_toggled`). The work around
+one epoch is the epoch frame's (``noob.runner.frame``, a base of ``TubeRunner``); opening and
+closing assets is ``noob.runner.session``'s; ``run``/``iter`` are ``noob.runner.policy``'s.
+Must not: decide execution order or skip logic (``noob._core``), validate specs
+(``noob.tube``), or run epochs (the executors: ``sync``, ``asyncio``, ``ray``).
 
 Errors during lifecycle: every hook runs whatever the others raise (all initialised nodes
 are deinitialised, all open assets closed). The *first* error is raised, keeping its own

@@ -1,8 +1,10 @@
 """The synchronous runner: one epoch per ``process()`` call, nodes in topological order.
 
-Per epoch the work is: set process inputs and the epoch slot (only if used), create
-process-scoped assets, ``Dispatcher.run(values)``, close them, read the return slot.
-Lifecycle, inputs, maps and callbacks are shared with every runner (``noob.runner.base``).
+The executor part is ``Dispatcher.run(values)`` in the calling thread; around it, the epoch
+frame's steps (``noob.runner.frame``: inputs, epoch slot, process-scoped assets,
+StopIteration and exhaustion, failure notes, the result). With none of those to do,
+``process()`` takes a fast path straight to the core's loop. Lifecycle, maps and callbacks are
+``noob.runner.base``'s; ``run``/``iter`` are ``noob.runner.policy``'s.
 """
 
 from __future__ import annotations
