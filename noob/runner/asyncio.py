@@ -7,8 +7,10 @@ they keep -- and the async lifecycle (``await init()`` / ``deinit()``, async hoo
 awaited on the running loop), per-call node-scoped assets, draining an epoch when a node fails.
 Must not: decide what is ready or whether a node is skipped (the core's ``Driver`` does, over
 the same plan and ``Dispatcher`` the synchronous runner uses), or restate what every runner
-does between epochs: the helpers that do not depend on how an epoch runs (inputs, exhaustion,
-return shapes, maps, events, the store) live in ``TubeRunner``.
+does around an epoch: inputs, process-scoped assets, exhaustion, failure notes and results
+are the epoch frame's (``noob.runner.frame``), ``run``/``iter`` the policy's
+(``noob.runner.policy``), maps, events and the store ``TubeRunner``'s; the bookkeeping of
+pipelined epochs is ``noob.runner.pipeline``.
 
 One epoch (``_run_epoch``)::
 
