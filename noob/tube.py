@@ -103,6 +103,10 @@ class Tube:
     thread or several, can run one Tube without seeing each other.
     """
 
+    #: ``(tube, node_id, enabled)``: set by ``noob.runner.base`` to reach the live runners
+    #: made from a tube (``enable_node`` / ``disable_node``); the tube imports no runner
+    _on_toggle: typing.ClassVar[typing.Callable[[Tube, str, bool], None] | None] = None
+
     def __init__(self, tube_id: str, spec: TubeSpecification, nodes: dict[str, _Wrapped], assets: dict[str, AssetRuntime],
                  input_collection: InputCollection):
         self.tube_id = tube_id
@@ -195,16 +199,14 @@ class Tube:
         ``runner.enable_node`` changes that runner only.
         """
         self._definition(node_id).enabled = True
-        from noob.runner.base import tube_toggled  # the runner layer sits above the tube
-
-        tube_toggled(self, node_id, True)
+        if Tube._on_toggle is not None:
+            Tube._on_toggle(self, node_id, True)
 
     def disable_node(self, node_id: str) -> None:
         """Disable ``node_id`` in the definition and in every live runner (see ``enable_node``)."""
         self._definition(node_id).enabled = False
-        from noob.runner.base import tube_toggled
-
-        tube_toggled(self, node_id, False)
+        if Tube._on_toggle is not None:
+            Tube._on_toggle(self, node_id, False)
 
     def _definition(self, node_id: str) -> _Wrapped:
         try:

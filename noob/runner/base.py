@@ -84,6 +84,9 @@ def tube_toggled(tube: Tube, node_id: str, enabled: bool) -> None:
         runner._tube_toggled(node_id, enabled)
 
 
+Tube._on_toggle = tube_toggled
+
+
 class TubeRunner(EpochFrame):
     """What every runner shares: the tube, the plan, lifecycle of nodes and assets.
 
