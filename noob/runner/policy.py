@@ -206,11 +206,20 @@ async def run_async(runner: Any, n: int | None, collect: Callable[[Any], Any], s
                     drain: Callable[[deque], Any] | None = None, window: int = 1) -> list | None:
     """``run(n)`` of an asyncio runner (the caller checked its inputs when it was called)."""
     results: list = []
+    policy = Policy(runner, n, False)
     try:
         if not runner.running:
             await runner.init()
-        async for out in apump(runner, Policy(runner, n, False), collect, submit, drain, window):
-            results.append(out)
+        if window == 1:  # one epoch at a time: awaited in turn, no async generator in between
+            process = runner.process
+            while policy.admit(0) and not runner._exhausted:
+                policy.started += 1
+                out = await process()
+                if policy.collected(runner, out):
+                    results.append(out)
+        else:
+            async for out in apump(runner, policy, collect, submit, drain, window):
+                results.append(out)
     except ENDS:
         pass
     except KeyboardInterrupt as exc:
