@@ -9,6 +9,9 @@ and run it epoch by epoch::
     with SynchronousRunner(tube) as runner:
         print(runner.run(n=10))
 
+``SynchronousRunner`` and ``AsyncRunner`` are imported on first use (``import noob`` stays
+cheap and does not import asyncio); type checkers and ``dir(noob)`` see them as usual.
+
 The per-epoch dispatch runs in a compiled core (``noob._core``; ``noob._core.IMPLEMENTATION``
 says whether the compiled or the pure-Python twin is active).
 """
@@ -16,6 +19,7 @@ says whether the compiled or the pure-Python twin is active).
 from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING
 
 from noob.asset import Asset, AssetScope
 from noob.config import config as cfg
@@ -32,7 +36,9 @@ try:
 except PackageNotFoundError:  # running from a source tree without installing
     __version__ = "0+unknown"
 
-
+if TYPE_CHECKING:  # the real classes for type checkers and IDEs; imported on first use at run time
+    from noob.runner.asyncio import AsyncRunner
+    from noob.runner.sync import SynchronousRunner
 
 _RUNNERS = {"SynchronousRunner": "noob.runner.sync", "AsyncRunner": "noob.runner.asyncio"}
 
@@ -45,6 +51,11 @@ def __getattr__(name: str) -> object:
 
         return getattr(importlib.import_module(_RUNNERS[name]), name)
     raise AttributeError(f"module 'noob' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    # the lazily imported runners are listed too (dir(noob), REPL and IDE completion)
+    return sorted({*globals(), *_RUNNERS})
 
 
 __all__ = [

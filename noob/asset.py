@@ -4,7 +4,8 @@ Owns: what an asset *is* for a user — a class with ``init``/``deinit`` that se
 or any class, function or context-manager factory (wrapped by ``noob.tube``) — and the
 original's by-hand interface: ``Asset.from_specification``, ``WrapClassAsset``,
 ``WrapFuncAsset``; ``AssetSpecification`` is re-exported from ``noob.spec`` (imported on
-first use: ``noob.spec`` imports this module).
+first use: ``noob.spec`` imports this module); which runner assets are stored as a copy
+(``copied_stores``) and the copier that names the asset when a copy fails (``store_copier``).
 Must not: know about runners or the core; lifecycle ordering lives in the runner.
 """
 
@@ -14,15 +15,19 @@ import contextlib
 import copy
 import enum
 import inspect
-from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, ClassVar, get_origin
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, get_origin
 
+from noob.exceptions import AssetCopyError
 from noob.utils import call_with_params, resolve_default
 
 if TYPE_CHECKING:  # annotations only: noob.spec imports this module
     from noob.spec import AssetSpecification
 
-__all__ = ["Asset", "AssetRuntime", "AssetScope", "AssetSpecification", "WrapClassAsset", "WrapFuncAsset"]
+__all__ = [
+    "Asset", "AssetRuntime", "AssetScope", "AssetSpecification", "CopiedStore", "WrapClassAsset", "WrapFuncAsset",
+    "StoreCopier", "copied_stores", "store_copier",
+]
 
 
 class AssetScope(str, enum.Enum):
@@ -223,6 +228,97 @@ class AssetRuntime:
             thing.__exit__(type(exc) if exc else None, exc, exc.__traceback__ if exc else None)
         elif kind == "acm":
             run_async(thing.__aexit__(type(exc) if exc else None, exc, exc.__traceback__ if exc else None))
+
+
+# --------------------------------------------------------------------------- stored copies
+class CopiedStore(NamedTuple):
+    """A runner asset whose ``depends`` signal is also read by nodes: its value is stored as
+    a deep copy each epoch. ``store`` and ``readers`` are the parsed ``depends`` entries
+    (``noob.spec.Dependency``: ``source``, ``path``)."""
+
+    asset: str
+    store: Any
+    readers: tuple[Any, ...]
+
+    @property
+    def path(self) -> str:
+        return f"assets.{self.asset}.depends"
+
+    def describe(self) -> str:
+        """``runner asset 'conn' is stored back from 's.conn', which node 'n' also reads (nodes.n.depends[0])``."""
+        names = ", ".join(f"{r.path.split('.')[1]!r} ({r.path})" for r in self.readers)
+        return (f"runner asset {self.asset!r} is stored back from {self.store.source!r}, which "
+                f"node{'s' if len(self.readers) != 1 else ''} {names} also read{'s' if len(self.readers) == 1 else ''}")
+
+    def fix(self) -> str:
+        node = self.store.node
+        return (f"let only the asset take {self.store.source!r}: {node!r} emits what the other nodes need "
+                f"as a signal of its own; or make the object copyable (a `__deepcopy__`; `return self` "
+                f"when sharing it is safe)")
+
+
+def copied_stores(spec: Any) -> list[CopiedStore]:
+    """The runner assets of a ``TubeSpecification`` whose ``depends`` signal a node also reads.
+
+    The runner stores a deep copy of such a signal into the asset at the end of each epoch, so
+    that what a reading node does to its value cannot change the asset (``noob.plan`` lays the
+    copy out; the tube builder warns about it with ``AssetCopyWarning``).
+    """
+    readers: dict[tuple[str, str], list[Any]] = {}
+    for nspec in spec.nodes.values():
+        for dep in nspec.dependencies:
+            if dep.node not in ("input", "assets"):
+                readers.setdefault((dep.node, dep.signal), []).append(dep)
+    out = []
+    for asset_id, aspec in spec.assets.items():
+        dep = aspec.dependency
+        if dep is None or aspec.scope != AssetScope.runner or (dep.node, dep.signal) not in readers:
+            continue
+        out.append(CopiedStore(asset_id, dep, tuple(readers[(dep.node, dep.signal)])))
+    return out
+
+
+class StoreCopier:
+    """``copy.deepcopy`` for the core to copy stored runner assets with; a failed copy raises
+    ``AssetCopyError`` naming the asset (every candidate when several stores are copied, as the
+    core hands over only the value), why it is copied and how to avoid it. An object, not a
+    closure, so a plan's copier pickles."""
+
+    __slots__ = ("stores",)
+
+    def __init__(self, stores: Sequence[CopiedStore]):
+        self.stores = tuple(stores)
+
+    def __call__(self, value: Any) -> Any:
+        try:
+            return copy.deepcopy(value)
+        except Exception as exc:
+            raise _copy_error(self.stores, value, exc) from exc
+
+
+def store_copier(stores: Sequence[CopiedStore]) -> Callable[[Any], Any]:
+    """The copier for ``stores`` (see :class:`StoreCopier`)."""
+    return StoreCopier(stores)
+
+
+def _copy_error(stores: Sequence[CopiedStore], value: Any, exc: Exception) -> Exception:
+    why = f"{type(exc).__name__}: {exc}"
+    what = f"a {type(value).__module__}.{type(value).__qualname__}"
+    if len(stores) == 1:
+        store = stores[0]
+        return AssetCopyError(
+            f"{store.path}: {store.describe()}, so noob stores a deep copy of it each epoch (the readers must not "
+            f"change the asset), and {what} cannot be copied ({why}). Fix: {store.fix()}.",
+            asset=store.asset, source=store.store.source,
+            readers=[r.path.split(".")[1] for r in store.readers], path=store.path,
+        )
+    described = "; ".join(f"{s.path}: {s.describe()}" for s in stores)
+    return AssetCopyError(
+        f"one of these runner assets is stored as a deep copy each epoch (their readers must not change "
+        f"them), and {what} cannot be copied ({why}): {described}. Fix: let only the asset take its signal (the node "
+        f"emits what the others need as a signal of its own), or make the object copyable (a `__deepcopy__`).",
+        asset=" or ".join(s.asset for s in stores), path=stores[0].path,
+    )
 
 
 def __getattr__(name: str) -> Any:

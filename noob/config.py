@@ -8,7 +8,7 @@ finds the file whose root-level ``noob_id:`` line names a tube.
 Search order, highest priority first:
 
 1. the directories in the ``NOOB_CONFIG_DIRS`` environment variable (a JSON list), or, when
-   it is not set, the user config directory (``user_config_dir()``, the same place as the
+   it is not set, the ``config_dirs`` setting (see below), or the user config directory (``user_config_dir()``, the same place as the
    original noob: ``platformdirs.user_data_dir("noob", "noob")/config``);
 2. directories added with ``add_config_source(path)``, in the order they were added;
 3. directories returned by ``noob.add_sources`` entry points.
@@ -16,7 +16,11 @@ Search order, highest priority first:
 Directories that do not exist are skipped.
 
 Also owns ``Config`` / ``LogConfig`` and the module-level ``config`` settings object (the
-original's names): ``config.logs.level`` sets the level of the ``noob`` logger.
+original's names): ``config.logs.level`` sets the level of the ``noob`` logger. Settings are
+read, as by the original, from ``NOOB_*`` environment variables (``NOOB_LOGS__LEVEL``), a
+``.env`` file, ``noob_config.yaml`` and ``[tool.noob.config]`` in ``pyproject.toml`` of the
+current directory (see :class:`Config`); a ``config_dirs`` setting replaces the user config
+directory in the search order below NOOB_CONFIG_DIRS.
 
 Must not: parse tube files (``path_from_id`` only scans lines), import ``noob.spec``,
 ``noob.tube``, ``noob.runner`` or ``noob._core``, or create or write any file or directory.
@@ -28,12 +32,14 @@ import json
 import logging
 import os
 import warnings
+from collections.abc import Mapping
 from importlib.metadata import entry_points
 from pathlib import Path
+from typing import Any
 
 import platformdirs
 
-from noob.exceptions import ConfigError, EntrypointImportWarning
+from noob.exceptions import ConfigError, ConfigWarning, EntrypointImportWarning
 
 __all__ = [
     "LOG_LEVELS",
@@ -42,6 +48,8 @@ __all__ = [
     "config",
     "ENTRYPOINT_GROUP",
     "ENV_CONFIG_DIRS",
+    "ENV_PREFIX",
+    "SETTINGS_FILES",
     "TubeFileNotFoundError",
     "TubeIdNotFoundError",
     "TubeNotFoundError",
@@ -49,6 +57,7 @@ __all__ = [
     "config_sources",
     "get_entrypoint_sources",
     "get_extra_sources",
+    "load_settings",
     "path_from_id",
     "user_config_dir",
 ]
@@ -158,9 +167,7 @@ def config_sources() -> list[Path]:
 
     Raises :class:`~noob.exceptions.ConfigError` if ``NOOB_CONFIG_DIRS`` is not a JSON list.
     """
-    primary = _env_config_dirs()
-    if primary is None:
-        primary = [user_config_dir()]
+    primary = config.config_dirs  # NOOB_CONFIG_DIRS, else the `config_dirs` setting, else the user dir
     candidates = [*primary, *get_extra_sources(), *get_entrypoint_sources()]
     return [p for p in candidates if p.exists()]
 
@@ -263,33 +270,164 @@ class LogConfig:
         return f"LogConfig(level={self._level!r})"
 
 
+SETTINGS_FILES = ("pyproject.toml", "noob_config.yaml", ".env")
+"""Files in the current directory that settings are read from, lowest priority first
+(``[tool.noob.config]`` of ``pyproject.toml``; ``noob_config.yaml``; ``NOOB_*`` lines of ``.env``)."""
+
+ENV_PREFIX = "NOOB_"
+"""Prefix of the environment variables (and ``.env`` lines) that set settings; ``__`` nests:
+``NOOB_USER_DIR``, ``NOOB_LOGS__LEVEL``, ``NOOB_LOGS__FILE_N``."""
+
+_PATHS = ("user_dir", "tmp_dir")
+_LOG_INTS = ("file_n", "file_size", "width")
+
+
+def _read_settings_file(path: Path, read: Any) -> dict[str, Any]:
+    """``read(path)`` as a mapping; a file that cannot be read warns ``ConfigWarning`` and counts as empty."""
+    if not path.is_file():
+        return {}
+    try:
+        data = read(path)
+    except Exception as exc:  # a broken settings file must not break `import noob`
+        warnings.warn(ConfigWarning(f"{path}: settings not read ({type(exc).__name__}: {exc})"), stacklevel=4)
+        return {}
+    if not isinstance(data, dict):
+        warnings.warn(ConfigWarning(f"{path}: settings must be a mapping, found {type(data).__name__}"), stacklevel=4)
+        return {}
+    return data
+
+
+def _pyproject(path: Path) -> Any:
+    import tomllib
+
+    return tomllib.loads(path.read_text(encoding="utf-8")).get("tool", {}).get("noob", {}).get("config", {})
+
+
+def _yaml_file(path: Path) -> Any:
+    import yaml
+
+    return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+
+
+def _dotenv(path: Path, encoding: str = "utf-8") -> dict[str, str]:
+    """``KEY=value`` lines (``#`` comments, ``export`` and quotes allowed)."""
+    out = {}
+    for line in path.read_text(encoding=encoding).splitlines():
+        line = line.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.removeprefix("export ").partition("=")
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        out[key.strip()] = value
+    return out
+
+
+def _from_env(env: Mapping[str, str]) -> dict[str, Any]:
+    """``NOOB_LOGS__LEVEL=debug`` -> ``{"logs": {"level": "debug"}}`` (keys case-insensitive)."""
+    out: dict[str, Any] = {}
+    for key, value in env.items():
+        if not key.upper().startswith(ENV_PREFIX) or key.upper() == ENV_CONFIG_DIRS:
+            continue  # NOOB_CONFIG_DIRS is read live by config_sources()
+        *parents, leaf = key[len(ENV_PREFIX):].lower().split("__")
+        node = out
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = value
+    return out
+
+
+def _merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = _merge(dict(out[key]), value)
+        else:
+            out[key] = value
+    return out
+
+
+def load_settings(env_file: str | os.PathLike[str] | None = None, encoding: str = "utf-8",
+                  cwd: Path | None = None) -> dict[str, Any]:
+    """The settings found outside the code, merged, highest priority last read: ``pyproject.toml``
+    (``[tool.noob.config]``), ``noob_config.yaml`` and ``.env`` (or ``env_file``) in ``cwd``
+    (default: the current directory), then ``NOOB_*`` environment variables."""
+    where = Path.cwd() if cwd is None else cwd
+    merged = _read_settings_file(where / SETTINGS_FILES[0], _pyproject)
+    merged = _merge(merged, _read_settings_file(where / SETTINGS_FILES[1], _yaml_file))
+    dotenv = Path(env_file) if env_file is not None else where / SETTINGS_FILES[2]
+    merged = _merge(merged, _from_env(_read_settings_file(dotenv, lambda p: _dotenv(p, encoding))))
+    return _merge(merged, _from_env(os.environ))
+
+
 class Config:
     """noob's settings, as the original's ``noob.config.Config``: ``logs`` and the directories.
 
-    ``config_dirs`` are the primary tube directories (``NOOB_CONFIG_DIRS`` or the user config
-    dir, see :func:`config_sources`); ``user_dir`` and ``tmp_dir`` are the platformdirs
-    locations the original used. Nothing is created on disk.
+    Each field comes from, highest priority first: the keyword given here; a ``NOOB_*``
+    environment variable (``NOOB_USER_DIR``, ``NOOB_LOGS__LEVEL``: ``__`` nests); the ``.env``
+    file of the current directory (or ``_env_file``); ``noob_config.yaml`` there; the
+    ``[tool.noob.config]`` table of ``pyproject.toml`` there; the default. A settings file that
+    cannot be read warns ``ConfigWarning`` and is skipped.
+
+    ``config_dirs`` are the primary tube directories (``NOOB_CONFIG_DIRS``, else the setting,
+    else the user config dir; see :func:`config_sources`); ``user_dir`` and ``tmp_dir`` default
+    to the platformdirs locations the original used. Nothing is created on disk.
     """
 
-    def __init__(self, logs: LogConfig | None = None):
-        self.logs = logs if logs is not None else LogConfig()
+    def __init__(self, logs: LogConfig | Mapping[str, Any] | None = None, *, user_dir: str | os.PathLike[str] | None = None,
+                 tmp_dir: str | os.PathLike[str] | None = None, config_dirs: list[Any] | None = None,
+                 _env_file: str | os.PathLike[str] | None = None, _env_file_encoding: str = "utf-8"):
+        given: dict[str, Any] = {k: v for k, v in (("user_dir", user_dir), ("tmp_dir", tmp_dir),
+                                                   ("config_dirs", config_dirs)) if v is not None}
+        if isinstance(logs, Mapping):
+            given["logs"] = dict(logs)
+        settings = _merge(load_settings(_env_file, _env_file_encoding), given)
+        self.explicit: dict[str, Any] = settings
+        """Every setting given or found (nested dicts), for inspection."""
+        self._user_dir = Path(settings["user_dir"]).expanduser() if "user_dir" in settings else None
+        self._tmp_dir = Path(settings["tmp_dir"]).expanduser() if "tmp_dir" in settings else None
+        self._config_dirs = _as_dirs(settings["config_dirs"]) if "config_dirs" in settings else None
+        if isinstance(logs, LogConfig):
+            self.logs = logs
+        else:
+            raw = dict(settings.get("logs") or {})
+            for key in _LOG_INTS:
+                if key in raw and raw[key] is not None and not isinstance(raw[key], int):
+                    raw[key] = int(raw[key])
+            if isinstance(raw.get("dir"), str):
+                raw["dir"] = Path(raw["dir"]).expanduser()
+            self.logs = LogConfig(**{k: v for k, v in raw.items() if k in ("level", "dir", *_LOG_INTS)})
 
     @property
     def user_dir(self) -> Path:
-        return Path(platformdirs.user_data_dir("noob", "noob"))
+        return self._user_dir if self._user_dir is not None else Path(platformdirs.user_data_dir("noob", "noob"))
 
     @property
     def tmp_dir(self) -> Path:
-        return Path(platformdirs.user_runtime_dir("noob", "noob"))
+        return self._tmp_dir if self._tmp_dir is not None else Path(platformdirs.user_runtime_dir("noob", "noob"))
 
     @property
     def config_dirs(self) -> list[Path]:
         env = _env_config_dirs()
-        return env if env is not None else [user_config_dir()]
+        if env is not None:
+            return env
+        return list(self._config_dirs) if self._config_dirs is not None else [user_config_dir()]
 
     def __repr__(self) -> str:
         return f"Config(logs={self.logs!r}, config_dirs={self.config_dirs!r})"
 
 
+def _as_dirs(value: Any) -> list[Path]:
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError:
+            value = [value]
+    return [Path(v).expanduser() for v in (value if isinstance(value, list) else [value])]
+
+
 config = Config()
 """The settings object (``noob.config.config``, also ``noob.logging.config``)."""
+if "level" in (config.explicit.get("logs") or {}):
+    logging.getLogger("noob").setLevel(config.logs.level)  # NOOB_LOGS__LEVEL and friends take effect

@@ -10,7 +10,7 @@ This module owns no logic beyond formatting: it must not import any other part o
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -18,6 +18,8 @@ import attrs
 __all__ = [
     "AlreadyDoneError",
     "AnnotationWarning",
+    "AssetCopyError",
+    "AssetCopyWarning",
     "AssetDependsWarning",
     "AssetError",
     "ConfigError",
@@ -156,7 +158,8 @@ class AnnotationWarning(NoobWarning):
     Emitted at load only when both annotations are plain classes (or generic aliases of
     them, compared by origin) and neither is a subclass of the other, so ``list[int]`` into
     ``int`` warns while ``int`` into ``float``, ``Any``, unions with an overlap, ``Optional``,
-    type variables, protocols and unannotated sides never do.
+    type variables, protocols and unannotated sides never do. A generator source's signal is
+    compared by what it yields (``Generator[int, None, None]``, ``Iterator[int]`` -> ``int``).
     Attributes: ``path`` (e.g. ``nodes.b.depends[0]``), ``node`` and ``slot`` (the receiving
     side), ``source`` (``"a.value"``), ``signal_type`` and ``slot_type``.
     """
@@ -246,6 +249,41 @@ class AssetError(NoobError, RuntimeError):
         self.scope = scope
 
 
+class AssetCopyError(AssetError, TypeError):
+    """A runner asset's stored value had to be copied and could not be.
+
+    An asset with ``depends: node.signal`` takes that signal's value at the end of each epoch.
+    When another node also reads the signal in the epoch, noob stores a deep copy, so what
+    that node does with its value cannot change the asset; an object holding a lock, a socket
+    or a connection cannot be copied. Raised in the epoch of the copy (the runner notes the
+    node that emitted the signal); a ``TypeError`` like the failed copy, which is ``__cause__``.
+    Attributes: ``asset`` (id, or ids joined by ``" or "`` when several assets could have
+    been copied), ``scope`` (``"runner"``), ``source`` (``"node.signal"``), ``readers`` (ids of
+    the nodes that read the signal), ``path`` (``assets.<id>.depends``).
+    """
+
+    def __init__(self, message: str, asset: str = "", source: str = "", readers: Sequence[str] = (), path: str = ""):
+        super().__init__(message, asset=asset, scope="runner")
+        self.source = source
+        self.readers = tuple(readers)
+        self.path = path
+
+
+class AssetCopyWarning(NoobWarning):
+    """A runner asset's value will be deep-copied every epoch (see :class:`AssetCopyError` for
+    why): a cost on every epoch, and an ``AssetCopyError`` if the object cannot be copied.
+    Emitted when the tube is loaded (and by ``noob validate``). Attributes: ``asset``,
+    ``source`` (``"node.signal"``), ``readers`` (node ids) and ``path`` (``assets.<id>.depends``,
+    which also opens the message)."""
+
+    def __init__(self, message: str, asset: str = "", source: str = "", readers: Sequence[str] = (), path: str = ""):
+        super().__init__(message)
+        self.asset = asset
+        self.source = source
+        self.readers = tuple(readers)
+        self.path = path
+
+
 @attrs.frozen(order=True)
 class Problem:
     """One thing wrong with a tube specification.
@@ -260,6 +298,9 @@ class Problem:
     #: the builtin exception class behind the problem, when there is one (``ModuleNotFoundError``
     #: for a ``type`` whose module does not import, ``AttributeError`` for a missing name)
     error: type[BaseException] | None = attrs.field(default=None, eq=False, order=False, repr=False)
+    #: attributes the raised error gets when it is also an ``error`` (``input`` and ``scope`` of an
+    #: ``InputMissingError``); taken from the first problem
+    details: Mapping[str, Any] | None = attrs.field(default=None, eq=False, order=False, repr=False)
 
     def __str__(self) -> str:
         text = f"{self.path}: {self.message}" if self.path else self.message
@@ -277,8 +318,10 @@ class SpecError(TubeError, ValueError):
     When every problem comes from the same builtin exception (``Problem.error``, e.g. the one
     ``type`` whose module is missing), the raised object is also an instance of it: a
     dynamically made subclass of ``SpecError`` and ``ModuleNotFoundError`` (or
-    ``AttributeError``), so ``except ModuleNotFoundError`` written for the original noob,
-    which let the import error through raw, keeps working.
+    ``AttributeError``, or ``InputMissingError`` for params that use an input which is not
+    there when the tube is built), so ``except ModuleNotFoundError`` written for the original
+    noob, which let the import error through raw, keeps working; the mixed error carries the
+    builtin's attributes (``input`` and ``scope`` of an ``InputMissingError``).
     """
 
     def __new__(cls, problems: Iterable[Problem] = (), *args: Any, **kwargs: Any) -> SpecError:
@@ -298,6 +341,9 @@ class SpecError(TubeError, ValueError):
         self.tube = tube
         self.source = source
         super().__init__(self._format())
+        if type(self) in _MIXED.values() and self.problems and self.problems[0].details:
+            for key, value in self.problems[0].details.items():  # after the builtin's __init__ set its own
+                setattr(self, key, value)
 
     def __reduce__(self) -> tuple:
         # pickles as its class (the plain one behind a mixed class), problems, message and

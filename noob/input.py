@@ -81,7 +81,19 @@ class InputCollection:
 
     def add_tube_input(self, given: Mapping[str, Any]) -> None:
         tube_specs = self.by_scope[InputScope.tube]
-        extra = {k: v for k, v in given.items() if k not in tube_specs}
+        process_specs = self.by_scope[InputScope.process]
+        per_call = {k: v for k, v in given.items() if k in process_specs}
+        if per_call:
+            names = ", ".join(f"{k}=..." for k in per_call)
+            warnings.warn(
+                ExtraInputWarning(
+                    f"Ignoring extra input given to the tube for process-scoped input(s) {_quoted(per_call)}: "
+                    f"a process-scoped input is given to each call, runner.process({names}); or declare it "
+                    "`scope: tube` to give it once"
+                ),
+                stacklevel=4,
+            )
+        extra = {k: v for k, v in given.items() if k not in tube_specs and k not in process_specs}
         if extra:
             warnings.warn(
                 ExtraInputWarning(

@@ -17,7 +17,6 @@ Slot table layout (one Python list per runner, see ``_dispatch_c.pyx``)::
 
 from __future__ import annotations
 
-import copy
 import enum
 import inspect
 from collections.abc import Mapping, Sequence
@@ -25,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from noob.asset import AssetScope
+from noob.asset import AssetScope, copied_stores, store_copier
 from noob.node.adapters import MapNodeAdapter, ReturnNode
 from noob.node.gather import Gather
 from noob.spec import Dependency, InputScope
@@ -168,6 +167,8 @@ class Plan:
     - ``node_assets``: per node, ``[(asset_id, slot)]`` of node-scoped assets it takes.
     - ``sources``: nodes without node predecessors.
     - ``uses_epoch``: True if any node asks for the epoch.
+    - ``copier``: what the core copies a stored runner asset with (``copy.deepcopy`` behind
+      :func:`noob.asset.store_copier`, which names the asset when a copy fails).
     - ``regions``: map id -> the node ids it runs once per element (``map_regions``);
       ``region_order``: map id -> that region's execution order; ``top_order``: the order
       without any region's nodes (what the top-level dispatcher runs).
@@ -303,6 +304,8 @@ class Plan:
             stores[self.index[dep.node]].append(
                 (self.signal_slot[(dep.node, dep.signal)], self.asset_slot[asset_id], int((dep.node, dep.signal) in consumed))
             )
+        # the copier names the asset when a copy fails (a lock, a socket: AssetCopyError)
+        self.copier = store_copier([c for c in copied_stores(tube.spec) if (c.store.node, c.store.signal) in self.signal_slot])
         store_ptr = [0]
         store_src: list[int] = []
         store_dst: list[int] = []
@@ -407,5 +410,5 @@ class Plan:
         return self.core.Dispatcher(
             fns, t["order"] if order is None else order, flags, t["arg_ptr"], t["arg_src"], t["arg_req"], t["n_pos"], list(t["kwnames"]),  # type: ignore[call-overload]
             t["out_ptr"], t["out_slot"], t["store_ptr"], t["store_src"], t["store_dst"], t["store_copy"],
-            copy.deepcopy,
+            self.copier,
         )

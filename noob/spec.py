@@ -1,9 +1,9 @@
 """Tube specifications: a YAML file or a dict becomes attrs classes that mirror the file.
 
-Owns: reading tube YAML as YAML 1.2 (core schema scalars; libyaml's
-parser when available, objects built straight from its events; see ``_load_events``),
-resolving and merging ``extends``, and *structural* validation — everything that can be
-checked by looking at the file alone. Every problem found is collected as a :class:`~noob.exceptions.Problem`
+Owns: resolving and merging ``extends``, and *structural* validation — everything that can be
+checked by looking at the file alone. The file itself is read by :mod:`noob.yaml` (YAML 1.2,
+with the limits :data:`MAX_YAML_DEPTH` and :data:`MAX_ALIAS_EXPANSION`, re-exported here).
+Every problem found is collected as a :class:`~noob.exceptions.Problem`
 with the YAML path of the offending entry (``nodes.b.depends[1]``); ``strict=True`` raises
 them all at once in one :class:`~noob.exceptions.SpecError`, ``strict=False`` leaves them on
 ``TubeSpecification.problems`` so the tube builder can add its own and raise once.
@@ -12,18 +12,18 @@ What is checked here:
 
 - unknown keys at the top level and in every node, asset and input entry;
 - ids (identifiers, not ``assets``/``input``/``meta``/``tube``), ``noob_id`` (``[\\w\\-/#]+``);
-- the *shape* of ``type`` (special name, builtin, or dotted import path);
+- the *shape* of ``type`` (special name, builtin, or dotted import path of at most
+  :data:`MAX_TYPE_PARTS` parts);
 - every ``depends`` form (:class:`Dependency` documents them), slot uniqueness, and that the
   node / ``input.<id>`` / ``assets.<id>`` each dependency names exists;
 - ``params``, ``enabled``, ``stateful``, asset ``scope``/``depends``, input ``scope``/
-  ``required``; at most one ``return`` node; duplicate YAML keys; malformed YAML.
+  ``required``; at most one ``return`` node; duplicate YAML keys; malformed YAML;
+  ``extends`` chains at most :data:`MAX_EXTENDS_DEPTH` files deep.
 
-YAML limits (a hostile file must fail fast, not exhaust memory): only YAML's plain data tags
-are read (``!!python/object`` and every other tag is a problem; nothing is constructed or
-imported); collections nest at most :data:`MAX_YAML_DEPTH` (100) levels; aliases add at most
-:data:`MAX_ALIAS_EXPANSION` (1,000,000) values, every ``*alias`` counted as a full copy of its
-anchor ("billion laughs" is refused after a few thousand events). Past a limit, loading stops
-with one problem naming the line.
+Hostile input ends in a ``SpecError`` naming the limit it passed, never a ``RecursionError``
+or exhausted memory: :data:`MAX_YAML_DEPTH` and :data:`MAX_ALIAS_EXPANSION` (see
+:mod:`noob.yaml`), :data:`MAX_EXTENDS_DEPTH`, :data:`MAX_TYPE_PARTS`, and
+:data:`MAX_TUBE_NESTING` (checked by the tube builder, which loads child tubes).
 
 Must not: import ``noob.tube``, ``noob.runner`` or ``noob._core``; import user code (whether a
 ``type`` imports, whether a signal exists, whether params fit, and cycles are the tube
@@ -43,8 +43,6 @@ import enum
 import importlib.metadata
 import os
 import pathlib
-import re
-import reprlib
 from collections.abc import Iterable
 from typing import Any
 
@@ -55,7 +53,14 @@ from noob import config
 from noob.asset import AssetScope
 from noob.exceptions import Problem, SpecError
 from noob.types import valid_config_id
-from noob.yaml import ConfigYAMLMixin
+from noob.yaml import (  # noqa: F401  (the loader's limits and reader, also public here)
+    MAX_ALIAS_EXPANSION,
+    MAX_YAML_DEPTH,
+    ConfigYAMLMixin,
+    _found,
+    _read_yaml,
+    _short,
+)
 
 __all__ = [
     "RESERVED_IDS",
@@ -65,6 +70,9 @@ __all__ = [
     "InputScope",
     "InputSpecification",
     "MAX_ALIAS_EXPANSION",
+    "MAX_EXTENDS_DEPTH",
+    "MAX_TUBE_NESTING",
+    "MAX_TYPE_PARTS",
     "MAX_YAML_DEPTH",
     "NodeSpecification",
     "TubeSpecification",
@@ -76,7 +84,6 @@ try:
 except importlib.metadata.PackageNotFoundError:
     NOOB_VERSION = "0"
 
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 RESERVED_IDS = frozenset({"assets", "input", "meta", "tube"})
@@ -86,6 +93,18 @@ SPECIAL_TYPES = frozenset({"gather", "map", "return", "tube"})
 """``type`` values naming noob's special nodes."""
 
 _BUILTIN_NAMES = frozenset(vars(builtins))
+
+MAX_EXTENDS_DEPTH = 100
+"""How many files deep an ``extends`` chain may go (a file extending a file extending...).
+A deeper chain is one problem at the ``extends`` entry past the limit; that file is not read."""
+
+MAX_TUBE_NESTING = 50
+"""How many levels deep ``type: tube`` nodes may nest tube files (a tube in a tube in...). The
+tube builder reports a deeper child as one problem at its ``params.tube`` and does not load it."""
+
+MAX_TYPE_PARTS = 64
+"""How many dot-separated parts a ``type`` may have (``package.module.name`` has 3). A longer
+one is a problem found before anything is imported (importing it would nest once per part)."""
 
 _TOP_KEYS = ("noob_id", "noob_model", "noob_version", "description", "extends", "assets", "input", "nodes")
 _HEADER_KEYS = ("noob_id", "noob_model", "noob_version", "description", "extends")
@@ -642,409 +661,6 @@ class TubeSpecification(ConfigYAMLMixin):
         return None
 
 
-# ---------------------------------------------------------------------- YAML reading
-MAX_YAML_DEPTH = 100
-"""How deeply collections may nest in a tube file; deeper files are refused with one problem."""
-
-MAX_ALIAS_EXPANSION = 1_000_000
-"""How many values aliases may add to a tube file, counting every ``*alias`` as a full copy
-of what its ``&anchor`` holds (nested aliases included). A file past it ("billion laughs")
-is refused with one problem as soon as the count is exceeded; files without aliases are
-never limited."""
-
-_TAG_PREFIX = "tag:yaml.org,2002:"
-_STR_TAG = _TAG_PREFIX + "str"
-_MAP_TAGS = frozenset({None, "!", _TAG_PREFIX + "map"})
-_SEQ_TAGS = frozenset({None, "!", _TAG_PREFIX + "seq"})
-_NULLS = frozenset({"~", "null", "Null", "NULL"})
-_BOOLS = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False}
-_NUMBER_START = frozenset("-+0123456789.")
-# the number forms of YAML 1.2's core schema, and only those: no YAML 1.1 octal (0777 is
-# decimal), binary (0b101), underscores (1_000) or sexagesimal (1:30) -- those stay strings
-_FLOAT_RE = re.compile(
-    r"""[-+]?(?:\.[0-9]+|[0-9]+\.[0-9]*)(?:[eE][-+]?[0-9]+)?
-    |[-+]?[0-9]+[eE][-+]?[0-9]+
-    |[-+]?\.(?:inf|Inf|INF)
-    |\.(?:nan|NaN|NAN)""",
-    re.X,
-)
-_INT_RE = re.compile(r"[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+")
-_TIMESTAMP_RE = re.compile(
-    r"""[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]
-    |[0-9][0-9][0-9][0-9]-[0-9][0-9]?-[0-9][0-9]?
-     (?:[Tt]|[\ \t]+)[0-9][0-9]?:[0-9][0-9]:[0-9][0-9](?:\.[0-9]*)?
-     (?:[\ \t]*(?:Z|[-+][0-9][0-9]?(?::[0-9][0-9])?))?""",
-    re.X,
-)
-_INT_BASES = {"0o": 8, "0x": 16}
-_MAX_INT_BITS = 14_000  # ~4200 decimal digits: below Python's int <-> str conversion limit
-_SAFE_CONSTRUCTOR = yaml.constructor.SafeConstructor()
-_NO_KEY = object()  # a mapping frame waiting for its next key
-_MERGE = object()  # ... whose pending key is the merge key '<<'
-_BAD_KEY = object()  # ... whose pending key was refused: the value is read and dropped
-
-
-class _BadScalar(Exception):
-    """A scalar whose tag or value cannot be read; ``args`` are ``(message, fix)``."""
-
-
-def _int12(text: str) -> int | None:
-    """The value of a YAML 1.2 core-schema integer (``12``, ``-7``, ``0777`` == 777, ``0o17``, ``0x1F``)."""
-    digits = text
-    negative = digits[:1] == "-"
-    if digits[:1] in ("-", "+"):
-        digits = digits[1:]
-    base = _INT_BASES.get(digits[:2], 10)
-    if base != 10:
-        digits = digits[2:]
-    try:
-        value = int(digits, base)  # a leading 0 is decimal: 0777 == 777, as in YAML 1.2
-    except ValueError:
-        return None
-    if value.bit_length() > _MAX_INT_BITS:
-        return None  # kept as a string: Python could not print it in an error message
-    return -value if negative else value
-
-
-def _float12(text: str) -> float:
-    """The value of a YAML 1.2 float (``1.5``, ``1e3``, ``.5``, ``-.inf``, ``.nan``)."""
-    body = text.lstrip("+-").lower()
-    if body == ".inf":
-        return float("-inf") if text[0] == "-" else float("inf")
-    if body == ".nan":
-        return float("nan")
-    return float(text)
-
-
-def _timestamp(text: str) -> Any:
-    try:
-        return _SAFE_CONSTRUCTOR.construct_yaml_timestamp(yaml.ScalarNode(_TAG_PREFIX + "timestamp", text))
-    except ValueError as exc:
-        raise _BadScalar(f"{text!r} looks like a date but is not one ({exc})", "quote it to keep a string") from None
-
-
-def _resolve(value: str) -> Any:
-    """The value of a plain (unquoted, untagged) scalar under YAML 1.2's core schema.
-
-    Only ``true``/``false`` (three spellings) are booleans and only ``~``/``null``/empty
-    are null: ``yes``, ``no``, ``on``, ``off``, ``y``, ``n`` stay strings. Numbers are the
-    core schema's: ``0777`` is the integer 777 (no YAML 1.1 octal), while ``1_000``,
-    ``0b101`` and ``1:30`` (YAML 1.1 underscores, binary, sexagesimal) stay strings.
-    """
-    first = value[:1]
-    if not first:
-        return None
-    if first in "~nN":
-        return None if value in _NULLS else value
-    if first in "tTfF":
-        return _BOOLS.get(value, value)
-    if first in _NUMBER_START:
-        if _FLOAT_RE.fullmatch(value):
-            return _float12(value)
-        if _INT_RE.fullmatch(value):
-            number = _int12(value)
-            return value if number is None else number
-        if _TIMESTAMP_RE.fullmatch(value):
-            return _timestamp(value)
-    return value
-
-
-def _short_tag(tag: str) -> str:
-    return "!!" + tag[len(_TAG_PREFIX) :] if tag.startswith(_TAG_PREFIX) else tag
-
-
-def _tagged(tag: str, value: str) -> Any:
-    """The value of a scalar with an explicit tag; only YAML's plain data tags are read."""
-    kind = tag[len(_TAG_PREFIX) :] if tag.startswith(_TAG_PREFIX) else None
-    if kind == "str":
-        return value
-    resolved: Any = _resolve(value)
-    if kind == "null" and resolved is None:
-        return None
-    if kind == "bool" and isinstance(resolved, bool):
-        return resolved
-    if kind == "int" and isinstance(resolved, int) and not isinstance(resolved, bool):
-        return resolved
-    if kind == "float" and isinstance(resolved, (int, float)) and not isinstance(resolved, bool):
-        return float(resolved)
-    if kind == "timestamp" and _TIMESTAMP_RE.fullmatch(value):
-        return resolved
-    if kind == "binary":
-        try:
-            return _SAFE_CONSTRUCTOR.construct_yaml_binary(yaml.ScalarNode(tag, value))
-        except yaml.YAMLError:
-            raise _BadScalar(f"!!binary value {value[:40]!r} is not base64", "fix or remove it") from None
-    if kind in ("null", "bool", "int", "float", "timestamp"):
-        raise _BadScalar(f"{value[:40]!r} is not a valid !!{kind}", f"remove the !!{kind} tag or fix the value")
-    raise _TagRefused(tag)
-
-
-class _TagRefused(_BadScalar):
-    def __init__(self, tag: str):
-        super().__init__(
-            f"tag {_short_tag(tag)[:80]!r} is not allowed: tube files hold plain data, and noob never "
-            "constructs tagged objects",
-            "remove the tag (allowed: !!str, !!int, !!float, !!bool, !!null, !!binary, !!timestamp, !!map, !!seq)",
-        )
-
-
-def _position(stack: list[list[Any]]) -> str:
-    """The YAML path of the value about to be read at the top of ``stack``."""
-    if not stack:
-        return ""
-    frame = stack[-1]
-    if type(frame[0]) is list:
-        return _event_path(stack, len(frame[0]))
-    key = frame[2]
-    if key is _NO_KEY or key is _MERGE or key is _BAD_KEY:
-        return _event_path(stack[:-1], frame[1]) if len(stack) > 1 else ""
-    return _event_path(stack, key)
-
-
-def _load_events(loader: Any) -> tuple[Any, list[Problem]]:
-    """Build the document straight from parser events (YAML 1.2 scalars), collecting problems.
-
-    One dict/list operation per event; plain scalars resolve through :func:`_resolve` (a
-    first-character test, then at most three regular expressions). ``SafeLoader``'s
-    compose-then-construct path is never used: it would cost ~10 s for a 100 000-node tube,
-    read YAML 1.1 (``no`` as ``False``) and expand merge keys exponentially.
-
-    Problems (the document is still built around them): duplicate keys (the last value
-    kept), ``<<`` merge keys whose value is not a mapping or a list of mappings, keys that
-    are collections (dropped), aliases without an anchor or pointing into their own
-    anchor (``null``), scalars that do not fit their tag, and every tag other than YAML's
-    plain data tags (the scalar is kept as a string; nothing is ever constructed or
-    imported). Refused outright (``None`` and one problem): several documents, nesting past
-    :data:`MAX_YAML_DEPTH`, aliases adding more than :data:`MAX_ALIAS_EXPANSION` values.
-    """
-    get_event = loader.get_event
-    problems: list[Problem] = []
-    anchors: dict[str, Any] = {}
-    sizes: dict[str, int] = {}  # anchor -> values it holds, once its collection is closed
-    total = 0  # values read so far, every alias counted as a copy of its anchor
-    aliased = 0  # of which aliases added
-    get_event()  # StreamStartEvent
-    if isinstance(get_event(), yaml.StreamEndEvent):
-        return None, problems
-    root: Any = None
-    # one frame per open collection:
-    # [container, path component, pending key, key line, anchor, total at start, merges]
-    stack: list[list[Any]] = []
-    while True:
-        event = get_event()
-        kind = type(event)
-        tag = None
-        if kind is yaml.ScalarEvent:
-            total += 1
-            tag = event.tag
-            if tag is None:
-                value = _resolve(event.value) if event.implicit[0] else event.value
-            elif tag == "!" or tag == _STR_TAG:
-                value = event.value
-            else:
-                try:
-                    value = _tagged(tag, event.value)
-                except _BadScalar as exc:
-                    problems.append(
-                        Problem(_position(stack), f"line {event.start_mark.line + 1}: {exc.args[0]}", exc.args[1])
-                    )
-                    value = event.value
-        elif kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
-            total += 1
-            if event.tag not in (_MAP_TAGS if kind is yaml.MappingStartEvent else _SEQ_TAGS):
-                refused = _TagRefused(event.tag)
-                problems.append(
-                    Problem(_position(stack), f"line {event.start_mark.line + 1}: {refused.args[0]}", refused.args[1])
-                )
-            if len(stack) >= MAX_YAML_DEPTH:
-                problems.append(
-                    Problem(
-                        _position(stack),
-                        f"line {event.start_mark.line + 1}: collections nest deeper than {MAX_YAML_DEPTH} levels",
-                        "flatten the structure",
-                    )
-                )
-                return None, problems
-            value = {} if kind is yaml.MappingStartEvent else []
-        elif kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
-            frame = stack.pop()
-            if frame[4] is not None:
-                sizes[frame[4]] = total - frame[5]
-            if frame[6] is not None:
-                _apply_merges(frame[0], frame[6], _event_path(stack, frame[1]) if stack else "", problems)
-            continue
-        elif kind is yaml.AliasEvent:
-            name = event.anchor
-            size = sizes.get(name)
-            if size is None:
-                problems.append(
-                    Problem(
-                        _position(stack),
-                        f"line {event.start_mark.line + 1}: alias *{name} "
-                        + ("is used inside its own anchor" if name in anchors else "has no anchor before it"),
-                        f"define '&{name}' on a complete value before using '*{name}'",
-                    )
-                )
-                value = None
-            else:
-                value = anchors[name]
-                total += size
-                aliased += size
-                if aliased > MAX_ALIAS_EXPANSION:
-                    problems.append(
-                        Problem(
-                            _position(stack),
-                            f"line {event.start_mark.line + 1}: aliases expand to more than "
-                            f"{MAX_ALIAS_EXPANSION:,} values (an alias bomb?)",
-                            "write the repeated parts out, or use fewer nested aliases",
-                        )
-                    )
-                    return None, problems
-        elif kind is yaml.DocumentEndEvent:
-            break
-        else:  # pragma: no cover - libyaml emits nothing else inside a document
-            raise AssertionError(f"unexpected YAML event {event!r}")
-        anchor = event.anchor if kind is not yaml.AliasEvent else None
-        if anchor is not None:
-            anchors[anchor] = value
-            if kind is yaml.ScalarEvent:
-                sizes[anchor] = 1
-            else:
-                sizes.pop(anchor, None)  # re-anchored: open until it closes
-        component: Any = "?"  # detached (a refused key): paths inside say '?'
-        if stack:
-            frame = stack[-1]
-            container = frame[0]
-            key = frame[2]
-            if type(container) is list:
-                component = len(container)
-                container.append(value)
-            elif key is _NO_KEY:  # this value is a key
-                if kind is yaml.ScalarEvent:
-                    if value == "<<" and tag is None and event.implicit[0]:
-                        frame[2] = _MERGE
-                    else:
-                        frame[2], frame[3] = value, event.start_mark.line + 1
-                    continue
-                if kind is yaml.AliasEvent and type(value) is not dict and type(value) is not list:
-                    frame[2], frame[3] = value, event.start_mark.line + 1
-                    continue
-                problems.append(
-                    Problem(
-                        _position(stack),
-                        f"line {event.start_mark.line + 1}: a mapping key must be a plain value, "
-                        f"found a {'mapping' if type(value) is dict else 'list'}",
-                        "use a string key",
-                    )
-                )
-                frame[2] = _BAD_KEY
-            elif key is _MERGE:
-                frame[2] = _NO_KEY
-                component = "<<"
-                if type(value) is dict or type(value) is list:
-                    if frame[6] is None:
-                        frame[6] = []
-                    frame[6].append(value)
-                else:
-                    problems.append(
-                        Problem(
-                            _event_path(stack, "<<"),
-                            f"line {event.start_mark.line + 1}: the merge key '<<' takes a mapping or a "
-                            f"list of mappings, found {_found(value)}",
-                            "merge an anchored mapping ('<<: *base'), or quote '<<' to use it as a key",
-                        )
-                    )
-            elif key is _BAD_KEY:
-                frame[2] = _NO_KEY
-            else:
-                component = key
-                if key in container:
-                    problems.append(_duplicate_problem(_event_path(stack, key), key, frame[3]))
-                container[key] = value
-                frame[2] = _NO_KEY
-        else:
-            root = value
-        if kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
-            stack.append([value, component, _NO_KEY, 0, anchor, total - 1, None])
-    if not isinstance(get_event(), yaml.StreamEndEvent):
-        problems.append(
-            Problem("", "the file holds several YAML documents; a tube file holds one", "remove the '---' lines")
-        )
-        return None, problems
-    return root, problems
-
-
-def _apply_merges(mapping: dict, merges: list[Any], path: str, problems: list[Problem]) -> None:
-    """Apply ``<<`` merge keys in place: explicit keys win, then earlier merged mappings."""
-    merged: dict = {}
-    for source in reversed(merges):
-        items = source if type(source) is list else [source]
-        for item in reversed(items):
-            if type(item) is dict:
-                merged.update(item)
-            else:
-                problems.append(
-                    Problem(
-                        f"{path}.<<" if path else "<<",
-                        f"the merge key '<<' takes a mapping or a list of mappings, found an item {_found(item)}",
-                        "list only anchored mappings, e.g. '<<: [*base, *extra]'",
-                    )
-                )
-    if merged:
-        explicit = dict(mapping)
-        mapping.clear()
-        mapping.update(merged)
-        mapping.update(explicit)
-
-
-def _event_path(stack: list[list[Any]], key: Any) -> str:
-    """The YAML path of ``key`` in the innermost open mapping of ``stack``."""
-    path = ""
-    for component in [frame[1] for frame in stack[1:]] + [key]:
-        if isinstance(component, int) and not isinstance(component, bool):
-            path += f"[{component}]"
-        else:
-            path = f"{path}.{component}" if path else str(component)
-    return path
-
-
-def _duplicate_problem(path: str, key: Any, line: int) -> Problem:
-    return Problem(
-        path,
-        f"duplicate key {_short(key)} at line {line}; YAML keeps only the last one",
-        "remove or rename one of them",
-    )
-
-
-def _read_yaml(path: pathlib.Path) -> tuple[Any, list[Problem]]:
-    """Parse a YAML file: ``(data, problems)``; data is ``None`` if it could not be parsed.
-
-    See :func:`_load_events` for what is reported; syntax errors (and bytes that are not
-    text) become a single problem naming the file, line and column (1-based).
-    """
-    loader = _Loader(path.read_bytes())
-    try:
-        return _load_events(loader)
-    except yaml.YAMLError as exc:
-        return None, [_yaml_error_problem(path, exc)]
-    finally:
-        loader.dispose()
-
-
-def _yaml_error_problem(path: pathlib.Path, exc: yaml.YAMLError) -> Problem:
-    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-    where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(path)
-    what = getattr(exc, "problem", None) or str(exc)
-    context = getattr(exc, "context", None)
-    if context:
-        what = f"{what} ({context})"
-    return Problem(
-        "",
-        f"{where}: not valid YAML: {what}",
-        "fix the YAML syntax at that line (indentation, quotes, ':' after keys)",
-    )
-
-
 # ---------------------------------------------------------------------- extends
 def _locate(entry: str | os.PathLike[str], base: pathlib.Path | None) -> pathlib.Path:
     """Find the tube file ``entry`` names: a ``noob_id`` (strings only), or a path.
@@ -1103,6 +719,14 @@ def _apply_extends(
             )
             continue
         resolved = path.resolve()
+        if len(stack) >= MAX_EXTENDS_DEPTH:
+            problems.append(Problem(
+                where,
+                f"the extends chain is more than {MAX_EXTENDS_DEPTH} files deep at {path.name} "
+                f"(noob.spec.MAX_EXTENDS_DEPTH); {path.name} is not read",
+                "extend fewer levels: merge some files of the chain",
+            ))
+            continue
         if resolved in stack:
             chain = " -> ".join(p.name for p in (*stack[stack.index(resolved) :], resolved))
             problems.append(
@@ -1199,36 +823,6 @@ def merge_tube_specs(left: Any, right: Any) -> dict:
 
 
 # ---------------------------------------------------------------------- validation
-_REPR = reprlib.Repr()
-_REPR.maxlevel = 3
-_REPR.maxdict = _REPR.maxlist = _REPR.maxtuple = _REPR.maxset = _REPR.maxfrozenset = 6
-_REPR.maxstring = _REPR.maxother = _REPR.maxlong = 60
-
-
-def _short(value: Any) -> str:
-    """``repr(value)`` cut to 60 characters, in time bounded by that size.
-
-    A value from a file may be huge, recursive (``&a [*a]``) or shared many times over by
-    aliases; a full ``repr`` of it could take forever, so containers go through ``reprlib``.
-    """
-    if isinstance(value, str):
-        text = repr(value[:80])
-    elif isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 200:
-        text = f"<{value.bit_length()}-bit integer>"
-    else:
-        text = _REPR.repr(value)
-    if len(text) > 60:
-        text = text[:57] + "..."
-    return text
-
-
-def _found(value: Any) -> str:
-    """``"list [1, 2]"``: a value's type and (shortened) repr, for messages."""
-    if value is None:
-        return "null"
-    return f"{type(value).__name__} {_short(value)}"
-
-
 def _names(names: Iterable[str]) -> str:
     """``"'a', 'b'"``, capped at ``_LIST_CAP`` names, or ``"none"``."""
     names = list(names)
@@ -1743,6 +1337,13 @@ def _check_type(value: str) -> tuple[str, str] | None:
     """``(message, fix)`` if ``value`` is not an absolute identifier, else ``None``."""
     if value in SPECIAL_TYPES or value in _BUILTIN_NAMES:
         return None
+    parts = value.count(".") + 1
+    if parts > MAX_TYPE_PARTS:
+        return (
+            f"type {_short(value)} has {parts:,} dotted parts; at most {MAX_TYPE_PARTS} are read "
+            "(noob.spec.MAX_TYPE_PARTS), nothing is imported",
+            "write the import path of a function or class, 'package.module.name'",
+        )
     if "." not in value:
         if value.isidentifier():
             return (
@@ -1752,7 +1353,7 @@ def _check_type(value: str) -> tuple[str, str] | None:
     elif all(part.isidentifier() for part in value.split(".")):
         return None
     message = (
-        f"type {value!r} is not an absolute import path: expected 'package.module.name' "
+        f"type {_short(value)} is not an absolute import path: expected 'package.module.name' "
         "(identifiers separated by dots; no ':' and no leading '.')"
     )
     return message, "write it as 'package.module.name'"

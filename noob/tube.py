@@ -11,6 +11,7 @@ Must not: run anything per epoch (that is ``noob.runner``) or lay out tables (``
 
 from __future__ import annotations
 
+import collections.abc
 import contextlib
 import difflib
 import functools
@@ -29,10 +30,11 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from noob import _core
-from noob.asset import Asset, AssetRuntime, AssetScope
+from noob.asset import Asset, AssetRuntime, AssetScope, copied_stores
 from noob.edge import Edge
 from noob.exceptions import (
     AnnotationWarning,
+    AssetCopyWarning,
     AssetDependsWarning,
     CycleError,
     InputMissingError,
@@ -54,6 +56,7 @@ from noob.node.base import Node, Signal, Slot, signature
 from noob.node.gather import Gather
 from noob.plan import Plan, arg_positions, constant_positions, map_regions, region_conflicts
 from noob.spec import (
+    MAX_TUBE_NESTING,
     AssetSpecification,
     Dependency,
     InputScope,
@@ -63,6 +66,7 @@ from noob.spec import (
     merge_tube_specs,
 )
 from noob.utils import resolve_python_identifier
+from noob.yaml import _short as _short_value
 
 __all__ = ["Tube", "TubeSpecification", "TubeState", "merge_tube_specs", "resolve_python_identifier"]
 
@@ -302,6 +306,13 @@ class _TubeBuilder:
     def problem(self, path: str, message: str, fix: str = "") -> None:
         self.problems.append(Problem(path, message, fix))
 
+    def input_problem(self, path: str, exc: InputMissingError) -> None:
+        """An input the entry at ``path`` needs while the tube is built is not there: the
+        raised ``SpecError`` is also an ``InputMissingError`` (with ``input`` and ``scope``)."""
+        fix = "" if exc.scope == "process" else "pass the input to Tube.from_specification(..., input=...)"
+        self.problems.append(Problem(path, str(exc), fix, error=InputMissingError,
+                                     details={"input": exc.input, "scope": exc.scope}))
+
     def build(self) -> Tube:
         key = str(self.spec.source) if self.spec.source else None
         if key:
@@ -368,12 +379,12 @@ class _TubeBuilder:
             try:
                 enabled = bool(inputs.get(m.group("key"))) if m and m.group("key") in inputs.specs else True
             except InputMissingError as exc:
-                self.problem(f"{path}.enabled", str(exc))
+                self.input_problem(f"{path}.enabled", exc)
                 enabled = True
         try:
             params = inputs.resolve_params(nspec.params)
         except InputMissingError as exc:
-            self.problem(f"{path}.params", str(exc), "pass the input to Tube.from_specification(..., input=...)")
+            self.input_problem(f"{path}.params", exc)
             params = nspec.params
         common = dict(spec=nspec, params=params, enabled=bool(enabled), stateful=nspec.stateful)
         if nspec.type == "return":
@@ -427,6 +438,10 @@ class _TubeBuilder:
                 self.problem(f"{path}.tube", f"cannot find child tube {params['tube']!r}: {exc}", "give an existing noob_id or a path")
                 return None
         key = str(source.source if isinstance(source, TubeSpecification) else source)
+        if len(_LOADING) >= MAX_TUBE_NESTING:
+            self.problem(f"{path}.tube", f"tubes nest more than {MAX_TUBE_NESTING} levels deep at {params['tube']!r} "
+                         "(noob.spec.MAX_TUBE_NESTING); it is not loaded", "nest fewer levels of `type: tube`")
+            return None
         if key in _LOADING:
             chain = " -> ".join(os.path.basename(k) for k in [*_LOADING[_LOADING.index(key):], key])
             self.problem(f"{path}.tube", f"tubes nest each other in a loop: {chain}", "a tube cannot contain itself")
@@ -491,7 +506,12 @@ class _TubeBuilder:
         try:
             sig.bind(*pos, *([None] * extra_pos), **kw, **{k: None for k in extra_kw})
         except TypeError as exc:
-            self.problem(path, f"{what} do not fit {_callable_name(fn)}{sig}: {exc}", f"it accepts {_quoted(accepted)}")
+            fix = f"it accepts {_quoted(accepted)}"
+            if pos and all(isinstance(x, Mapping) and len(x) == 1 and next(iter(x)) in accepted for x in pos):
+                # `params: [{right: 2}]` (written like `depends`): a list is positional arguments
+                as_map = ", ".join(f"{k}: {_short_value(v)}" for x in pos for k, v in x.items())
+                fix = f"params by name are a mapping, not a list of mappings: write `params: {{{as_map}}}`"
+            self.problem(path, f"{what} do not fit {_callable_name(fn)}{sig}: {exc}", fix)
 
     # -- assets
     def _asset(self, asset_id: str, aspec: AssetSpecification, inputs: InputCollection) -> AssetRuntime | None:
@@ -507,7 +527,7 @@ class _TubeBuilder:
         try:
             params = inputs.resolve_params(aspec.params)
         except InputMissingError as exc:
-            self.problem(f"{path}.params", str(exc))
+            self.input_problem(f"{path}.params", exc)
             params = aspec.params
         runtime = AssetRuntime(aspec, obj, params)
         if isinstance(obj, type) and issubclass(obj, Asset):
@@ -560,6 +580,15 @@ class _TubeBuilder:
                     f"so asset {asset_id!r} is never stored back and keeps its initial value. "
                     f"Fix: point `depends` at the signal that emits the modified asset" + (f" (did you mean {hint}?)" if hint else ""),
                     asset=asset_id, path=dep.path,
+                ))
+        for copied in copied_stores(spec):
+            if copied.store.node in signals and copied.store.signal in [s.name for s in signals[copied.store.node]]:
+                self.warn(AssetCopyWarning(
+                    f"{copied.path}: {copied.describe()}, so noob deep-copies the value into the asset every epoch "
+                    f"(the readers must not change the asset): a cost on each epoch, and an AssetCopyError if the "
+                    f"object holds a lock, a socket or a connection. Fix: {copied.fix()}.",
+                    asset=copied.asset, source=copied.store.source,
+                    readers=[r.path.split(".")[1] for r in copied.readers], path=copied.path,
                 ))
 
     def _check_positions(self, node_id: str, node: _Wrapped, nspec: NodeSpecification, node_slots: dict[str, Slot]) -> None:
@@ -806,7 +835,10 @@ class _TubeBuilder:
                     slot = positional[idx] if idx < len(positional) else None
                 if signal is None or slot is None or slot.injection or slot.kind in (_P.VAR_POSITIONAL, _P.VAR_KEYWORD):
                     continue
-                key = (signal.annotation, slot.annotation)
+                signal_type = signal.annotation
+                if getattr(nodes.get(dep.node), "is_generator", False):
+                    signal_type = _yielded(signal_type)  # a source emits what it yields
+                key = (signal_type, slot.annotation)
                 try:
                     bad = verdicts[key]
                 except KeyError:
@@ -815,12 +847,12 @@ class _TubeBuilder:
                     bad = _certainly_incompatible(*key)
                 if bad:
                     self.warn(AnnotationWarning(
-                        f"{dep.path}: signal {dep.source!r} is annotated {_type_name(signal.annotation)}, but it goes "
+                        f"{dep.path}: signal {dep.source!r} is annotated {_type_name(signal_type)}, but it goes "
                         f"into slot {slot.name!r} of node {node_id!r}, annotated {_type_name(slot.annotation)}; neither "
                         f"type is a subclass of the other. Fix: connect a signal of a fitting type, convert it in "
                         f"between, or correct the annotations.",
                         path=dep.path, node=node_id, slot=slot.name, source=dep.source,
-                        signal_type=signal.annotation, slot_type=slot.annotation,
+                        signal_type=signal_type, slot_type=slot.annotation,
                     ))
 
 
@@ -887,6 +919,23 @@ def _plain(annotation: Any) -> Any:
     origin = typing.get_origin(annotation)
     if origin is not None and isinstance(origin, type):
         return origin
+    return annotation
+
+
+_YIELDING = (collections.abc.Generator, collections.abc.Iterator, collections.abc.Iterable,
+             collections.abc.AsyncGenerator, collections.abc.AsyncIterator, collections.abc.AsyncIterable)
+
+
+def _yielded(annotation: Any) -> Any:
+    """What a generator annotated ``annotation`` yields: ``Generator[int, None, None]``,
+    ``Iterator[int]``, ``AsyncGenerator[int, None]``, ``Annotated[Iterator[int], ...]`` -> ``int``
+    (``Annotated`` kept around the yielded type); anything else unchanged."""
+    inner = annotation
+    while typing.get_origin(inner) is typing.Annotated:
+        inner = typing.get_args(inner)[0]
+    if typing.get_origin(inner) in _YIELDING:
+        args = typing.get_args(inner)
+        return args[0] if args else Any
     return annotation
 
 

@@ -140,3 +140,72 @@ def test_path_from_id_not_found_message(tmp_path: Path) -> None:
     assert str(tmp_path / "user") in str(error)
     assert "noob.config.add_config_source(path)" in str(error)
     assert "NOOB_CONFIG_DIRS" in str(error)
+
+
+# --------------------------------------------------------------------------- settings
+
+
+@pytest.fixture
+def cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A clean current directory and no NOOB_* settings in the environment."""
+    import os
+
+    for key in list(os.environ):
+        if key.upper().startswith("NOOB_"):
+            monkeypatch.delenv(key)
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    return work
+
+
+def test_settings_sources_override_in_order(cwd: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """pyproject < noob_config.yaml < .env < environment < keyword, as in the original."""
+    (cwd / "pyproject.toml").write_text("[tool.noob.config.logs]\nfile_n = 2\n")
+    assert 2 == config.Config().logs.file_n
+    (cwd / "noob_config.yaml").write_text("logs:\n  file_n: 3\n")
+    assert 3 == config.Config().logs.file_n
+    (cwd / ".env").write_text("# comment\nNOOB_LOGS__FILE_N=4\n")
+    assert 4 == config.Config().logs.file_n
+    monkeypatch.setenv("NOOB_LOGS__FILE_N", "5")
+    assert 5 == config.Config().logs.file_n
+    assert 6 == config.Config(logs={"file_n": 6}).logs.file_n
+
+
+def test_settings_user_dir_and_log_level_from_env(cwd: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """NOOB_USER_DIR and NOOB_LOGS__LEVEL / NOOB_LOGS__DIR set the fields (levels in any case)."""
+    monkeypatch.setenv("NOOB_USER_DIR", str(cwd / "u"))
+    monkeypatch.setenv("NOOB_LOGS__LEVEL", "error")
+    monkeypatch.setenv("NOOB_LOGS__DIR", str(cwd / "logs"))
+    monkeypatch.setenv("NOOB_PUREPYTHON", "0")  # other NOOB_ switches are not settings: ignored
+    made = config.Config()
+    assert (cwd / "u", "ERROR", cwd / "logs") == (made.user_dir, made.logs.level, made.logs.dir)
+    assert not (cwd / "u").exists()  # nothing is created
+
+
+def test_settings_env_file_argument(cwd: Path, tmp_path: Path) -> None:
+    """``Config(_env_file=path)`` reads that file instead of ``./.env``."""
+    other = tmp_path / "other.env"
+    other.write_text("NOOB_USER_DIR='/somewhere/else'\n")
+    assert Path("/somewhere/else") == config.Config(_env_file=other).user_dir
+
+
+def test_settings_config_dirs_join_the_search(cwd: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A ``config_dirs`` setting replaces the user config dir in config_sources (NOOB_CONFIG_DIRS still wins)."""
+    tubes = tmp_path / "tubes"
+    tubes.mkdir()
+    (cwd / "noob_config.yaml").write_text(f"config_dirs: ['{tubes}']\n")
+    monkeypatch.setattr(config, "config", config.Config())
+    assert [tubes] == config.config_sources()
+    monkeypatch.setenv(config.ENV_CONFIG_DIRS, json.dumps([str(cwd)]))
+    assert [cwd] == config.config_sources()
+
+
+def test_broken_settings_file_warns_and_is_skipped(cwd: Path) -> None:
+    """A pyproject.toml that does not parse warns ConfigWarning; the defaults stay."""
+    from noob.exceptions import ConfigWarning
+
+    (cwd / "pyproject.toml").write_text("[tool.noob.config\n")
+    with pytest.warns(ConfigWarning, match="pyproject.toml: settings not read"):
+        made = config.Config()
+    assert 5 == made.logs.file_n

@@ -32,6 +32,7 @@ exit codes: 0 success, 1 error (invalid tube, failing node, bad input), 2 usage 
 examples:
   noob run examples/sensor.yaml -n 5
   noob run tube.yaml -i threshold=0.5 --format jsonl > results.jsonl
+  noob run examples/camera.yaml --view 8765 --view-signal camera.frame
   printf '{"x": 1}\\n{"x": 2}\\n' | noob run tube.yaml --format json
   noob validate tubes/*.yaml
   noob show examples/sensor.yaml -o sensor.html
@@ -104,6 +105,15 @@ def build_parser() -> argparse.ArgumentParser:
                      help="text: one readable line per epoch; json: one JSON array at the end; "
                      "jsonl: one JSON value per line as epochs complete (default: text)")
     run.add_argument("-q", "--quiet", action="store_true", help="no summary line on stderr")
+    run.add_argument("--view", metavar="[HOST:]PORT", default=None,
+                     help="serve a live view of the run in the browser at http://HOST:PORT/ (host default "
+                     "127.0.0.1; PORT 0: any free port; needs noob[view]). When the run ends the page stays "
+                     "up until its stop button or Ctrl-C")
+    run.add_argument("--view-readonly", action="store_true", help="the live view cannot pause, stop or enable/disable nodes")
+    run.add_argument("--view-signal", action="append", metavar="NODE.SIGNAL", default=[],
+                     help="sample this signal in the live view from the start (repeatable)")
+    run.add_argument("--view-linger", type=float, default=None, metavar="SECONDS",
+                     help="after the run ends, keep the live view up at most this long (default: until stop or Ctrl-C)")
     run.set_defaults(module="run")
 
     validate = sub.add_parser(
@@ -162,8 +172,22 @@ def _show_warning(message: Any, category: type, filename: str, lineno: int, file
     print(f"noob: warning: {message}", file=sys.stderr)
 
 
+def _import_from_cwd() -> None:
+    """Put the current directory first on ``sys.path`` (where ``python -m`` puts it), once."""
+    cwd = os.getcwd()
+    if not any(os.path.abspath(entry or os.curdir) == cwd for entry in sys.path):
+        sys.path.insert(0, cwd)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the ``noob`` command line with ``argv`` (default: ``sys.argv[1:]``); the exit code."""
+    """Run the ``noob`` command line with ``argv`` (default: ``sys.argv[1:]``); the exit code.
+
+    From the command line (``argv`` not given), modules in the current directory import, as
+    under ``python -m noob``: the ``noob`` console script would otherwise only see its own
+    ``bin`` directory and installed packages.
+    """
+    if argv is None:
+        _import_from_cwd()
     parser = build_parser()
     args = parser.parse_args(argv)  # exits 2 itself on a usage error
     debug = getattr(args, "debug", False)

@@ -2,7 +2,8 @@
 
 Owns: the epoch loop of the command line (``-n`` epochs, inputs from ``-i`` and standard
 input, the sync or async runner), writing results as text, JSON or JSON lines, the summary
-line on stderr, and a clean stop on Ctrl-C (the runner is always deinitialised; exit 130).
+line on stderr, and a clean stop on Ctrl-C (the runner is always deinitialised; exit 130);
+with ``--view``, asking the live view (``noob.view``) between epochs whether to go on.
 Must not: change what a runner does per epoch.
 """
 
@@ -47,6 +48,7 @@ class _State:
         self.epochs = 0
         self.results = 0
         self.exhausted = False
+        self.stopped = False  # the live view's stop button
 
 
 class _Sink:
@@ -83,12 +85,15 @@ def _text(value: Any) -> str:
     return repr(value)
 
 
-def _sync_loop(runner: Any, feed: Iterator[dict], emit: Callable[[int, Any], None], state: _State) -> None:
+def _sync_loop(runner: Any, feed: Iterator[dict], emit: Callable[[int, Any], None], state: _State, view: Any = None) -> None:
     from noob.exceptions import SchedulerExhaustedError
 
     runner.init()
     try:
         for inputs in feed:
+            if view is not None and not view.between_epochs():
+                state.stopped = True
+                return
             try:
                 out = runner.process(**inputs)
             except SchedulerExhaustedError:
@@ -100,11 +105,15 @@ def _sync_loop(runner: Any, feed: Iterator[dict], emit: Callable[[int, Any], Non
         runner.deinit()
 
 
-async def _async_loop(runner: Any, feed: Iterator[dict], emit: Callable[[int, Any], None], state: _State) -> None:
+async def _async_loop(runner: Any, feed: Iterator[dict], emit: Callable[[int, Any], None], state: _State,
+                      view: Any = None) -> None:
     from noob.exceptions import SchedulerExhaustedError
 
     async with runner:
         for inputs in feed:
+            if view is not None and not await view.between_epochs_async():
+                state.stopped = True
+                return
             try:
                 out = await runner.process(**inputs)
             except SchedulerExhaustedError:
@@ -151,21 +160,38 @@ def command(args: argparse.Namespace) -> int:
         if value is not None:
             state.results += 1
 
+    view = None
+    if getattr(args, "view", None) is not None:  # noob.view: a live view of the run in the browser
+        from noob.view.cli import start_view
+
+        view = start_view(args, runner)
     interrupted = False
+    failure: BaseException | None = None
     start = time.perf_counter()
     try:
         if args.runner == "async":
-            asyncio.run(_async_loop(runner, feed, emit, state))
+            asyncio.run(_async_loop(runner, feed, emit, state, view))
         else:
-            _sync_loop(runner, feed, emit, state)
+            _sync_loop(runner, feed, emit, state, view)
     except KeyboardInterrupt:
         interrupted = True
+    except BaseException as exc:
+        if view is None:
+            raise
+        failure = exc  # raised again once the live view has shown it
     finally:
         progress.close()
     elapsed = time.perf_counter() - start
     sink.close()
-    if interrupted or not args.quiet:
+    if (interrupted or not args.quiet) and failure is None:
         print(_summary(tube, state, elapsed, interrupted), file=sys.stderr)
+    if view is not None:
+        from noob.view.cli import finish_view
+
+        how = "interrupted" if interrupted else "failed" if failure else "stopped" if state.stopped else "finished"
+        finish_view(view, how, args.view_linger)
+    if failure is not None:
+        raise failure
     return EXIT_INTERRUPTED if interrupted else 0
 
 
@@ -177,4 +203,6 @@ def _summary(tube: Any, state: _State, elapsed: float, interrupted: bool) -> str
         return f"noob run: interrupted after {epochs}{results}; nodes and assets were deinitialised"
     if state.exhausted:
         text += "; the sources ran out"
+    if state.stopped:
+        text += "; stopped from the live view"
     return text

@@ -3,6 +3,9 @@
 Owns: checking each tube as far as it goes without running it (the file, the code it names,
 the graph, the plan's tables), collecting errors and warnings per file, and the exit code
 (1 if any tube has an error, or a warning with ``--strict``).
+With ``--format json``, each problem is ``{severity, path, message, fix, kind}``: ``kind`` names
+the error or warning class (``SpecError``, ``RaceWarning``, ``AssetCopyWarning``...) and a
+warning's YAML path is in ``path``, as an error's.
 Must not: stop at the first bad file — every file given is checked.
 """
 
@@ -29,8 +32,8 @@ def check(source: str, inputs: dict[str, Any], debug: bool = False) -> dict[str,
     report: dict[str, Any] = {"file": source, "tube": None, "ok": False, "nodes": 0, "problems": []}
     problems = report["problems"]
 
-    def add(severity: str, path: str, message: str, fix: str = "") -> None:
-        problems.append({"severity": severity, "path": path, "message": message, "fix": fix})
+    def add(severity: str, path: str, message: str, fix: str = "", kind: str = "") -> None:
+        problems.append({"severity": severity, "path": path, "message": message, "fix": fix, "kind": kind})
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -43,7 +46,7 @@ def check(source: str, inputs: dict[str, Any], debug: bool = False) -> dict[str,
             report["nodes"] = len(tube.nodes)
         except SpecError as exc:
             for p in exc.problems:
-                add("error", p.path, p.message, p.fix)
+                add("error", p.path, p.message, p.fix, kind=type(exc).__name__)
         except CliError as exc:
             add("error", "", str(exc))
         except NoobCoreError as exc:
@@ -54,7 +57,13 @@ def check(source: str, inputs: dict[str, Any], debug: bool = False) -> dict[str,
                 raise
             add("error", "", f"{type(exc).__name__}: {exc}", "run `noob validate --debug` for the traceback")
     for w in caught:
-        add("warning", "", str(w.message))
+        # a NoobWarning opens its message with its YAML path: the path gets its own field
+        text, path = str(w.message), str(getattr(w.message, "path", "") or "")
+        if path and text.startswith(f"{path}: "):
+            text = text[len(path) + 2:]
+        else:
+            path = ""
+        add("warning", path, text, kind=type(w.message).__name__)
     report["ok"] = not any(p["severity"] == "error" for p in problems)
     return report
 

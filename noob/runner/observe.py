@@ -30,9 +30,9 @@ On ``RayRunner`` the nodes run in actors: the driver's observers get ``epoch_end
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable, Sequence
 from time import perf_counter_ns
+from types import CoroutineType
 from typing import Any
 
 __all__ = ["Observer", "timed"]
@@ -77,17 +77,31 @@ def timed(fn: Callable, node: int, observers: Sequence[Observer]) -> Callable:
             end(node, t0, t1, result)
         return result
 
-    def call(*args: Any, **kwargs: Any) -> Any:
-        t0 = perf_counter_ns()
-        for start in starts:
+    if len(observers) == 1:  # the usual case, one loop-free call each side (~0.1 µs less per call)
+        (start,), (end,) = starts, ends
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            t0 = perf_counter_ns()
             start(node, t0)
-        result = fn(*args, **kwargs)
-        if inspect.iscoroutine(result):
-            return finish_later(t0, result)
-        t1 = perf_counter_ns()
-        for end in ends:
-            end(node, t0, t1, result)
-        return result
+            result = fn(*args, **kwargs)
+            if type(result) is CoroutineType:
+                return finish_later(t0, result)
+            end(node, t0, perf_counter_ns(), result)
+            return result
+
+    else:
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            t0 = perf_counter_ns()
+            for start in starts:
+                start(node, t0)
+            result = fn(*args, **kwargs)
+            if type(result) is CoroutineType:
+                return finish_later(t0, result)
+            t1 = perf_counter_ns()
+            for end in ends:
+                end(node, t0, t1, result)
+            return result
 
     call.__wrapped__ = fn  # type: ignore[attr-defined]
     return call

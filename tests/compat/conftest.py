@@ -36,7 +36,9 @@ class Driver:
         self.core = core
 
     def tube(self, name: Any, input: Mapping[str, Any] | None = None) -> Tube:
-        """A tube file of ``tubes/`` by name, a ``compat-*`` id, or a dict."""
+        """A tube file of ``tubes/`` by name, a ``compat-*`` id, or a dict (a ``Tube`` is used as is)."""
+        if isinstance(name, Tube):
+            return name
         source: Any = name if not isinstance(name, str) or name.startswith("compat-") else TUBES / f"{name}.yaml"
         return Tube.from_specification(source, input=input)
 
