@@ -109,6 +109,25 @@ def test_exhaustion_is_per_source(drive):
         d.process()
 
 
+def test_exhaustion_when_a_node_fails_in_the_same_epoch(drive):
+    """A node failing in the epoch in which a source runs out: the error comes out, the
+    source stays exhausted, the other source goes on, then the usual end."""
+    nodes = {
+        "short": {"type": SRC, "params": {"limit": 2}},
+        "long": {"type": SRC, "params": {"limit": 4}},
+        "f": {"type": "semantic_nodes.fail_at", "params": {"at": 2}, "depends": [{"x": "long.value"}]},
+        "r": {"type": "return", "depends": [{"short": "short.value"}, {"f": "f.value"}]},
+    }
+    d = drive(nodes)
+    d.init()
+    assert [{"short": 0, "f": 0}, {"short": 1, "f": 1}] == [d.process(), d.process()]
+    with pytest.raises(ValueError):
+        d.process()
+    assert [{"f": 3}, None] == [d.process(), d.process()]
+    with pytest.raises(SchedulerExhaustedError):
+        d.process()
+
+
 def test_function_stop_iteration_ends_run(drive):
     """A plain function node raising StopIteration ends run() after that epoch, cleanly."""
     nodes = chain()
