@@ -206,19 +206,19 @@ async def run_async(runner: Any, n: int | None, collect: Callable[[Any], Any], s
                     drain: Callable[[deque], Any] | None = None, window: int = 1) -> list | None:
     """``run(n)`` of an asyncio runner (the caller checked its inputs when it was called)."""
     results: list = []
-    policy = Policy(runner, n, False)
     try:
         if not runner.running:
             await runner.init()
-        if window == 1:  # one epoch at a time: awaited in turn, no async generator in between
+        if window == 1:  # one epoch at a time: the plain loop of process() calls, as run_sync's
             process = runner.process
-            while policy.admit(0) and not runner._exhausted:
-                policy.started += 1
+            count = 0
+            while (n is None or count < n) and not runner._exhausted:
+                count += 1
                 out = await process()
-                if policy.collected(runner, out):
+                if out is not None:
                     results.append(out)
         else:
-            async for out in apump(runner, policy, collect, submit, drain, window):
+            async for out in apump(runner, Policy(runner, n, False), collect, submit, drain, window):
                 results.append(out)
     except ENDS:
         pass
