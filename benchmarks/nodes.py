@@ -14,7 +14,7 @@ import numpy as np
 
 from noob import Name
 
-__all__ = ["count_source", "make_array", "plus1", "scale_inplace", "sum_all"]
+__all__ = ["RunningSum", "count_source", "make_array", "make_int", "make_items", "plus1", "scale_inplace", "sum_all", "sum_list"]
 
 
 def count_source(start: int = 0) -> Generator[Annotated[int, Name("index")], None, None]:
@@ -51,3 +51,19 @@ def make_items(start: int, n: int = 100) -> list:
 def sum_list(values: list) -> int:
     """``sum(values)``."""
     return sum(values)
+
+
+class RunningSum:
+    """A class node: the running total of every value it was given (signal ``value``)."""
+
+    def __init__(self, start: int = 0):
+        self.total = start
+
+    def process(self, x: int) -> int:
+        self.total += x
+        return self.total
+
+
+def make_int(start: int = 0) -> int:
+    """An asset factory: the integer ``start``."""
+    return start

@@ -170,6 +170,7 @@ class Plan:
     - ``copier``: what the core copies a stored runner asset with (``copy.deepcopy`` behind
       :func:`noob.asset.store_copier`, which names the asset when a copy fails).
     - ``regions``: map id -> the node ids it runs once per element (``map_regions``);
+      ``kwnames``: per node, the keyword names of its call (``None``: positional only).
       ``region_order``: map id -> that region's execution order; ``top_order``: the order
       without any region's nodes (what the top-level dispatcher runs).
 
@@ -330,6 +331,8 @@ class Plan:
         self._map_regions(tube, src_e, dst_e)
 
         self.initial_values = values
+        #: per node, the keyword names of its call (``None``: positional only)
+        self.kwnames: list[Any] = kwnames
         self._tables = dict(
             order=self.top_order,
             arg_ptr=np.asarray(arg_ptr, np.int32),

@@ -177,6 +177,13 @@ BAD_CALLS = {
     "run short slot table": lambda c: _dispatcher(c).run([1]),
     "prepare_call short slot table": lambda c: _dispatcher(c).prepare_call(0, []),
     "finish short slot table": lambda c: _dispatcher(c).finish(0, [1], 2),
+    "set_native node 3": lambda c: _dispatcher(c).set_native(3, c.NATIVE_RET_SCALAR),
+    "set_native kind 99": lambda c: _dispatcher(c).set_native(0, 99),
+    "set_native gather without list": lambda c: _dispatcher(c).set_native(0, c.NATIVE_GATHER, None, 2),
+    "set_native gather positional": lambda c: _dispatcher(c).set_native(0, c.NATIVE_GATHER, [], 2),
+    "set_native gather_n -1": lambda c: _dispatcher(c).set_native(0, c.NATIVE_RET_SCALAR, None, -1),
+    "set_native source with args": lambda c: _dispatcher(c).set_native(0, c.NATIVE_NEXT, iter(())),
+    "set_native map of other core": lambda c: _dispatcher(c).set_native(0, c.NATIVE_MAP, object()),
     "run_each value slot": lambda c: _dispatcher(c).run_each([1, None], [1], 9, -1, 0),
     "run_each ret node": lambda c: _dispatcher(c).run_each([1, None], [1], 0, 4, 1),
     "dispatcher order": lambda c: c.Dispatcher(

@@ -33,8 +33,8 @@ def test_nested_maps(make_runner):
     assert [["W0", "W1"], ["W1", "W2"]] == runner.run(2)
 
 
-def test_empty_list_emits_nothing(make_runner):
-    """Mapping an empty list runs nothing downstream; the epoch returns None."""
+def test_empty_list_gathers_empty(make_runner):
+    """Mapping an empty list runs nothing per element; the gather after the map emits []."""
     runner = make_runner({"noob_id": "e", "nodes": {
         "src": {"type": "testnodes.sized", "params": {"n": 0}},
         "m": {"type": "map", "depends": "src.items"},
@@ -42,7 +42,62 @@ def test_empty_list_emits_nothing(make_runner):
         "g": {"type": "gather", "depends": [{"value": "p.value"}, {"n": "m.n"}]},
         "r": {"type": "return", "depends": "g.value"},
     }})
-    assert [None, [1], [1, 2]] == [runner.process() for _ in range(3)]
+    assert [[], [1], [1, 2]] == runner.run(3)
+
+
+def test_empty_list_into_nested_map(make_runner):
+    """An empty inner list gathers to [] inside the outer element; the outer gather still collects it."""
+    runner = make_runner({"noob_id": "e", "nodes": {
+        "src": {"type": "testnodes.nested_lists"},
+        "outer": {"type": "map", "depends": "src.lists"},
+        "inner": {"type": "map", "depends": "outer.value"},
+        "p": {"type": "testnodes.plus1", "depends": "inner.value"},
+        "gi": {"type": "gather", "depends": [{"value": "p.value"}, {"n": "inner.n"}]},
+        "go": {"type": "gather", "depends": [{"value": "gi.value"}, {"n": "outer.n"}]},
+        "r": {"type": "return", "depends": "go.value"},
+    }})
+    assert [[[], [1], [1, 2]], [[1], []]] == runner.run(2)
+
+
+def test_map_failure_leaves_no_partial_gather(make_runner):
+    """After an element fails, the next epoch's gather fires with that epoch's values only."""
+    runner = make_runner("map/map_fail_once.yaml")
+    runner.init()
+    with pytest.raises(ValueError, match="failing once on 1"):
+        runner.process()
+    assert {"u": 1, "f": [10, 11, 12]} == runner.process()
+    assert {"u": 2, "f": [10, 11, 12]} == runner.process()
+
+
+def test_map_gather_return_after_gather(make_runner):
+    """A return fed before the map, inside it and after its gather gets all three keys."""
+    runner = make_runner("map/map_gather_return.yaml")
+    for out in runner.run(3):
+        word = out["word"]
+        assert [c + "!" for c in word] == out["letter"]
+        assert "".join(c + "!" for c in word) == out["reconstructed"]
+        assert ["word", "letter", "reconstructed"] == list(out)
+
+
+def test_map_gather_return_empty_word(make_runner):
+    """An empty word: no letters, the gather emits [] and the join after it still reaches the return."""
+    runner = make_runner({"noob_id": "e", "nodes": {
+        "a": {"type": "testnodes.sized", "params": {"n": 0}},
+        "b": {"type": "map", "depends": "a.items"},
+        "c": {"type": "testnodes.plus1", "depends": "b.value"},
+        "d": {"type": "gather", "depends": [{"value": "c.value"}, {"n": "b.n"}]},
+        "e": {"type": "testnodes.sum_list", "depends": "d.value"},
+        "r": {"type": "return", "depends": [{"items": "a.items"}, {"each": "c.value"}, {"total": "e.value"}]},
+    }})
+    assert [{"items": [], "total": 0}, {"items": [0], "each": [1], "total": 1}] == runner.run(2)
+
+
+def test_nested_map_return_per_level(make_runner):
+    """Nested maps: a key fed by the outer map has one value per word, one fed inside has one per letter."""
+    runner = make_runner("map/map_nested_return.yaml")
+    for out in runner.run(3):
+        assert out["words"] == out["word"]
+        assert [c + "!" for c in "".join(out["words"])] == out["letter"]
 
 
 def test_map_over_non_iterable(make_runner):
@@ -98,3 +153,42 @@ def test_nested_map_return_inside(make_runner):
         "r": {"type": "return", "depends": [{"x": "up.value"}]},
     }})
     assert [{"x": list("W0W1")}, {"x": list("W1W2")}] == runner.run(2)
+
+
+def test_error_inside_nested_map_names_both_levels(make_runner):
+    """A node failing inside a nested map is named with both element indices; no gather keeps a partial list."""
+    runner = make_runner({"noob_id": "e", "nodes": {
+        "w": {"type": "testnodes.lists_with_two"},
+        "outer": {"type": "map", "depends": "w.lists"},
+        "inner": {"type": "map", "depends": "outer.value"},
+        "b": {"type": "testnodes.boom", "depends": "inner.value"},
+        "g": {"type": "gather", "depends": [{"value": "b.value"}, {"n": "inner.n"}]},
+        "g2": {"type": "gather", "depends": [{"value": "g.value"}, {"n": "outer.n"}]},
+    }})
+    runner.init()
+    with pytest.raises(ValueError) as info:
+        runner.process()
+    assert ["[noob] raised by node 'b' in epoch (0, ('outer', 1), ('inner', 1)) of tube 'e'"] == info.value.__notes__
+    assert [[], []] == [runner.nodes[k].instance._items for k in ("g", "g2")]
+
+
+def test_map_over_tuple_and_string(make_runner):
+    """A tuple and a string are mapped like lists (the string letter by letter)."""
+    runner = make_runner({"noob_id": "e", "nodes": {
+        "src": {"type": "testnodes.sized", "params": {"n": 2}},
+        "t": {"type": "testnodes.to_tuple", "depends": "src.items"},
+        "m": {"type": "map", "depends": "t.value"},
+        "p": {"type": "testnodes.plus1", "depends": "m.value"},
+        "g": {"type": "gather", "depends": [{"value": "p.value"}, {"n": "m.n"}]},
+        "r": {"type": "return", "depends": "g.value"},
+    }})
+    assert [[1, 2], [1, 2, 3]] == runner.run(2)
+    letters = make_runner({"noob_id": "s", "nodes": {
+        "w": {"type": "testnodes.words", "params": {"n": 1}},
+        "j": {"type": "testnodes.join", "depends": "w.words"},
+        "m": {"type": "map", "depends": "j.value"},
+        "u": {"type": "testnodes.upper", "depends": "m.value"},
+        "g": {"type": "gather", "depends": [{"value": "u.value"}, {"n": "m.n"}]},
+        "r": {"type": "return", "depends": "g.value"},
+    }})
+    assert [["W", "0"], ["W", "1"]] == letters.run(2)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 from typing import Annotated, Any, Generator, Optional
 
 from noob import Epoch, MetaSignal, Name, Node
@@ -340,3 +341,49 @@ def stop_at(x: int, at: int = 3) -> int:
     if x == at:
         raise StopIteration
     return x
+
+
+# ---------------------------------------------------------------- map / gather semantics
+
+
+def numbered_items(n: int = 3) -> Generator[tuple[Annotated[int, Name("u")], Annotated[list, Name("items")]], None, None]:
+    """``(k, [0, ..., n-1])`` in epoch k."""
+    for k in itertools.count():
+        yield k, list(range(n))
+
+
+class FailOnce:
+    """``x + 10``, but raises ``ValueError`` the first time it is given ``at``."""
+
+    def __init__(self, at: int = 1):
+        self.at = at
+        self.failed = False
+
+    def process(self, x: int) -> int:
+        if x == self.at and not self.failed:
+            self.failed = True
+            raise ValueError(f"failing once on {x}")
+        return x + 10
+
+
+def nested_lists() -> Generator[Annotated[list, Name("lists")], None, None]:
+    """``[[], [0], [0, 1]]``, then ``[[0], []]``, then the first again, and so on."""
+    while True:
+        yield [[], [0], [0, 1]]
+        yield [[0], []]
+
+
+def sum_list(items: list) -> int:
+    """``sum(items)``."""
+    return sum(items)
+
+
+def lists_with_two() -> Generator[Annotated[list, Name("lists")], None, None]:
+    """``[[0, 1], [1, 2, 3]]`` forever (``boom`` fails on the 2)."""
+    while True:
+        yield [[0, 1], [1, 2, 3]]
+
+
+def to_tuple(items: list) -> tuple:
+    """``tuple(items)``."""
+    return tuple(items)

@@ -139,3 +139,32 @@ def driver_kinds(n: int, kinds: Any, n_fns: int) -> np.ndarray:
     if n and (int(k.min()) < 0 or int(k.max()) > 5):
         raise ValueError(f"kinds must be 0 to 5 (KIND_INLINE to KIND_GATE), got {sorted(set(k.tolist()) - set(range(6)))}")
     return k.astype(np.uint8)
+
+
+NATIVE_KINDS = 8  # NATIVE_CALL .. NATIVE_MAP
+
+
+def native(kind: int, aux: Any, gather_n: int, width: int, npos: int, n_out: int, dispatcher: type) -> None:
+    """A ``set_native`` request fits the node's argument layout, else ``ValueError``.
+
+    A gather takes keyword ``value`` (then ``n`` when ``gather_n`` is 0) and a list to collect
+    into; a scalar return takes one positional argument; a source none, and an iterator; a
+    map one positional argument, two signals and a ``dispatcher`` of its region.
+    """
+    if not 0 <= kind < NATIVE_KINDS:
+        raise ValueError(f"native kind {kind} is not one of 0 to {NATIVE_KINDS - 1} (NATIVE_CALL to NATIVE_MAP)")
+    if gather_n < 0:
+        raise ValueError(f"gather_n must be >= 0, got {gather_n}")
+    if kind == 1:
+        if not isinstance(aux, list):
+            raise ValueError(f"a native gather collects into a list, got {type(aux).__name__}")
+        if npos != 0 or width != (1 if gather_n else 2):
+            raise ValueError(f"a native gather takes {'value' if gather_n else 'value and n'} as keywords; "
+                             f"the node has {npos} positional and {width - npos} keyword arguments")
+    elif kind == 6 and (width != 0 or not hasattr(type(aux), "__next__")):
+        raise ValueError(f"a native source takes no arguments and an iterator, got {width} arguments and {type(aux).__name__}")
+    elif kind == 7 and (npos != 1 or width != 1 or n_out != 2 or type(aux) is not dispatcher):
+        raise ValueError(f"a native map takes one positional argument, emits value and n and runs a {dispatcher.__name__} "
+                         f"of the same core; got {npos} of {width} arguments, {n_out} signals, {type(aux).__name__}")
+    elif kind == 2 and (npos != 1 or width != 1):
+        raise ValueError(f"a scalar return takes one positional argument; the node has {npos} positional of {width}")

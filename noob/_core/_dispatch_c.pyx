@@ -12,6 +12,7 @@ Slot table (``values``, a ``list``; regions laid out by ``noob.plan``):
 Per-node tables (``n`` nodes; CSR-style ``*_ptr`` arrays have ``n + 1`` entries):
     order      int32[k]    nodes in execution (topological) order
     flags      uint8[n]    C_ENABLED | C_GENERATOR | C_HOOK_BEFORE | C_HOOK_AFTER | C_EXHAUSTED
+                           | C_NATIVE (kept by set_native; the pure twin's loop tests it)
     arg_ptr    int32[n+1]  args of node i are arg_*[arg_ptr[i]:arg_ptr[i+1]]; positional first
     arg_src    int32[m]    slot feeding the argument
     arg_req    uint8[m]    1 if the node must be skipped when that slot holds NoEvent;
@@ -25,6 +26,12 @@ Per-node tables (``n`` nodes; CSR-style ``*_ptr`` arrays have ``n + 1`` entries)
     store_dst  int32[r]      through ``deepcopy`` if store_copy is 1 (another node still
     store_copy uint8[r]      consumes the signal), else the object itself
     ran        uint8[n]    output: 1 if the node was called this epoch and emitted
+    native     uint8[n]    N_CALL, or the special node ``run`` carries out itself (set_native)
+                           (N_NEXT: aux[node] is the source's iterator; N_MAP: the
+                           Dispatcher of the map's region)
+    gather_n   int32[n]    N_GATHER: emit every gather_n values; 0: the count is arg 1's value
+    aux        list[n]     N_GATHER: the list collecting values (shared with the ``Gather``
+                           node, which empties it in place); None otherwise
 
 Compiler directives are set once in setup.py (boundscheck/wraparound off): every public
 entry (each ``def``/``cpdef`` below) first validates what it is given with ``_checks`` -- the
@@ -37,8 +44,8 @@ back on.
 
 from cpython.mem cimport PyMem_Malloc, PyMem_Free
 from cpython.object cimport PyObject
-from cpython.list cimport PyList_GET_ITEM
-from cpython.ref cimport Py_INCREF, Py_DECREF
+from cpython.list cimport PyList_GET_ITEM, PyList_SET_ITEM
+from cpython.ref cimport Py_INCREF, Py_DECREF, Py_TYPE, Py_XDECREF
 from libc.stdint cimport int32_t, uint8_t
 
 import numpy as np
@@ -51,6 +58,9 @@ cdef extern from "Python.h":
     # New reference, NULL (-> exception) on error. Available since CPython 3.9.
     object PyObject_Vectorcall(object callable, PyObject** args, size_t nargsf, PyObject* kwnames)
     int PyList_SetItem(object lst, Py_ssize_t i, object item) except -1
+    # New reference; NULL at the end of the iterator (no error set) or on error (set)
+    PyObject* PyIter_Next(object it)
+    PyObject* PyErr_Occurred()
 
 NOEVENT = MetaSignal.NoEvent
 EXHAUSTED = MetaSignal.Exhausted
@@ -62,6 +72,16 @@ F_GENERATOR = C_GENERATOR
 F_HOOK_BEFORE = C_HOOK_BEFORE
 F_HOOK_AFTER = C_HOOK_AFTER
 F_EXHAUSTED = C_EXHAUSTED
+F_NATIVE = C_NATIVE
+
+NATIVE_CALL = N_CALL
+NATIVE_GATHER = N_GATHER
+NATIVE_RET_SCALAR = N_RET_SCALAR
+NATIVE_RET_TUPLE = N_RET_TUPLE
+NATIVE_RET_DICT = N_RET_DICT
+NATIVE_RET_BOTH = N_RET_BOTH
+NATIVE_NEXT = N_NEXT
+NATIVE_MAP = N_MAP
 
 # scheduler node states (mirrored as S_* in _dispatch_py.py)
 STATE_WAITING = S_WAITING
@@ -228,10 +248,13 @@ def reachable(int n, indptr_in, indices_in, starts):
 
 
 cdef inline void _set(list values, Py_ssize_t i, object v):
-    # list.__setitem__ without the Python-level call; ``values`` is never resized while an
-    # epoch runs and ``i`` comes from a plan-checked table.
-    Py_INCREF(v)  # PyList_SetItem steals a reference: give it one first
-    PyList_SetItem(values, i, v)
+    # list.__setitem__ without the Python-level call, and without PyList_SetItem's type and
+    # index checks: ``values`` is never resized while an epoch runs and ``i`` comes from a
+    # plan-checked table. The old item is released last (its __del__ may run code).
+    cdef PyObject* old = PyList_GET_ITEM(values, i)
+    Py_INCREF(v)
+    PyList_SET_ITEM(values, i, v)
+    Py_XDECREF(old)
 
 
 cdef inline int _check_node(Py_ssize_t node, Py_ssize_t n) except -1:
@@ -314,6 +337,105 @@ cdef inline int _finish(Dispatcher d, int32_t node, list values, object result) 
     return 0
 
 
+cdef int _propagate() except -1:
+    # the error indicator is set: returning -1 makes the caller raise it
+    return -1
+
+
+cdef object _map(Dispatcher d, int32_t node, list values):
+    """N_MAP: run the region's dispatcher ``aux[node]`` once per element of a non-empty list or
+    tuple, the element in the map's ``value`` slot, its length in ``n``; return ``(last
+    element, n)`` for the map's two signals. Anything else (another iterable, an empty list)
+    goes to ``fns[node]``, the runner's own map callable. On an error the region dispatcher's
+    ``current`` and ``item_index`` name the node and element. Python: ``items = list(v);
+    values[n_slot] = len(items); for k, x in enumerate(items): sub.item_index = k;
+    values[value_slot] = x; sub.run(values)``.
+    """
+    cdef Dispatcher sub = <Dispatcher>d.aux[node]
+    cdef Py_ssize_t k, n, o0 = d._out_ptr[node]
+    cdef object value = <object>PyList_GET_ITEM(values, d._arg_src[d._arg_ptr[node]])
+    cdef list items
+    sub.current = -1
+    if type(value) is list:
+        items = (<list>value)[:]  # a copy: a node may change the list it is mapped over
+    elif type(value) is tuple:
+        items = list(<tuple>value)
+    else:
+        return d.fns[node](value)
+    n = len(items)
+    if n == 0:
+        return d.fns[node](value)
+    _set(values, d._out_slot[o0 + 1], n)
+    for k in range(n):
+        sub.item_index = k
+        _set(values, d._out_slot[o0], items[k])
+        sub.run(values)
+    sub.item_index = -1
+    return (items[n - 1], n)
+
+
+cdef object _native(Dispatcher d, int32_t node, list values):
+    """What the special node ``node`` emits this epoch (``d._native[node]``), computed here
+    rather than by a Python call. No user code runs. ``_check`` has passed: required args hold
+    values; an optional keyword may hold NoEvent (left out, as in a call).
+
+    Python: N_NEXT ``next(aux[node], Exhausted)``; N_GATHER ``items.append(arg0); target = gather_n or arg1; if len(items) < target:
+    NoEvent else (out := items[:], items.clear(), out)``; returns: ``arg0``, ``tuple(pos)``,
+    ``{k: v for present kw} or None``, ``(tuple(pos), dict(kw))``.
+    """
+    cdef Py_ssize_t k, a0 = d._arg_ptr[node], a1 = d._arg_ptr[node + 1], npos = d._n_pos[node]
+    cdef Py_ssize_t target, have
+    cdef uint8_t kind = d._native[node]
+    cdef PyObject* v
+    cdef list items
+    cdef tuple pos, names
+    cdef dict kw
+    if kind == N_GATHER:
+        items = <list>d.aux[node]
+        items.append(<object>PyList_GET_ITEM(values, d._arg_src[a0]))
+        target = d._gather_n[node]
+        if target == 0:
+            # the count from arg 1 (a map's ``n``); NoEvent: no count, collect only (as Gather)
+            v = <PyObject*>PyList_GET_ITEM(values, d._arg_src[a0 + 1])
+            if v == _NOEVENT:
+                return NOEVENT
+            target = <object>v
+        have = len(items)
+        if have < target:
+            return NOEVENT
+        out = items[:]
+        del items[:]
+        return out
+    if kind == N_NEXT:
+        # tp_iternext itself, without the bound ``__next__`` wrapper and, at the end, without
+        # creating and catching a StopIteration
+        v = PyIter_Next(d.aux[node])
+        if v == NULL:
+            if PyErr_Occurred() != NULL:
+                _propagate()
+            return EXHAUSTED
+        out = <object>v
+        Py_DECREF(out)  # PyIter_Next gave a new reference; ``out`` took its own
+        return out
+    if kind == N_MAP:
+        return _map(d, node, values)
+    if kind == N_RET_SCALAR:
+        return <object>PyList_GET_ITEM(values, d._arg_src[a0])
+    pos = tuple([<object>PyList_GET_ITEM(values, d._arg_src[k]) for k in range(a0, a0 + npos)])
+    if kind == N_RET_TUPLE:
+        return pos
+    kw = {}
+    if a1 - a0 > npos:
+        names = <tuple>d.kwnames[node]
+        for k in range(a0 + npos, a1):
+            v = <PyObject*>PyList_GET_ITEM(values, d._arg_src[k])
+            if v != _NOEVENT:
+                kw[names[k - a0 - npos]] = <object>v
+    if kind == N_RET_DICT:
+        return kw or None
+    return (pos, kw)
+
+
 cdef class Dispatcher:
     """Runs one epoch over the plan's tables (see the module docstring for every field).
 
@@ -365,6 +487,20 @@ cdef class Dispatcher:
         self._store_dst = self.store_dst
         self._store_copy = self.store_copy
         self._ran = self.ran
+        self.native = np.zeros(n, dtype=np.uint8)
+        self.gather_n = np.zeros(n, dtype=np.int32)
+        self.aux = [None] * n
+        self._native = self.native
+        self._gather_n = self.gather_n
+        self.ret_slot = -1
+        self.on_exhausted = None
+        self.batch_type = None
+        self.shape = None
+        self.epochs = 0
+        self._last_epoch = -1
+        self.epoch_slot = -1
+        self.reset = np.zeros(0, dtype=np.int32)
+        self._reset = self.reset
         for i in range(n):
             widest = max(widest, self._arg_ptr[i + 1] - self._arg_ptr[i])
         self._buf = <PyObject**>PyMem_Malloc(widest * sizeof(PyObject*))
@@ -378,27 +514,108 @@ cdef class Dispatcher:
     def run_each(self, list values, items, Py_ssize_t value_slot, int ret, Py_ssize_t ret_slot):
         """Run the order once per element of ``items``, the element in ``value_slot`` (a map).
 
-        Returns the values of slot ``ret_slot`` from the runs where node ``ret`` ran (``[]``
-        when ``ret`` < 0). ``item_index`` is the element being run, so the runner can name the
-        sub-epoch when a node raises. Python: ``for k, item in enumerate(items):
-        values[value_slot] = item; self.run(values); if ran[ret]: out.append(values[ret_slot])``.
+        Returns ``(k, value of slot ret_slot)`` for each element ``k`` whose run ran node
+        ``ret`` (``[]`` when ``ret`` < 0). ``item_index`` is the element being run, so the
+        runner can name the sub-epoch when a node raises. Python: ``for k, item in
+        enumerate(items): values[value_slot] = item; self.run(values); if ran[ret]:
+        out.append((k, values[ret_slot]))``.
         """
         cdef list collected = []
         cdef Py_ssize_t k = 0
         _check_values(self, values)
-        _checks.slot("value_slot", value_slot, values)
+        if value_slot < 0 or value_slot >= len(values):  # compare inline; _checks composes the error
+            _checks.slot("value_slot", value_slot, values)
         if ret >= 0:
             _check_node(ret, self._flags.shape[0])
-            _checks.slot("ret_slot", ret_slot, values)
+            if ret_slot < 0 or ret_slot >= len(values):
+                _checks.slot("ret_slot", ret_slot, values)
         for item in items:
             self.item_index = k
             _set(values, value_slot, item)
             self.run(values)
             if ret >= 0 and self._ran[ret]:
-                collected.append(<object>PyList_GET_ITEM(values, ret_slot))
+                collected.append((k, <object>PyList_GET_ITEM(values, ret_slot)))
             k += 1
         self.item_index = -1
         return collected
+
+    def set_native(self, int node, int kind, aux=None, int gather_n=0):
+        """Have ``run`` carry out ``node`` itself (``kind``: a ``NATIVE_*`` constant) instead of
+        calling ``fns[node]``; ``NATIVE_CALL`` undoes it. ``aux``/``gather_n``: see the tables.
+        The runner sets it for special nodes whose behaviour it knows (``gather``, ``return``);
+        ``prepare_call`` and the Driver keep calling ``fns[node]``, which must do the same.
+        """
+        _check_node(node, self._flags.shape[0])
+        _checks.native(kind, aux, gather_n, self._arg_ptr[node + 1] - self._arg_ptr[node], self._n_pos[node],
+                       self._out_ptr[node + 1] - self._out_ptr[node], type(self))
+        self._native[node] = kind
+        self._gather_n[node] = gather_n
+        self.aux[node] = aux
+        if kind != N_CALL:
+            self._flags[node] |= C_NATIVE
+        else:
+            self._flags[node] &= ~C_NATIVE & 0xFF
+
+    def set_result(self, Py_ssize_t ret_slot, on_exhausted=None, batch_type=None, shape=None,
+                   Py_ssize_t epoch_slot=-1, reset=()):
+        """What ``epoch`` does around ``run``. Before: write the epoch number to ``epoch_slot``
+        (-1: not at all) and NoEvent to every slot of ``reset`` (the slots of map regions).
+        After: return the value of slot ``ret_slot`` (-1: always None), NoEvent as None, a
+        value of type ``batch_type`` passed through ``shape``; ``on_exhausted()`` is called
+        after an epoch in which a generator ran out."""
+        reset_a = np.ascontiguousarray(reset, dtype=np.int32).reshape(-1)
+        highest = max(ret_slot, epoch_slot, int(reset_a.max()) if len(reset_a) else -1)
+        if len(reset_a) and int(reset_a.min()) < 0:
+            raise ValueError("reset holds a negative slot")
+        if highest >= self.n_slots:
+            self.n_slots = highest + 1  # _check_values then covers them at every epoch
+        self.ret_slot = -1 if ret_slot < 0 else ret_slot
+        self.epoch_slot = -1 if epoch_slot < 0 else epoch_slot
+        self.reset = reset_a
+        self._reset = reset_a
+        self.on_exhausted = on_exhausted
+        self.batch_type = batch_type
+        self.shape = shape
+
+    @property
+    def last_epoch(self):
+        """The number of the epoch ``epoch`` began last; None before the first (settable)."""
+        return None if self._last_epoch < 0 else self._last_epoch
+
+    @last_epoch.setter
+    def last_epoch(self, value):
+        self._last_epoch = -1 if value is None else value
+
+    cpdef object epoch(self, list values):
+        """Count one epoch, ``run(values)``, then what a runner's ``process()`` returns (see
+        ``set_result``). ``epochs`` is the number of the next epoch, ``last_epoch`` the one
+        begun last (set before the run, so it names a failed epoch too): the synchronous
+        runner keeps its epoch counters here, so its per-epoch Python code stores nothing.
+
+        Python: ``self.last_epoch = self.epochs; values[epoch_slot] = self.epochs (if set); for
+        s in reset: values[s] = NoEvent; self.epochs += 1; if self.run(values) and
+        on_exhausted: on_exhausted(); r = values[ret_slot] if ret_slot >= 0 else NoEvent;
+        return None if r is NoEvent else shape(r) if type(r) is batch_type else r``.
+        """
+        cdef PyObject* r
+        cdef Py_ssize_t k
+        _check_values(self, values)
+        self._last_epoch = self.epochs
+        if self.epoch_slot >= 0:
+            _set(values, self.epoch_slot, self.epochs)
+        for k in range(self._reset.shape[0]):
+            _set(values, self._reset[k], NOEVENT)
+        self.epochs += 1
+        if self.run(values) and self.on_exhausted is not None:
+            self.on_exhausted()
+        if self.ret_slot < 0:
+            return None
+        r = <PyObject*>PyList_GET_ITEM(values, self.ret_slot)
+        if r == _NOEVENT:
+            return None
+        if self.batch_type is not None and <PyObject*>Py_TYPE(<object>r) == <PyObject*>self.batch_type:
+            return self.shape(<object>r)
+        return <object>r
 
     def set_flag(self, int node, int bit, bint on):
         """Set or clear the flag bits ``bit`` (a uint8 mask) of ``node``."""
@@ -435,6 +652,13 @@ cdef class Dispatcher:
             f = self._flags[node]
             if f & C_HOOK_BEFORE:
                 self.hook_before(node)
+            if self._native[node] != N_CALL:
+                if _finish(self, node, values, _native(self, node, values)):
+                    exhausted_now += 1
+                    continue
+                if f & C_HOOK_AFTER:
+                    self.hook_after(node)
+                continue
             fn = self.fns[node]
             a0 = self._arg_ptr[node]
             a1 = self._arg_ptr[node + 1]

@@ -31,6 +31,17 @@ F_GENERATOR = 2
 F_HOOK_BEFORE = 4
 F_HOOK_AFTER = 8
 F_EXHAUSTED = 16
+F_NATIVE = 32
+
+# native operations of Dispatcher.run (mirror _dispatch_c.pxd)
+NATIVE_CALL = 0
+NATIVE_GATHER = 1
+NATIVE_RET_SCALAR = 2
+NATIVE_RET_TUPLE = 3
+NATIVE_RET_DICT = 4
+NATIVE_RET_BOTH = 5
+NATIVE_NEXT = 6
+NATIVE_MAP = 7
 
 # scheduler node states (mirror _dispatch_c.pxd)
 STATE_WAITING = 0
@@ -211,6 +222,126 @@ class Dispatcher:
             for i in range(n)
         ]
         self._npos = [int(x) for x in self.n_pos]
+        self.epochs = 0
+        self.last_epoch = None
+        self.epoch_slot = -1
+        self.reset = np.zeros(0, dtype=np.int32)
+        self._reset = []
+        self.ret_slot = -1
+        self.on_exhausted = None
+        self.batch_type = None
+        self.shape = None
+        self._nativebuf = bytearray(n)
+        self.native = np.frombuffer(self._nativebuf, dtype=np.uint8)
+        self.gather_n = np.zeros(n, dtype=np.int32)
+        self._gather_n = [0] * n
+        self.aux = [None] * n
+
+    def set_result(self, ret_slot, on_exhausted=None, batch_type=None, shape=None, epoch_slot=-1, reset=()):
+        """What ``epoch`` does around ``run``; see ``_dispatch_c.pyx``."""
+        reset_a = np.ascontiguousarray(reset, dtype=np.int32).reshape(-1)
+        highest = max(ret_slot, epoch_slot, int(reset_a.max()) if len(reset_a) else -1)
+        if len(reset_a) and int(reset_a.min()) < 0:
+            raise ValueError("reset holds a negative slot")
+        self.n_slots = max(self.n_slots, highest + 1)
+        self.epoch_slot = -1 if epoch_slot < 0 else epoch_slot
+        self.reset = reset_a
+        self._reset = [int(x) for x in reset_a]
+        self.ret_slot = -1 if ret_slot < 0 else ret_slot
+        self.on_exhausted = on_exhausted
+        self.batch_type = batch_type
+        self.shape = shape
+
+    def epoch(self, values):
+        """Count one epoch, ``run(values)``, then what a runner's ``process()`` returns; see
+        ``_dispatch_c.pyx``."""
+        if len(values) < self.n_slots:
+            _checks.slot_table(values, self.n_slots)
+        self.last_epoch = self.epochs
+        if self.epoch_slot >= 0:
+            values[self.epoch_slot] = self.epochs
+        for s in self._reset:
+            values[s] = NOEVENT
+        self.epochs += 1
+        if self.run(values) and self.on_exhausted is not None:
+            self.on_exhausted()
+        if self.ret_slot < 0:
+            return None
+        r = values[self.ret_slot]
+        if r is NOEVENT:
+            return None
+        if self.batch_type is not None and type(r) is self.batch_type:
+            return self.shape(r)
+        return r
+
+    def set_native(self, node, kind, aux=None, gather_n=0):
+        """Have ``run`` carry out ``node`` itself instead of calling ``fns[node]``; see ``_dispatch_c.pyx``."""
+        _check_node(node, len(self._npos))
+        _checks.native(kind, aux, gather_n, len(self._args[node]), self._npos[node], len(self._outs[node]), type(self))
+        self._nativebuf[node] = kind
+        self.gather_n[node] = gather_n
+        self._gather_n[node] = gather_n
+        self.aux[node] = aux
+        if kind:
+            self._flagbuf[node] |= F_NATIVE
+        else:
+            self._flagbuf[node] &= ~F_NATIVE & 0xFF
+
+    def _map(self, node, values):
+        # NATIVE_MAP: run the region once per element; see _dispatch_c._map
+        sub = self.aux[node]
+        value = values[self._args[node][0][0]]
+        sub.current = -1
+        if type(value) is not list and type(value) is not tuple:
+            return self.fns[node](value)
+        items = list(value)
+        if not items:
+            return self.fns[node](value)
+        value_slot, n_slot = self._outs[node]
+        values[n_slot] = len(items)
+        for k, item in enumerate(items):
+            sub.item_index = k
+            values[value_slot] = item
+            sub.run(values)
+        sub.item_index = -1
+        return (items[-1], len(items))
+
+    def _native(self, node, values):
+        # what the special node emits this epoch, without a call; see _dispatch_c._native
+        kind = self._nativebuf[node]
+        if kind == NATIVE_NEXT:
+            return next(self.aux[node], EXHAUSTED)
+        if kind == NATIVE_MAP:
+            return self._map(node, values)
+        args = self._args[node]
+        if kind == NATIVE_GATHER:
+            items = self.aux[node]
+            items.append(values[args[0][0]])
+            target = self._gather_n[node]
+            if not target:
+                target = values[args[1][0]]
+                if target is NOEVENT:
+                    return NOEVENT
+            if len(items) < target:
+                return NOEVENT
+            out = items[:]
+            items.clear()
+            return out
+        if kind == NATIVE_RET_SCALAR:
+            return values[args[0][0]]
+        npos = self._npos[node]
+        pos = tuple([values[src] for src, _ in args[:npos]])
+        if kind == NATIVE_RET_TUPLE:
+            return pos
+        kw = {}
+        names = self.kwnames[node]
+        for j, (src, _) in enumerate(args[npos:]):
+            v = values[src]
+            if v is not NOEVENT:
+                kw[names[j]] = v
+        if kind == NATIVE_RET_DICT:
+            return kw or None
+        return (pos, kw)
 
     def run_each(self, values, items, value_slot, ret, ret_slot):
         """Run the order once per element of ``items`` (a map); see ``_dispatch_c.pyx``."""
@@ -225,7 +356,7 @@ class Dispatcher:
             values[value_slot] = item
             self.run(values)
             if ret >= 0 and self.ran[ret]:
-                collected.append(values[ret_slot])
+                collected.append((k, values[ret_slot]))
         self.item_index = -1
         return collected
 
@@ -254,6 +385,7 @@ class Dispatcher:
             _checks.slot_table(values, self.n_slots)
         flags = self._flagbuf
         ran = self._ranbuf
+        natives = self._nativebuf
         fns = self.fns
         all_args = self._args
         all_outs = self._outs
@@ -281,25 +413,28 @@ class Dispatcher:
                     continue
                 if f & F_HOOK_BEFORE:
                     self.hook_before(node)
-                npos = self._npos[node]
-                names = self.kwnames[node]
-                try:
-                    if names:
-                        pos = [values[src] for src, _ in args[:npos]]
-                        kw = {}
-                        for j, (src, _) in enumerate(args[npos:]):
-                            v = values[src]
-                            if v is not NOEVENT:
-                                kw[names[j]] = v
-                        result = fns[node](*pos, **kw)
-                    elif npos == 1:
-                        result = fns[node](values[args[0][0]])
-                    else:
-                        result = fns[node](*[values[src] for src, _ in args])
-                except StopIteration:
-                    if not f & F_GENERATOR:
-                        raise
-                    result = EXHAUSTED
+                if f & F_NATIVE and natives[node]:  # (the flag bit first: one byte already read)
+                    result = self._native(node, values)
+                else:  # (indented one level: the call of a user node)
+                    npos = self._npos[node]
+                    names = self.kwnames[node]
+                    try:
+                        if names:
+                            pos = [values[src] for src, _ in args[:npos]]
+                            kw = {}
+                            for j, (src, _) in enumerate(args[npos:]):
+                                v = values[src]
+                                if v is not NOEVENT:
+                                    kw[names[j]] = v
+                            result = fns[node](*pos, **kw)
+                        elif npos == 1:
+                            result = fns[node](values[args[0][0]])
+                        else:
+                            result = fns[node](*[values[src] for src, _ in args])
+                    except StopIteration:
+                        if not f & F_GENERATOR:
+                            raise
+                        result = EXHAUSTED
                 if result is EXHAUSTED:
                     flags[node] |= F_EXHAUSTED
                     exhausted_now += 1

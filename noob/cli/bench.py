@@ -59,6 +59,7 @@ def measure(runner: Any, feed: Any, n: int, warmup: int, progress: Progress) -> 
         for inputs in itertools.islice(feed, warmup):
             runner.process(**inputs)
             state["warmup"] += 1
+        runner._natives_off()  # sources, gathers, maps and the return through their callables, to be timed
         for i in range(len(plan.node_ids)):
             runner._fns[i] = timed(runner._fns[i], cells[i])
         for inputs in itertools.islice(feed, n):

@@ -433,7 +433,8 @@ class ReturnNode(_Wrapped):
 
     Shapes, as in the original: ``depends: a.x`` → the value; ``[a.x, b.y]`` → a tuple;
     ``[{k: a.x}]`` → a dict (keys whose signal did not fire are left out; no key at all →
-    ``None``); both → ``(tuple, dict)``.
+    ``None``); both → ``(tuple, dict)``. The core builds the same shapes itself when a runner
+    sets the node native (``NATIVE_RET_*``); ``target()``'s functions are the reference.
     """
 
     stateful = False

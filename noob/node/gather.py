@@ -1,7 +1,10 @@
 """Special node types named by short ``type`` names in tubes: ``gather`` (and ``return``,
 which lives in ``noob.tube`` because it is part of how a plan reads results).
 
-Owns: the behaviour of built-in nodes that are ordinary nodes to the core.
+Owns: the behaviour of built-in nodes that are ordinary nodes to the core. The synchronous
+runner lets the core carry out a plain ``gather`` itself (``Dispatcher.set_native``), on the
+very ``_items`` list of the node: ``process`` and the core must keep doing the same thing, and
+the list is only ever emptied in place.
 Must not: depend on runners.
 """
 
@@ -55,16 +58,22 @@ class Gather(Node):
         items.append(value)
         if trigger is None and (target is None or len(items) < target):
             return _NOEVENT  # the common case, kept short: gather runs once per element of a map
-        self._items = []
+        out = items[:]  # emptied in place: a runner's core may hold this very list (set_native)
+        items.clear()
         if not self.flatten:
-            return items
+            return out
         flat: list[Any] = []
-        for item in items:
+        for item in out:
             try:
                 flat.extend(item)
             except TypeError:
                 raise TypeError(f"gather node {self.id!r} was asked to flatten, but got a non-iterable {item!r}") from None
         return flat
 
+    def discard(self) -> None:
+        """Drop what was collected and not yet emitted (the runner calls it when an epoch
+        fails inside a map region, so no partial list survives into the next epoch)."""
+        self._items.clear()
+
     def deinit(self) -> None:
-        self._items = []
+        self._items.clear()

@@ -613,7 +613,7 @@ class AsyncRunner(TubeRunner):
         ``_run_epoch``; process-scoped assets open and close in a worker thread."""
         values = self._values
         epoch = self._epoch
-        restore = self._begin_epoch(epoch, inputs)
+        restore = self._open_epoch(epoch, inputs)
         failure: BaseException | None = None
         close_error: BaseException | None = None
         exhausted_now = 0
@@ -917,7 +917,7 @@ class AsyncRunner(TubeRunner):
         """One pipelined epoch, admitted by ``process()``: own slot table, in-order end."""
         template = self._values
         epoch = self._epoch
-        restore = self._begin_epoch(epoch, inputs)  # into the template: this epoch copies it
+        restore = self._open_epoch(epoch, inputs)  # into the template: this epoch copies it
         values = list(template)
         self._restore_inputs(restore)
         driver = self._spare_drivers.pop() if self._spare_drivers else self._new_driver()

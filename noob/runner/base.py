@@ -33,6 +33,7 @@ from noob.asset import AssetRuntime, AssetScope
 from noob.event import Event, EventMaker, EventStore
 from noob.exceptions import InputMissingError
 from noob.node.adapters import MapNodeAdapter, ReturnNode
+from noob.node.gather import Gather
 from noob.runner.frame import EpochFrame
 from noob.runner.observe import Observer, timed
 from noob.runner.session import also as _also
@@ -45,6 +46,7 @@ from noob.utils import run_coroutine_blocking
 __all__ = ["TubeRunner"]
 
 NOEVENT = MetaSignal.NoEvent
+_METHOD_WRAPPER: type = type(object().__str__)  # the type of ``gen.__next__``
 
 
 def _inject_context(fn: Callable, context: RunnerContext) -> Callable:
@@ -153,6 +155,50 @@ class TubeRunner(EpochFrame):
         self._gathers = plan.gathers
         self._return_index = plan.return_index
         self._return_slot = plan.return_slot
+        self._return_keys = self._return_key_table()
+        # per map: the gathers of its region (emptied when an element fails, so no partial
+        # list survives the epoch) and the value slots of those that collapse it (`n: <map>.n`),
+        # which emit [] when the map is given an empty list
+        self._region_gathers: dict[int, list[Any]] = {
+            m: [self.nodes[plan.node_ids[g]] for g in sorted(r & self._gathers)] for m, r in plan.regions.items()
+        }
+        self._collapse_slots = {m: self._collapsing_gather_slots(m) for m in plan.regions}
+
+    def _return_key_table(self) -> list[tuple[str, int, int]]:
+        """``(key, depth, slot)`` of each dict-form entry of the return node, in declared order.
+
+        ``depth`` is how many maps the key's value is emitted under: 0 for a node outside every
+        map region (including nodes after the gather that collapses a map), one more per
+        enclosing region, and one more for a map's own ``value``. ``slot`` is where its value is.
+        """
+        if self._return_index is None:
+            return []
+        plan = self.plan
+        out = []
+        for dep in self.tube.spec.nodes[plan.node_ids[self._return_index]].dependencies:
+            if not isinstance(dep.slot, str):
+                continue
+            if dep.node == "input":
+                out.append((dep.slot, 0, plan.input_slot[dep.signal]))
+                continue
+            if dep.node == "assets":
+                out.append((dep.slot, 0, plan.asset_slot[dep.signal]))
+                continue
+            j = plan.index[dep.node]
+            depth = sum(1 for r in plan.regions.values() if j in r) + int(j in plan.regions and dep.signal == "value")
+            out.append((dep.slot, depth, plan.signal_slot.get((dep.node, dep.signal), -1)))
+        return out
+
+    def _collapsing_gather_slots(self, m: int) -> list[int]:
+        """Value slots of the gathers in map ``m``'s region that take ``n`` from ``m.n``."""
+        plan = self.plan
+        map_id = plan.node_ids[m]
+        slots = []
+        for g in sorted(plan.regions[m] & self._gathers):
+            deps = self.tube.spec.nodes[plan.node_ids[g]].dependencies
+            if any(d.slot == "n" and d.node == map_id and d.signal == "n" for d in deps):
+                slots.append(plan.signal_slot[(plan.node_ids[g], "value")])
+        return slots
 
     # ------------------------------------------------------------------ lifecycle helpers
     def _run_async(self, awaitable: Any) -> Any:
@@ -217,6 +263,8 @@ class TubeRunner(EpochFrame):
                 self._call_hook(hook)
             self._bare_fns[i] = fn = self._callable_for(node)
             self._fns[i] = timed(fn, i, self._observers) if self._observers else fn
+            if not self._observers:  # observers see every call: nothing runs natively meanwhile
+                self._set_native(i, node)
         except BaseException as exc:
             _note(exc, f"[noob] raised while initialising node {node.id!r} of tube {self.tube.tube_id!r}")
             raise
@@ -240,6 +288,8 @@ class TubeRunner(EpochFrame):
             _note(exc, where)
             error = _also(error, exc, "stopping")
         self._fns[i] = self._bare_fns[i] = _not_initialised(node.id)
+        for d in (self._dispatcher, *self._subs.values()):
+            d.set_native(i, self.core.NATIVE_CALL, None, 0)
         return error
 
     def _make_asset(self, runtime: AssetRuntime) -> Any:
@@ -249,6 +299,58 @@ class TubeRunner(EpochFrame):
     def _close_runtimes(self, runtimes: list[AssetRuntime], exc: BaseException | None = None) -> BaseException | None:
         """Close ``runtimes`` (copies of this runner's assets) in reverse; return the first error."""
         return close_all(runtimes, self._run_async, self.tube.tube_id, exc)
+
+    #: whether this runner lets the core run map regions itself (NATIVE_MAP); a runner whose
+    #: map callable does more than ``_map_call`` (closing region assets) leaves it off
+    _native_maps = False
+
+    def _map_native_ok(self, m: int) -> bool:
+        """Map ``m`` can run natively: this runner allows it, no return inside its region, and
+        nothing needs its sub-epochs (no epoch injection, callbacks or kept store events)."""
+        return (self._native_maps and self._return_index not in self.plan.regions[m] and not self.plan.uses_epoch
+                and not self._callbacks and not self._keep_subepochs)
+
+    def _native_maps_off(self) -> None:
+        """Every map back to its Python callable (sub-epochs are needed from now on)."""
+        for m in self.plan.regions:
+            for d in (self._dispatcher, *self._subs.values()):
+                if int(d.native[m]) == self.core.NATIVE_MAP:
+                    d.set_native(m, self.core.NATIVE_CALL, None, 0)
+
+    def _natives_off(self) -> None:
+        """Every node through ``fns`` again (until it is next initialised): for callers that
+        replace entries of ``_fns`` to observe every call, as ``noob bench`` does."""
+        for i in range(len(self.plan.node_ids)):
+            for d in (self._dispatcher, *self._subs.values()):
+                d.set_native(i, self.core.NATIVE_CALL, None, 0)
+
+    def _set_native(self, i: int, node: Any) -> None:
+        """Let the core's loop carry out node ``i`` itself when it is a ``return``, a plain
+        ``gather`` (by ``n``, or by its map's ``n``; not flatten, trigger or a subclass) or a
+        generator source (its iterator advanced directly): the same result as calling
+        ``fns[i]``, without the Python-level call (issue 21)."""
+        core = self.core
+        kind, aux, gather_n = core.NATIVE_CALL, None, 0
+        names = self.plan.kwnames[i]
+        if isinstance(node, ReturnNode) and node.spec.dependencies:
+            kind = (core.NATIVE_RET_SCALAR if node.scalar else core.NATIVE_RET_BOTH if node.has_pos and node.has_kw
+                    else core.NATIVE_RET_DICT if node.has_kw else core.NATIVE_RET_TUPLE)
+        elif i in self._gathers and type(getattr(node, "instance", None)) is Gather and not node.instance.flatten:
+            inst = node.instance
+            deps = {d.slot: d for d in self.tube.spec.nodes[node.id].dependencies}
+            n_dep = deps.get("n")
+            from_map = n_dep is not None and n_dep.signal == "n" and isinstance(self.nodes.get(n_dep.node), MapNodeAdapter)
+            if names == ("value",) and inst.n is not None:
+                kind, aux, gather_n = core.NATIVE_GATHER, inst._items, inst.n
+            elif names == ("value", "n") and inst.n is None and from_map:
+                kind, aux = core.NATIVE_GATHER, inst._items
+        elif isinstance(node, MapNodeAdapter) and self._map_native_ok(i):
+            kind, aux = core.NATIVE_MAP, self._subs[i]
+        elif node.is_generator and type(self._bare_fns[i]) is _METHOD_WRAPPER and self._bare_fns[i].__name__ == "__next__":
+            kind, aux = core.NATIVE_NEXT, getattr(self._bare_fns[i], "__self__")  # a generator's (or C iterator's) own __next__
+        if kind != core.NATIVE_CALL:
+            for d in (self._dispatcher, *self._subs.values()):
+                d.set_native(i, kind, aux, gather_n)
 
     def _create_asset(self, asset: AssetRuntime) -> None:
         """Open one of this runner's assets into its slot; it counts as open from here on."""
@@ -322,6 +424,11 @@ class TubeRunner(EpochFrame):
         for i in self._initialised:
             bare = self._bare_fns[i]
             self._fns[i] = timed(bare, i, observers) if observers else bare
+        if observers:  # every call through the timed callables: no native sources, gathers, maps, returns
+            self._natives_off()
+        else:
+            for i in self._initialised:
+                self._set_native(i, self.nodes[self.plan.node_ids[i]])
 
     def _result(self, value: Any) -> Any:
         if value is NOEVENT:
@@ -349,55 +456,79 @@ class TubeRunner(EpochFrame):
         if ret is not None and ret not in plan.region_order[m]:
             collect = next(int(j) for j in plan.region_order[m] if j in plan.regions and ret in plan.regions[int(j)])
 
+        collapse = self._collapse_slots[m]
+        gathers = self._region_gathers[m]
+        run_each = sub.run_each
+        collect_i = -1 if collect is None else collect
+        stamp = plan.uses_epoch
+
         def run_map(value: Any) -> Any:
+            sub.current = -1  # (read by the runner when the epoch fails: nothing ran here yet)
             try:
                 items = list(value)
             except TypeError:
                 raise TypeError(f"map node {node_id!r} needs an iterable value, got {type(value).__name__}: {value!r}") from None
             if not items:
+                # nothing to run per element: the gathers that collapse this map emit [] (as
+                # they would after zero elements), and a return inside the region gets no value
+                for slot in collapse:
+                    values[slot] = []
+                if ret is not None:
+                    values[ret_slot] = _Batch([])
                 return (NOEVENT, NOEVENT)
             values[n_slot] = len(items)
-            parent = values[epoch_slot]
             if ret is not None:
                 values[ret_slot] = NOEVENT  # no stale value from an earlier call of a nested map
             try:
-                if plan.uses_epoch or self._callbacks or self._keep_subepochs:
-                    collected = self._map_stamped(sub, items, node_id, value_slot, collect, ret_slot, parent)
+                if stamp or self._callbacks or self._keep_subepochs:
+                    collected = self._map_stamped(sub, items, node_id, value_slot, collect, ret_slot)
                 else:
-                    collected = sub.run_each(values, items, value_slot, -1 if collect is None else collect, ret_slot)
+                    collected = run_each(values, items, value_slot, collect_i, ret_slot)
             except BaseException as exc:
+                for g in gathers:  # a failed epoch leaves no partial gather behind
+                    if g.instance is not None:
+                        g.instance.discard()
                 if sub.current >= 0:
+                    parent = values[epoch_slot]  # the parent epoch (_map_stamped puts it back)
                     where = (parent if isinstance(parent, Epoch) else Epoch(parent)) / (node_id, sub.item_index)
                     self._name_failure(exc, sub.current, where)
                 raise
-            finally:
-                values[epoch_slot] = parent
             if ret is not None:
-                flat = [x for got in collected for x in (got.items if type(got) is _Batch else (got,))]
+                # (element path, value) of every return call, the path prefixed with this
+                # map's element index (see _aggregate)
+                flat = [
+                    ((k, *path), x) if type(got) is _Batch else ((k,), got)
+                    for k, got in collected
+                    for path, x in (got.items if type(got) is _Batch else (((), got),))
+                ]
                 values[ret_slot] = _Batch(flat) if flat else NOEVENT
             return (items[-1], len(items))
 
         return run_map
 
-    def _map_stamped(self, sub: Any, items: list, node_id: str, value_slot: int, ret: int | None, ret_slot: int | None,
-                     parent: Any) -> list:
+    def _map_stamped(self, sub: Any, items: list, node_id: str, value_slot: int, ret: int | None, ret_slot: int | None) -> list:
         """``sub.run_each`` with the sub-epoch ``parent / (node_id, k)`` in the epoch slot (for
-        nodes that take the epoch, and for callbacks)."""
+        nodes that take the epoch, and for callbacks); the parent epoch is put back after."""
         values = self._values
+        parent = values[self._epoch_slot]
         root = parent if isinstance(parent, Epoch) else Epoch(parent)
-        collected = []
+        collected: list[tuple[int, Any]] = []
         keep = self._keep_subepochs
         if keep and self._sub_root != root.root:
             self._sub_events, self._sub_root = [], root.root  # a new epoch: forget the last one's
-        for k, item in enumerate(items):
-            epoch = values[self._epoch_slot] = root / (node_id, k)
-            try:
-                collected.extend(sub.run_each(values, (item,), value_slot, -1 if ret is None else ret, ret_slot))
-            except BaseException:
-                sub.item_index = k
-                raise
-            if keep:
-                self._record_element(sub, node_id, epoch, item)
+        try:
+            for k, item in enumerate(items):
+                epoch = values[self._epoch_slot] = root / (node_id, k)
+                try:
+                    got = sub.run_each(values, (item,), value_slot, -1 if ret is None else ret, ret_slot)
+                except BaseException:
+                    sub.item_index = k
+                    raise
+                collected.extend((k, x) for _, x in got)
+                if keep:
+                    self._record_element(sub, node_id, epoch, item)
+        finally:
+            values[self._epoch_slot] = parent
         return collected
 
     def _record_element(self, sub: Any, map_id: str, epoch: Epoch, item: Any) -> None:
@@ -426,40 +557,45 @@ class TubeRunner(EpochFrame):
     def _aggregate(self, batch: _Batch) -> Any:
         """The return value after a map: per-element values gathered into the return's shape.
 
-        Scalar form -> list; list form -> one tuple of every element's values; dict form ->
-        each key a list of per-element values (a key fed from outside the map: its single
-        value); both -> ``(tuple, dict)``. Unlike the original, a one-element map still gives
-        lists (§13.3: the scalar was a bug).
+        ``batch.items`` holds ``(element path, value)`` per call of the return node inside the
+        region (the path: one element index per enclosing map). Scalar form -> list; list form
+        -> one tuple of every element's values; dict form -> per key, one value per sub-epoch
+        the key's signal was emitted in (``_return_key_table``'s depth: a key fed by the outer
+        map of two nested ones gets one value per outer element, not one per inner element),
+        as a list; a key fed from outside every map (also after the gather that collapses
+        it) -> its single value, read when the epoch ends; both -> ``(tuple, dict)``. Unlike
+        the original, a one-element map still gives lists (§13.3: the scalar was a bug).
         """
         assert self._return_index is not None, "only called for tubes with a return node"
         node = self.nodes[self.plan.node_ids[self._return_index]]
         assert isinstance(node, ReturnNode)
-        items = [v for v in batch.items if v is not None]
         if node.scalar:
-            return list(batch.items)
-        outside = self._return_outside_keys()
+            return [v for _, v in batch.items]
         pos: list[Any] = []
-        kw: dict[str, Any] = {}
-        for item in items:
+        per_key: dict[str, dict[tuple, Any]] = {}
+        depth = {key: d for key, d, _ in self._return_keys}
+        for path, item in batch.items:
+            if item is None:
+                continue
             args, kwargs = (item if node.has_pos and node.has_kw else ((item, {}) if node.has_pos else ((), item)))
             pos.extend(args)
             for key, value in kwargs.items():
-                if key in outside:
-                    kw.setdefault(key, value)
-                else:
-                    kw.setdefault(key, []).append(value)
+                d = depth.get(key, 0)
+                if d:
+                    per_key.setdefault(key, {}).setdefault(path[:d], value)
+        kw: dict[str, Any] = {}
+        values = self._values
+        for key, d, slot in self._return_keys:
+            if d == 0:
+                if slot >= 0 and values[slot] is not NOEVENT:
+                    kw[key] = values[slot]
+            elif key in per_key:
+                kw[key] = list(per_key[key].values())
         if node.has_pos and node.has_kw:
             return (tuple(pos), kw)
         if node.has_kw:
             return kw or None
         return tuple(pos)
-
-    def _return_outside_keys(self) -> set[str]:
-        plan = self.plan
-        inside = set().union(*plan.regions.values()) if plan.regions else set()
-        assert self._return_index is not None, "only called for tubes with a return node"
-        nspec = self.tube.spec.nodes[plan.node_ids[self._return_index]]
-        return {d.slot for d in nspec.dependencies if isinstance(d.slot, str) and plan.index.get(d.node) not in inside}
 
     def _tube_toggled(self, node_id: str, enabled: bool) -> None:
         """The tube's definition changed (see :func:`tube_toggled`): do the same here."""
@@ -500,7 +636,9 @@ class TubeRunner(EpochFrame):
         after the store was first read, or from the start when the runner was given a
         ``store=``: keeping them costs time per element, so it is only done when asked for.
         """
-        self._keep_subepochs = True
+        if not self._keep_subepochs:
+            self._keep_subepochs = True
+            self._native_maps_off()
         store = EventStore()
         if self._last_epoch is None:
             return store

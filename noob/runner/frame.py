@@ -5,7 +5,7 @@ mode, the Ray driver and its actors):
 
 - inputs per call (``_set_inputs``: process-scoped inputs set, a missing required one is
   ``InputMissingError``, an overridden tube input restored after the epoch) and the epoch
-  slot and map-region slots at the start of an epoch (``_begin_epoch``);
+  slot and map-region slots at the start of an epoch (``_open_epoch``);
 - process-scoped assets: opened at the start of an epoch, closed at its end with the
   epoch's failure (``_open_process_assets`` / ``_close_process_assets``; opening and closing
   themselves are ``noob.runner.session``'s);
@@ -33,7 +33,7 @@ sources ran out), ``_return_slot``.
 
 One epoch, as every runner writes it::
 
-    restore = self._begin_epoch(epoch, inputs, values)
+    restore = self._open_epoch(epoch, inputs, values)
     try:
         self._open_process_assets()          # in a worker thread for the asyncio runner
         <run the nodes>                      # the executor's part
@@ -101,7 +101,7 @@ class EpochFrame:
         raise NotImplementedError
 
     # ------------------------------------------------------------------ the start of an epoch
-    def _begin_epoch(self, epoch: int, inputs: Mapping[str, Any], values: list[Any] | None = None) -> list[tuple[int, Any]] | None:
+    def _open_epoch(self, epoch: int, inputs: Mapping[str, Any], values: list[Any] | None = None) -> list[tuple[int, Any]] | None:
         """Set this call's inputs, count the epoch, stamp it, clear the map regions; return
         the tube inputs to restore at its end."""
         if values is None:
@@ -115,7 +115,7 @@ class EpochFrame:
         return restore
 
     def _restore_inputs(self, restore: list[tuple[int, Any]] | None) -> None:
-        """Put back the tube inputs a call overrode (``_begin_epoch``'s return)."""
+        """Put back the tube inputs a call overrode (``_open_epoch``'s return)."""
         for slot, value in restore or ():
             self._values[slot] = value
 

@@ -82,7 +82,7 @@ import ray.exceptions
 from noob.asset import AssetScope
 from noob.event import Event, EventStore
 from noob.exceptions import Problem, RunnerError, SpecError
-from noob.runner.base import NOEVENT, TubeRunner, _also
+from noob.runner.base import NOEVENT, TubeRunner, _also, _Batch
 from noob.runner.policy import iter_sync, run_sync
 from noob.runner.sync import SynchronousRunner
 from noob.tube import Tube
@@ -540,6 +540,8 @@ class _GroupRunner(SynchronousRunner):
         flags = d.flags
         exhausted = tuple(i for i in st.generators if flags[i] & self.core.F_EXHAUSTED) if d.n_exhausted_now else ()
         returned = values[st.return_slot] if st.return_slot >= 0 else NOEVENT
+        if type(returned) is _Batch:  # shaped here: keys fed from outside the map are in this actor's slots
+            returned = self._aggregate(returned)
         return (_Status(exhausted, self._log, returned), *[values[s] for s in st.out_slots])
 
     def failed_events(self, epoch: int) -> list[Event]:

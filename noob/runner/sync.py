@@ -1,10 +1,16 @@
 """The synchronous runner: one epoch per ``process()`` call, nodes in topological order.
 
-The executor part is ``Dispatcher.run(values)`` in the calling thread; around it, the epoch
+The executor part is the core's ``Dispatcher`` in the calling thread; around it, the epoch
 frame's steps (``noob.runner.frame``: inputs, epoch slot, process-scoped assets,
-StopIteration and exhaustion, failure notes, the result). With none of those to do,
-``process()`` takes a fast path straight to the core's loop. Lifecycle, maps and callbacks are
+StopIteration and exhaustion, failure notes, the result). Lifecycle, maps and callbacks are
 ``noob.runner.base``'s; ``run``/``iter`` are ``noob.runner.policy``'s.
+
+Fast path (no inputs, process-scoped assets, callbacks or observers): one call of the core's
+``Dispatcher.epoch``, which counts the epoch (the runner's ``_epoch``/``_last_epoch`` are the
+dispatcher's counters), writes the epoch number and clears map regions, runs, notes exhausted
+sources and reads the return slot. Sources, gathers, map regions and the return node run
+inside the core's loop (``TubeRunner._set_native``); maps only while nothing needs their
+sub-epochs (``store``, callbacks and observers turn that off).
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ from typing import Any
 
 from noob.asset import AssetRuntime
 from noob.event import Event, EventStore
-from noob.runner.base import NOEVENT, TubeRunner, _also
+from noob.runner.base import TubeRunner, _also, _Batch
 from noob.runner.policy import iter_sync, run_sync
 from noob.tube import Tube
 from noob.types import Epoch
@@ -32,6 +38,8 @@ class SynchronousRunner(TubeRunner):
     runner stays usable.
     """
 
+    _native_maps = True  # map regions run inside the core's loop when nothing needs sub-epochs
+
     def __init__(self, tube: Tube, store: EventStore | None = None, max_iter_loops: int = 100, core: str | None = None):
         super().__init__(tube, store=store, max_iter_loops=max_iter_loops, core=core)
         for d in (self._dispatcher, *self._subs.values()):
@@ -39,6 +47,17 @@ class SynchronousRunner(TubeRunner):
             d.hook_after = self._after_node
         self._node_open: list[AssetRuntime] = []
         self._run = self._dispatcher.run
+        # the core writes the epoch number (map failure notes name sub-epochs from it) and
+        # clears map regions (their nodes only run if their map does) before each fast epoch;
+        # an ``Epoch`` for nodes that take it is written by _begin_epoch instead
+        self._dispatcher.set_result(-1 if self._return_slot is None else self._return_slot, self._check_exhausted, _Batch,
+                                    self._aggregate, -1 if self._stamp_epoch or not self._region_slots else self._epoch_slot,
+                                    self._region_slots)
+        self._run_epoch = self._dispatcher.epoch
+        #: process() takes the full path every epoch (process-scoped inputs or assets, callbacks, observers)
+        self._full = bool(self._process_input_slots or self._process_assets)
+        #: the fast path writes an ``Epoch`` to the epoch slot before the core's loop
+        self._pre_epoch = self._stamp_epoch
 
     # ------------------------------------------------------------------ lifecycle
     def child_runner(self, tube: Tube) -> SynchronousRunner:
@@ -78,40 +97,58 @@ class SynchronousRunner(TubeRunner):
         self.deinit()
 
     # ------------------------------------------------------------------ epochs
+    # the epoch counters live in the core's dispatcher, which counts each fast-path epoch itself
+    @property
+    def _epoch(self) -> int:  # type: ignore[override]
+        return self._dispatcher.epochs
+
+    @_epoch.setter
+    def _epoch(self, value: int) -> None:
+        self._dispatcher.epochs = value
+
+    @property
+    def _last_epoch(self) -> int | None:  # type: ignore[override]
+        return self._dispatcher.last_epoch
+
+    @_last_epoch.setter
+    def _last_epoch(self, value: int | None) -> None:
+        self._dispatcher.last_epoch = value
+
     def process(self, **inputs: Any) -> Any:
         """Run one epoch and return the ``return`` node's value (``None`` if it did not fire)."""
-        if not self._running or self._exhausted:
-            self._prepare()
-        values = self._values
-        epoch = self._epoch
-        if inputs or self._process_input_slots or self._process_assets or self._callbacks or self._region_slots or self._observers:
-            return self._process_full(epoch, inputs)
-        # fast path: nothing to set up or tear down around the core's loop
-        self._epoch = epoch + 1
-        if self._stamp_epoch:
-            values[self._epoch_slot] = Epoch(epoch)
+        if inputs or self._full or not self._running or self._exhausted:
+            if not self._running or self._exhausted:
+                self._prepare()
+            return self._process_full(self._epoch, inputs)
+        # fast path: no inputs, process-scoped assets, callbacks or observers around the
+        # core's loop, which counts the epoch, runs it, notes exhausted sources and reads the
+        # return slot
+        if self._pre_epoch:
+            self._begin_epoch()
+        run = self._run_epoch  # (a plain attribute load: a method-style call of an instance attribute stays unspecialised)
         try:
-            self._run(values)
+            return run(self._values)
         except StopIteration as exc:  # a plain function node said "no more": as if its sources ran out
-            self._failed(exc, epoch)
+            self._failed(exc, self._epoch - 1)  # (the core counted the epoch as it began)
             self._exhausted = True
             return None
         except BaseException as exc:
-            self._failed(exc, epoch)
+            self._failed(exc, self._epoch - 1)
             raise
-        finally:
-            self._last_epoch = epoch
-        if self._dispatcher.n_exhausted_now:
-            self._check_exhausted()
-        if self._return_slot is None:
-            return None
-        result = values[self._return_slot]
-        return None if result is NOEVENT else result
+
+    def _set_observers(self, observers: tuple) -> None:
+        super()._set_observers(observers)
+        self._full = bool(self._process_input_slots or self._process_assets or self._callbacks or observers)
+
+    def _begin_epoch(self) -> None:
+        """Before a fast-path epoch whose nodes take the epoch: an ``Epoch`` in its slot (the
+        core clears map regions itself, see ``set_result`` above)."""
+        self._values[self._epoch_slot] = Epoch(self._epoch)
 
     def _process_full(self, epoch: int, inputs: Mapping[str, Any]) -> Any:
         """``process()`` with inputs, process-scoped assets, callbacks or maps to handle
         (the epoch frame's steps, ``noob.runner.frame``, around the core's loop)."""
-        restore = self._begin_epoch(epoch, inputs)
+        restore = self._open_epoch(epoch, inputs)
         failure: BaseException | None = None
         stopped = False
         try:
@@ -131,10 +168,26 @@ class SynchronousRunner(TubeRunner):
         return self._outcome(close_error, stopped, self._dispatcher.n_exhausted_now)
 
     def _failed(self, exc: BaseException, epoch: int) -> None:
-        """Name the failing node on ``exc`` and close the node-scoped assets it had open."""
+        """Name the failing node on ``exc`` and close the node-scoped assets it had open.
+
+        A node failing inside a map the core ran itself (NATIVE_MAP) is found through the
+        region dispatchers' ``current`` and ``item_index``, and named with its sub-epoch; the
+        map's gathers drop what they collected.
+        """
         node = self._dispatcher.current
         if node >= 0:
-            self._name_failure(exc, node, epoch)
+            where: Any = epoch
+            sub = self._subs.get(node)
+            if sub is not None and sub.current >= 0:
+                where = Epoch(epoch)
+                for g in self._region_gathers[node]:
+                    if g.instance is not None:
+                        g.instance.discard()
+                while sub is not None and sub.current >= 0:
+                    where = where / (self.plan.node_ids[node], sub.item_index)
+                    node, sub.current = sub.current, -1
+                    sub = self._subs.get(node)
+            self._name_failure(exc, node, where)
             self._dispatcher.current = -1
         if self._node_open:
             _also(exc, self._close_assets(self._node_open, exc), "closing assets")
@@ -200,5 +253,7 @@ class SynchronousRunner(TubeRunner):
     def add_callback(self, callback: Callable[[Event], None]) -> None:
         """Call ``callback(event)`` for every event a node emits, and for each ``EpochEnded``."""
         self._callbacks.append(callback)
+        self._full = True
+        self._native_maps_off()  # callbacks see every sub-epoch: maps through their Python callable
         for i in range(len(self.plan.node_ids)):
             self._dispatcher.set_flag(i, self.core.F_HOOK_AFTER, True)
