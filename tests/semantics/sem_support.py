@@ -94,3 +94,8 @@ def tubeof(nodes: dict, **extra: Any) -> Tube:
     with warnings.catch_warnings():
         warnings.simplefilter("error", RaceWarning)
         return Tube.from_specification({"noob_id": "sem", "nodes": nodes, **extra})
+
+
+def tubeof_file(path: Path) -> Tube:
+    """A tube from a file (``tests/data``)."""
+    return Tube.from_specification(path)

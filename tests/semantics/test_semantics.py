@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sem_support import HAVE_RAY, Drive, tubeof
+from sem_support import HAVE_RAY, Drive, tubeof, tubeof_file
 from semantic_nodes import counts
 
 from noob.exceptions import InputMissingError, SchedulerExhaustedError
@@ -322,3 +322,19 @@ def test_epochs_in_flight_run_exactly_n(request, core, kind, window):
         assert 15 == d.process()
     finally:
         d.close()
+
+
+def test_map_failure_does_not_poison_the_next_epoch(drive, runner_config, data_dir):
+    """``pre -> map -> f -> gather(n: m.n)``: after ``f`` raises on one element, the next
+    epoch's gather fires with every element (no partial state of the failed epoch survives).
+    Pipelined async epochs refuse map nodes when the runner is made (documented)."""
+    tube = tubeof_file(data_dir / "map" / "map_fail_once.yaml")
+    if runner_config[0] == "async-k3":
+        with pytest.raises(ValueError, match="cannot run pipelined epochs"):
+            drive(tube)
+        return
+    d = drive(tube)
+    d.init()
+    with pytest.raises(ValueError):
+        d.process()
+    assert {"u": 1, "f": [10, 11, 12]} == d.process()
