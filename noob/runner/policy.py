@@ -34,7 +34,7 @@ from typing import Any
 from noob.exceptions import SchedulerExhaustedError
 from noob.runner.session import also as _also
 
-__all__ = ["Policy", "iter_async", "iter_sync", "run_async", "run_sync"]
+__all__ = ["Policy", "iter_async", "iter_sync", "plain_loop", "run_async", "run_sync"]
 
 #: what ends a run quietly: the sources ran out, or a plain function node said "no more"
 ENDS = (SchedulerExhaustedError, StopIteration)
@@ -149,25 +149,37 @@ def _interrupted(runner: Any, exc: BaseException, n_results: int) -> None:
     runner._note_interrupt(exc, n_results)
 
 
+def plain_loop(runner: Any, n: int | None, results: list) -> None:
+    """``n`` epochs of ``runner.process()`` (forever if ``None``), non-``None`` results appended
+    to ``results``; stops after the epoch that left the runner exhausted."""
+    process = runner.process
+    count = 0
+    while n is None or count < n:
+        count += 1
+        out = process()
+        if out is not None:
+            results.append(out)
+        if runner._exhausted:
+            break
+
+
 def run_sync(runner: Any, n: int | None, collect: Callable[[Any], Any] | None = None, submit: Callable[[], Any] = _one,
-             drain: Callable[[deque], None] | None = None, window: int = 1) -> list | None:
-    """``run(n)`` of a runner whose ``process()`` is synchronous (see the module docstring)."""
+             drain: Callable[[deque], None] | None = None, window: int = 1,
+             loop: Callable[[Any, int | None, list], None] = plain_loop) -> list | None:
+    """``run(n)`` of a runner whose ``process()`` is synchronous (see the module docstring).
+
+    One epoch at a time, the epochs are ``loop(runner, n, results)``: by default
+    :func:`plain_loop`, as cheap as a hand-written loop of ``process()`` calls; a runner may
+    give its own with the same contract (the synchronous runner calls its core directly).
+    """
     runner._check_no_process_inputs("run")
     results: list = []
     try:
         if not runner.running:
             runner.init()
-        if collect is None and window == 1:  # the plain loop of process() calls, as cheap as a hand-written one
-            process = runner.process
-            count = 0
+        if collect is None and window == 1:
             try:
-                while n is None or count < n:
-                    count += 1
-                    out = process()
-                    if out is not None:
-                        results.append(out)
-                    if runner._exhausted:
-                        break
+                loop(runner, n, results)
             except ENDS:
                 pass
         else:

@@ -201,7 +201,7 @@ class SynchronousRunner(TubeRunner):
         and assets) and is raised again, with a note saying how many epochs ran: partial results
         are never returned as if the run had completed. (The rules: ``noob.runner.policy``.)
         """
-        return run_sync(self, n)
+        return run_sync(self, n, loop=_fast_loop)
 
     def iter(self, n: int | None = None) -> Iterator[Any]:
         """Yield ``n`` results (forever if ``None``).
@@ -257,3 +257,31 @@ class SynchronousRunner(TubeRunner):
         self._native_maps_off()  # callbacks see every sub-epoch: maps through their Python callable
         for i in range(len(self.plan.node_ids)):
             self._dispatcher.set_flag(i, self.core.F_HOOK_AFTER, True)
+
+
+def _fast_loop(runner: SynchronousRunner, n: int | None, results: list) -> None:
+    """``run(n)``'s epochs (``noob.runner.policy.plain_loop``'s contract) without a ``process()``
+    call per epoch: while the fast path holds, the core's ``Dispatcher.epoch`` is called
+    straight from this loop (the same steps as ``process()``'s fast path, one Python frame less
+    per epoch); any other epoch goes through ``process()``."""
+    values = runner._values
+    run = runner._run_epoch
+    count = 0
+    while n is None or count < n:
+        count += 1
+        if runner._full or runner._pre_epoch or runner._exhausted or not runner._running:
+            out = runner.process()
+        else:
+            try:
+                out = run(values)
+            except StopIteration as exc:  # as process(): a plain function node said "no more"
+                runner._failed(exc, runner._epoch - 1)
+                runner._exhausted = True
+                return
+            except BaseException as exc:
+                runner._failed(exc, runner._epoch - 1)
+                raise
+        if out is not None:
+            results.append(out)
+        if runner._exhausted:
+            return
