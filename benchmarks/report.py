@@ -79,13 +79,14 @@ def main() -> None:
     info: dict = {}
     for b in data["benchmarks"]:
         extra = b.get("extra_info", {})
-        rows.setdefault(b["group"], {})[extra.get("implementation", b["param"])] = b["stats"]["median"]
+        group = b["group"] or b["name"].split("[")[0]  # a benchmark without a group is its own row
+        rows.setdefault(group, {})[extra.get("implementation", b["param"])] = b["stats"]["median"]
         info = info or extra
     epoch_rows = {g: r for g, r in rows.items() if not g.startswith("load-")}
     load_rows = dict(
         sorted(
             ((g, r) for g, r in rows.items() if g.startswith("load-")),
-            key=lambda item: int(item[0].removeprefix("load-chain")),
+            key=lambda item: (item[0].rstrip("0123456789"), int("0" + item[0][len(item[0].rstrip("0123456789")):])),
         )
     )
 

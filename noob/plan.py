@@ -17,6 +17,7 @@ Slot table layout (one Python list per runner, see ``_dispatch_c.pyx``)::
 
 from __future__ import annotations
 
+import enum
 import inspect
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -24,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from noob.asset import AssetScope, copied_stores, store_copier
-from noob.node.adapters import MapNodeAdapter
+from noob.node.adapters import MapNodeAdapter, ReturnNode
 from noob.node.gather import Gather
 from noob.spec import Dependency, InputScope
 from noob.types import MetaSignal
@@ -32,6 +33,26 @@ from noob.types import MetaSignal
 NOEVENT = MetaSignal.NoEvent
 _P = inspect.Parameter
 _POSITIONAL = (_P.POSITIONAL_ONLY, _P.POSITIONAL_OR_KEYWORD)
+
+
+class NodeKind(enum.IntEnum):
+    """What a node is, as far as a runner treats it differently (``Plan.kind``)."""
+
+    PLAIN = 0  #: a user's function, class or generator
+    RETURN = 1  #: the ``return`` node: packs the epoch's result
+    GATHER = 2  #: a ``gather`` node: collects values over epochs or map elements
+    MAP = 3  #: a ``map`` node: runs its region once per element
+
+
+def node_kind(node: Any) -> NodeKind:
+    """The ``NodeKind`` of a tube's node definition (by type, never by module name)."""
+    if isinstance(node, ReturnNode):
+        return NodeKind.RETURN
+    if isinstance(node, MapNodeAdapter):
+        return NodeKind.MAP
+    if isinstance(node.obj, type) and issubclass(node.obj, Gather):
+        return NodeKind.GATHER
+    return NodeKind.PLAIN
 
 
 # --------------------------------------------------------------------------- layout helpers
@@ -90,7 +111,7 @@ def map_regions(nodes: Sequence[Any], dependencies: Sequence[Sequence[Dependency
     that map). Regions of nested maps are computed first (reverse topological ``order``).
     ``nodes``, ``dependencies`` and ``succ`` are indexed by dense node id.
     """
-    is_gather = [isinstance(nd.obj, type) and issubclass(nd.obj, Gather) for nd in nodes]
+    is_gather = [node_kind(nd) == NodeKind.GATHER for nd in nodes]
     maps = [i for i in order if isinstance(nodes[i], MapNodeAdapter)]
     value_consumers: dict[int, list[int]] = {m: [] for m in maps}
     for i, deps in enumerate(dependencies):
@@ -152,6 +173,16 @@ class Plan:
       ``kwnames``: per node, the keyword names of its call (``None``: positional only).
       ``region_order``: map id -> that region's execution order; ``top_order``: the order
       without any region's nodes (what the top-level dispatcher runs).
+
+    Derived facts the runners read instead of re-deriving them:
+
+    - ``kind``: the ``NodeKind`` of each node; ``gathers``: the ids of ``gather`` nodes;
+      ``return_index`` / ``return_slot``: the ``return`` node and its ``value`` slot (``None``
+      without one).
+    - ``stateful``: per node, whether a call depends on the calls before it (a class
+      instance, a generator, a nested tube, ``gather``; plain functions and ``return`` not).
+    - ``asset_users``: runner- and process-scoped asset id -> sorted ids of the nodes that
+      take it, plus the node its ``depends`` round trip stores from.
     """
 
     def __init__(self, tube: Any, core: Any):
@@ -232,7 +263,7 @@ class Plan:
                 else:
                     slot = slots.get(dep.slot)
                     required = 1 if slot is None else int(slot.required)
-                    if node.__class__.__name__ == "ReturnNode":
+                    if isinstance(node, ReturnNode):
                         required = 0
                     if idx is not None:
                         pos[idx] = (src, required)
@@ -281,10 +312,14 @@ class Plan:
         store_dst: list[int] = []
         store_copy: list[int] = []
         for entries in stores:
+            seen: set[int] = set()
             for s, d, c in entries:
                 store_src.append(s)
                 store_dst.append(d)
-                store_copy.append(c)
+                # a value no node reads is stored as it is -- into one asset: a second asset
+                # stored from the same signal gets its own copy (never an alias of the first)
+                store_copy.append(c or int(s in seen))
+                seen.add(s)
             store_ptr.append(len(store_src))
 
         # -- graph
@@ -313,6 +348,26 @@ class Plan:
             store_copy=np.asarray(store_copy, np.uint8),
         )
         self.process_inputs = [k for k, s in tube.input_collection.specs.items() if InputScope(s.scope) == InputScope.process]
+
+        # -- derived facts (see the class docstring)
+        defs = [tube.nodes[k] for k in self.node_ids]
+        self.kind: list[NodeKind] = [node_kind(nd) for nd in defs]
+        self.gathers = frozenset(i for i, k in enumerate(self.kind) if k == NodeKind.GATHER)
+        self.return_index: int | None = next((i for i, k in enumerate(self.kind) if k == NodeKind.RETURN), None)
+        self.return_slot: int | None = (
+            None if self.return_index is None else self.signal_slot[(self.node_ids[self.return_index], "value")]
+        )
+        self.stateful: list[bool] = [bool(getattr(nd, "stateful", True)) for nd in defs]
+        self.asset_users: dict[str, list[int]] = {}
+        for asset_id, asset in tube.assets.items():
+            if AssetScope(asset.scope) == AssetScope.node:
+                continue
+            slot = self.asset_slot[asset_id]
+            users = {i for i in range(n) if slot in arg_src[arg_ptr[i]:arg_ptr[i + 1]]}
+            dep = asset.spec.dependency
+            if dep is not None:
+                users.add(self.index[dep.node])
+            self.asset_users[asset_id] = sorted(users)
 
     @property
     def tables(self) -> dict[str, Any]:

@@ -107,6 +107,10 @@ class Tube:
     thread or several, can run one Tube without seeing each other.
     """
 
+    #: ``(tube, node_id, enabled)``: set by ``noob.runner.base`` to reach the live runners
+    #: made from a tube (``enable_node`` / ``disable_node``); the tube imports no runner
+    _on_toggle: typing.ClassVar[typing.Callable[[Tube, str, bool], None] | None] = None
+
     def __init__(self, tube_id: str, spec: TubeSpecification, nodes: dict[str, _Wrapped], assets: dict[str, AssetRuntime],
                  input_collection: InputCollection):
         self.tube_id = tube_id
@@ -193,15 +197,20 @@ class Tube:
         return [(t, d) for t, s in self.spec.nodes.items() for d in s.dependencies if d.node == node_id]
 
     def enable_node(self, node_id: str) -> None:
-        """Enable ``node_id`` in the definition: runners made afterwards start with it enabled.
+        """Enable ``node_id`` in the definition and in every live runner made from this tube
+        (as the original: ``tube.enable_node("b"); runner.process()`` runs ``b``).
 
-        A runner that exists already keeps its own flags; use ``runner.enable_node`` for it.
+        ``runner.enable_node`` changes that runner only.
         """
         self._definition(node_id).enabled = True
+        if Tube._on_toggle is not None:
+            Tube._on_toggle(self, node_id, True)
 
     def disable_node(self, node_id: str) -> None:
-        """Disable ``node_id`` in the definition, for runners made afterwards (see ``enable_node``)."""
+        """Disable ``node_id`` in the definition and in every live runner (see ``enable_node``)."""
         self._definition(node_id).enabled = False
+        if Tube._on_toggle is not None:
+            Tube._on_toggle(self, node_id, False)
 
     def _definition(self, node_id: str) -> _Wrapped:
         try:

@@ -45,6 +45,17 @@ def core(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str
 
 
 @pytest.fixture
+def cores():
+    """``(compiled, python)``: the oracle pair. Skips only when the extension is not built and
+    NOOB_REQUIRE_COMPILED is not set (a pure-Python install)."""
+    if not _core.compiled_available():
+        if os.environ.get("NOOB_REQUIRE_COMPILED", "") not in ("", "0"):
+            pytest.fail("NOOB_REQUIRE_COMPILED=1 but the compiled core is not built")
+        pytest.skip("compiled core not built: no oracle pair")
+    return _core.get("compiled"), _core.get("python")
+
+
+@pytest.fixture
 def make_runner(core: str):
     """``make_runner(source, input=None, **kw)`` → a ``SynchronousRunner`` on the current core.
 

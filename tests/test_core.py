@@ -19,17 +19,6 @@ from noob.exceptions import NotAddedError, SignalMismatchError
 from noob.types import MetaSignal
 
 
-@pytest.fixture
-def cores():
-    """``(compiled, python)``: the oracle pair. Skips only when the extension is not built and
-    NOOB_REQUIRE_COMPILED is not set (a pure-Python install)."""
-    if not _core.compiled_available():
-        if os.environ.get("NOOB_REQUIRE_COMPILED", "") not in ("", "0"):
-            pytest.fail("NOOB_REQUIRE_COMPILED=1 but the compiled core is not built")
-        pytest.skip("compiled core not built: no oracle pair")
-    return _core.get("compiled"), _core.get("python")
-
-
 def random_dag(seed: int, n: int = 60, m: int = 150) -> tuple[int, list[int], list[int]]:
     rng = random.Random(seed)
     src, dst = [], []

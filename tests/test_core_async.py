@@ -40,9 +40,9 @@ def drive(impl, n, indptr, indices, seed):
 
 
 @pytest.mark.parametrize("seed", range(20))
-def test_scheduler_matches_the_oracle(core, seed):
+def test_scheduler_matches_the_oracle(cores, seed):
     """Same start() and done() sequences as the pure-Python twin, for any completion order."""
-    impl, oracle = _core.get(core), _core.get("python")
+    impl, oracle = cores
     n, src, dst = random_dag(seed)
     ip, ix = oracle.csr(n, src, dst)
     for order_seed in range(3):
@@ -291,11 +291,11 @@ def test_driver_segments_in_threads_match_run(core, seed):
 
 
 @pytest.mark.parametrize("seed", range(8))
-def test_driver_twins_hand_out_the_same(core, seed):
+def test_driver_twins_hand_out_the_same(cores, seed):
     """Both twins hand out the same nodes (and tokens) in the same order for the same kinds."""
     spec = random_tube(seed)
     logs = []
-    for name in (core, "python"):
+    for name in ("compiled", "python"):
         plan, d, values, drv, _ = _driver(spec, name, seed)
         logs.append([drive_driver(plan.core, drv, d, values, random.Random(seed)) for _ in range(3)])
     assert logs[1] == logs[0]

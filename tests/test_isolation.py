@@ -137,17 +137,22 @@ def test_runner_enable_node_is_its_own(core, data_dir):
         assert [{"total": 0}, {"total": 10}] == a.run(2)
 
 
-def test_tube_enable_node_is_for_later_runners(core, data_dir):
-    """``Tube.disable_node`` changes the definition: runners made afterwards start with it disabled,
-    a runner made before keeps its own flags."""
+def test_tube_enable_node_reaches_live_runners(core, data_dir):
+    """``Tube.disable_node`` / ``enable_node`` reach the live runners made from the tube (as in
+    the original) and set the definition for runners made afterwards."""
     tube = Tube.from_specification(data_dir / "isolation.yaml")
     before = SynchronousRunner(tube, core=core)
-    tube.disable_node("pairs")
-    after = SynchronousRunner(tube, core=core)
-    tube.enable_node("pairs")
-    with before, after:
-        assert [{"total": 0}, {"total": 10, "pairs": [0, 10]}] == before.run(2)
-        assert [{"total": 0}, {"total": 10}] == after.run(2)
+    with before:
+        tube.disable_node("pairs")
+        after = SynchronousRunner(tube, core=core)
+        with after:
+            assert [{"total": 0}, {"total": 10}] == before.run(2)
+            assert [{"total": 0}, {"total": 10}] == after.run(2)
+            tube.enable_node("pairs")
+            assert [{"total": 30}, {"total": 60, "pairs": [20, 30]}] == before.run(2)
+            assert [{"total": 30}, {"total": 60, "pairs": [20, 30]}] == after.run(2)
+    tube.disable_node("pairs")  # a runner that is not running only changes its flags
+    assert [{"total": 0}, {"total": 10}] == SynchronousRunner(tube, core=core).run(2)
 
 
 def test_tube_holds_no_runtime_state(core, data_dir):

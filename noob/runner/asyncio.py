@@ -7,8 +7,10 @@ they keep -- and the async lifecycle (``await init()`` / ``deinit()``, async hoo
 awaited on the running loop), per-call node-scoped assets, draining an epoch when a node fails.
 Must not: decide what is ready or whether a node is skipped (the core's ``Driver`` does, over
 the same plan and ``Dispatcher`` the synchronous runner uses), or restate what every runner
-does between epochs: the helpers that do not depend on how an epoch runs (inputs, exhaustion,
-return shapes, maps, events, the store) live in ``TubeRunner``.
+does around an epoch: inputs, process-scoped assets, exhaustion, failure notes and results
+are the epoch frame's (``noob.runner.frame``), ``run``/``iter`` the policy's
+(``noob.runner.policy``), maps, events and the store ``TubeRunner``'s; the bookkeeping of
+pipelined epochs is ``noob.runner.pipeline``.
 
 One epoch (``_run_epoch``)::
 
@@ -90,9 +92,17 @@ from typing import Any, Literal
 
 from noob.asset import AssetRuntime, AssetScope
 from noob.event import Event, EventStore
-from noob.exceptions import AssetError, SchedulerExhaustedError
-from noob.node.adapters import MapNodeAdapter, ReturnNode
-from noob.runner.base import TubeRunner, _also, _note
+from noob.exceptions import SchedulerExhaustedError
+from noob.node.adapters import MapNodeAdapter
+from noob.plan import NodeKind
+from noob.runner.base import TubeRunner, _also
+from noob.runner.pipeline import EPOCH as _EPOCH
+from noob.runner.pipeline import LIFE as _LIFE
+from noob.runner.pipeline import Gates as _Gates
+from noob.runner.pipeline import Run as _Run
+from noob.runner.pipeline import Turnstile as _Turnstile
+from noob.runner.policy import iter_async, run_async
+from noob.runner.session import settle
 from noob.runner.sync import SynchronousRunner
 from noob.tube import Tube
 from noob.types import Epoch, MetaSignal
@@ -110,11 +120,6 @@ _THREAD = 1  # in the runner's thread pool
 _TASK = 2  # an async def node: awaited by the epoch, or a task on the loop
 _REGION = 3  # inside a map region: the map node runs it; the epoch loop only marks it done
 _MAP = 4  # a map node: runs its region in a worker thread, alone (see _run_epoch)
-
-# who may enter the runner (see _Turnstile)
-_EPOCH = 0
-_LIFE = 1
-
 
 def on_loop(obj: Any) -> Any:
     """Mark a node function, class or process method to run on the event-loop thread.
@@ -164,89 +169,6 @@ def _node_error(i: int, exc: BaseException) -> Exception:
         if task is not None and task.cancelling():
             return _Outside(exc)
     return _Failure(i, exc)
-
-
-class _Turnstile:
-    """Who may enter the runner, first come first served: epochs (up to ``k`` at once, each
-    only after the previous one's sources ran) and lifecycle calls (alone).
-
-    ``take``/``can`` are the uncontended fast path of ``enter``; every ``enter`` is paired
-    with a ``leave``. ``broken`` (a pipelined epoch failed) holds new epochs back until the
-    ones in flight are gone.
-    """
-
-    def __init__(self, k: int):
-        self.k = k
-        self.epochs = 0
-        self.exclusive = False
-        self.sources_pending = False
-        self.broken = False
-        self.on_idle: Callable[[], None] | None = None
-        self._waiters: deque[tuple[asyncio.Future, int]] = deque()
-
-    def can(self, who: int) -> bool:
-        if self.exclusive or self._waiters:
-            return False
-        if who == _LIFE:
-            return self.epochs == 0
-        return self.epochs < self.k and not self.sources_pending and not self.broken
-
-    def _can_next(self, who: int) -> bool:
-        if self.exclusive:
-            return False
-        if who == _LIFE:
-            return self.epochs == 0
-        return self.epochs < self.k and not self.sources_pending and not self.broken
-
-    def take(self, who: int) -> None:
-        if who == _LIFE:
-            self.exclusive = True
-        else:
-            self.epochs += 1
-            self.sources_pending = self.k > 1
-
-    async def enter(self, who: int) -> None:
-        if self.can(who):
-            self.take(who)
-            return
-        fut = asyncio.get_running_loop().create_future()
-        self._waiters.append((fut, who))
-        try:
-            await fut
-        except BaseException:
-            if fut.done() and not fut.cancelled():
-                self.leave(who)  # let in, then cancelled before it could start
-            else:
-                self._wake()
-            raise
-
-    def leave(self, who: int) -> None:
-        if who == _LIFE:
-            self.exclusive = False
-        else:
-            self.epochs -= 1
-            if self.epochs == 0 and self.broken:
-                self.broken = False
-                if self.on_idle is not None:
-                    self.on_idle()
-        self._wake()
-
-    def sources_done(self) -> None:
-        self.sources_pending = False
-        self._wake()
-
-    def _wake(self) -> None:
-        waiters = self._waiters
-        while waiters:
-            fut, who = waiters[0]
-            if fut.done():
-                waiters.popleft()
-                continue
-            if not self._can_next(who):
-                return
-            waiters.popleft()
-            self.take(who)
-            fut.set_result(None)
 
 
 class _Workers:
@@ -322,80 +244,6 @@ def _set_result(fut: asyncio.Future, result: Any) -> None:
 def _set_exception(fut: asyncio.Future, exc: BaseException) -> None:
     if not fut.done():
         fut.set_exception(exc)
-
-
-class _Run:
-    """One pipelined epoch in flight: its slot table, driver and what it waits for."""
-
-    __slots__ = ("epoch", "values", "driver", "parked", "unparked", "waiter", "sources_left", "ended",
-                 "abandoned", "prev", "runtimes")
-
-    def __init__(self, epoch: int, values: list, driver: Any, n_sources: int, prev: _Run | None):
-        self.epoch = epoch
-        self.values = values
-        self.driver = driver
-        self.parked: list[int] = []  # gated nodes waiting for an earlier epoch
-        self.unparked: deque[int] = deque()  # gated nodes whose turn came
-        self.waiter: asyncio.Future | None = None  # the epoch loop sleeps on it
-        self.sources_left = n_sources
-        self.ended = asyncio.get_running_loop().create_future()
-        self.abandoned: BaseException | None = None
-        self.prev = prev
-        self.runtimes: list[AssetRuntime] = []  # this epoch's process-scoped assets
-
-    def wake(self) -> None:
-        w = self.waiter
-        if w is not None and not w.done():
-            w.set_result(None)
-
-
-class _Gates:
-    """Per-epoch order of stateful nodes and runner-asset users across pipelined epochs.
-
-    A *group* is a set of nodes that run one epoch after the other: ``{i}`` for a stateful
-    node, the users of a runner-scoped asset for that asset. Node ``i`` may run epoch ``e``
-    when every group it belongs to is at epoch ``e`` (``epoch[g]``); a group moves on to
-    ``e + 1`` when all its members are done with ``e`` (``left[g]`` counts down), carrying
-    its asset slots to epoch ``e + 1``'s slot table and to the runner's template.
-    """
-
-    def __init__(self, groups: list[list[int]], slots: list[list[int]], n: int):
-        self.members = groups
-        self.slots = slots
-        self.of: list[list[int]] = [[] for _ in range(n)]
-        for g, members in enumerate(groups):
-            for i in members:
-                self.of[i].append(g)
-        self.epoch = [0] * len(groups)
-        self.left = [len(m) for m in groups]
-
-    def reset(self, epoch: int) -> None:
-        self.epoch = [epoch] * len(self.members)
-        self.left = [len(m) for m in self.members]
-
-    def open(self, i: int, epoch: int) -> bool:
-        return all(self.epoch[g] == epoch for g in self.of[i])
-
-    def done(self, i: int, run: _Run, runs: dict[int, _Run], template: list) -> None:
-        for g in self.of[i]:
-            self.left[g] -= 1
-            if self.left[g]:
-                continue
-            e = run.epoch + 1
-            self.epoch[g] = e
-            self.left[g] = len(self.members[g])
-            nxt = runs.get(e)
-            for slot in self.slots[g]:
-                template[slot] = run.values[slot]
-                if nxt is not None:
-                    nxt.values[slot] = run.values[slot]
-            if nxt is not None and nxt.parked:
-                still: list[int] = []
-                for j in nxt.parked:
-                    (nxt.unparked.append if self.open(j, e) else still.append)(j)
-                nxt.parked = still
-                if nxt.unparked:
-                    nxt.wake()
 
 
 class AsyncRunner(TubeRunner):
@@ -499,7 +347,7 @@ class AsyncRunner(TubeRunner):
         self._pool: _Workers | None = None
         self._handoff: Any = None  # the core's Handoff: the worker that runs lone chains
         self._turnstile: _Turnstile | None = None
-        self._pending_lifecycle: list[asyncio.Future] = []
+        self._pending_lifecycle: list[asyncio.Future | tuple[Callable[[int], None], int]] = []
 
     def _kind_of(self, i: int, loop_nodes: Collection[str] | str) -> int:
         node = self.nodes[self.plan.node_ids[i]]
@@ -509,7 +357,7 @@ class AsyncRunner(TubeRunner):
             return _MAP
         if node.is_async and not node.is_generator:
             return _TASK
-        if isinstance(node, ReturnNode) or getattr(node.obj, "__module__", "") == "noob.special":
+        if self.plan.kind[i] in (NodeKind.RETURN, NodeKind.GATHER):
             return _LOOP  # return and gather: cheap, and ours
         marked = any(
             getattr(x, "__noob_on_loop__", False)
@@ -537,24 +385,12 @@ class AsyncRunner(TubeRunner):
     def _make_gates(self) -> _Gates:
         """Groups of nodes that keep per-epoch order (see ``_Gates``)."""
         plan = self.plan
-        t = plan.tables
-        groups: list[list[int]] = []
-        slots: list[list[int]] = []
-        for i, node_id in enumerate(plan.node_ids):
-            if getattr(self.nodes[node_id], "stateful", True):
-                groups.append([i])
-                slots.append([])
-        for asset_id, asset in self.assets.items():
-            if AssetScope(asset.scope) != AssetScope.runner:
-                continue
-            slot = plan.asset_slot[asset_id]
-            users = {i for i in range(len(plan.node_ids)) if slot in t["arg_src"][t["arg_ptr"][i]:t["arg_ptr"][i + 1]]}
-            dep = asset.spec.dependency
-            if dep is not None:
-                users.add(plan.index[dep.node])
-            if users:
-                groups.append(sorted(users))
-                slots.append([slot])
+        groups: list[list[int]] = [[i] for i in range(len(plan.node_ids)) if plan.stateful[i]]
+        slots: list[list[int]] = [[] for _ in groups]
+        for asset_id, users in plan.asset_users.items():
+            if AssetScope(self.assets[asset_id].scope) == AssetScope.runner and users:
+                groups.append(users)
+                slots.append([plan.asset_slot[asset_id]])
         return _Gates(groups, slots, len(plan.node_ids))
 
     def _node_asset_args(self, i: int) -> list[tuple[int | str, AssetRuntime]]:
@@ -635,6 +471,12 @@ class AsyncRunner(TubeRunner):
         if handoff is not None:
             handoff.close()
 
+    def _settled(self, fn: Callable, *args: Any) -> Awaitable[Any]:
+        """``fn(*args)`` in a worker thread, awaited to its end even if the caller is cancelled
+        (lifecycle and asset calls: see ``noob.runner.session.settle``)."""
+        assert self._pool is not None, "bound by _bind_loop() first"
+        return settle(self._pool.submit(fn, *args))
+
     async def _in_thread(self, fn: Callable, *args: Any) -> Any:
         assert self._pool is not None, "bound by _bind_loop() first"
         return await self._pool.submit(fn, *args)
@@ -663,7 +505,7 @@ class AsyncRunner(TubeRunner):
     async def _init_locked(self) -> None:
         if self._running:
             return
-        await self._in_thread(self._start)
+        await self._settled(self._start)
         self._reset_gates()
 
     def _reset_gates(self) -> None:
@@ -682,7 +524,7 @@ class AsyncRunner(TubeRunner):
             if not self._running and not self._initialised and not self._open_assets:
                 return
             self._running = False
-            error = await self._in_thread(self._stop)
+            error = await self._settled(self._stop)
             self._close_workers()  # idle: every call has completed
         finally:
             turnstile.leave(_LIFE)
@@ -753,9 +595,7 @@ class AsyncRunner(TubeRunner):
             raise
         if self._exhausted:
             self._leave_epoch(turnstile)
-            raise SchedulerExhaustedError(
-                f"every source of tube {self.tube.tube_id!r} is exhausted; call runner.deinit() and runner.init() to start again"
-            )
+            raise self._exhausted_error()
         if self._gates is not None:
             return await self._process_pipelined(inputs, turnstile)
         try:
@@ -769,50 +609,29 @@ class AsyncRunner(TubeRunner):
         turnstile.leave(_EPOCH)
 
     async def _process_in_order(self, inputs: Mapping[str, Any]) -> Any:
+        """One epoch at a time: the epoch frame's steps (``noob.runner.frame``) around
+        ``_run_epoch``; process-scoped assets open and close in a worker thread."""
         values = self._values
-        restore = self._set_inputs(inputs) if (inputs or self._process_input_slots) else None
         epoch = self._epoch
-        self._epoch = epoch + 1
-        if self._stamp_epoch or self._callbacks or self._region_slots:  # map failure notes and store sub-epochs read it
-            values[self._epoch_slot] = Epoch(epoch)
-        for slot in self._region_slots:  # nodes in map regions only run if their map does
-            values[slot] = NOEVENT
-        driver = self._driver
-        if not (self._process_assets or restore):
-            try:
-                exhausted_now = await self._run_epoch(driver, values, epoch)
-            except _NodeStopped:  # a plain function node raised StopIteration: as if its sources ran out
-                self._exhausted = True
-                return None
-            finally:
-                self._end_epoch(epoch, None)
-            return self._epoch_result(exhausted_now)
+        restore = self._open_epoch(epoch, inputs)
         failure: BaseException | None = None
+        close_error: BaseException | None = None
         exhausted_now = 0
         stopped = False
         try:
             if self._process_assets:
-                await self._in_thread(self._open_process_assets)
-            exhausted_now = await self._run_epoch(driver, values, epoch)
+                await self._settled(self._open_process_assets)
+            exhausted_now = await self._run_epoch(self._driver, values, epoch)
         except _NodeStopped:  # a plain function node raised StopIteration: as if its sources ran out
-            stopped = self._exhausted = True
+            stopped = True
         except BaseException as exc:
             failure = exc
             raise
         finally:
-            open_process = [a for a in self._process_assets if a in self._open_assets]
-            close_error = await self._in_thread(self._close_assets, open_process, failure) if open_process else None
-            _also(failure, close_error, "closing assets")
+            if self._process_assets:
+                close_error = await self._settled(self._close_process_assets, failure)
             self._end_epoch(epoch, restore)
-        if close_error is not None:
-            raise close_error
-        if stopped:
-            return None
-        return self._epoch_result(exhausted_now)
-
-    def _open_process_assets(self) -> None:
-        for asset in self._process_assets:
-            self._create_asset(asset)
+        return self._outcome(close_error, stopped, exhausted_now)
 
     async def _run_epoch(self, driver: Any, values: list, epoch: int, run: _Run | None = None) -> int:
         """Run every node of the plan once over ``values``; return how many generator nodes ran out."""
@@ -1097,15 +916,10 @@ class AsyncRunner(TubeRunner):
     async def _process_pipelined(self, inputs: Mapping[str, Any], turnstile: _Turnstile) -> Any:
         """One pipelined epoch, admitted by ``process()``: own slot table, in-order end."""
         template = self._values
-        restore = self._set_inputs(inputs) if (inputs or self._process_input_slots) else None
-        values = list(template)
-        if restore:
-            for slot, value in restore:
-                template[slot] = value
         epoch = self._epoch
-        self._epoch = epoch + 1
-        if self._stamp_epoch or self._callbacks:
-            values[self._epoch_slot] = Epoch(epoch)
+        restore = self._open_epoch(epoch, inputs)  # into the template: this epoch copies it
+        values = list(template)
+        self._restore_inputs(restore)
         driver = self._spare_drivers.pop() if self._spare_drivers else self._new_driver()
         run = _Run(epoch, values, driver, sum(1 for i in self.plan.sources), self._last_run)
         self._last_run = run
@@ -1117,7 +931,7 @@ class AsyncRunner(TubeRunner):
         try:
             if self._process_assets:
                 run.runtimes = [a.instantiate() for a in self._process_assets]
-                await self._in_thread(self._open_runtimes, run)
+                await self._settled(self._open_runtimes, run)
             exhausted_now = await self._run_epoch(driver, values, epoch, run)
         except _NodeStopped:  # a plain function node raised StopIteration: as if its sources ran out
             stopped = self._exhausted = True
@@ -1129,9 +943,8 @@ class AsyncRunner(TubeRunner):
             if run.sources_left >= 0:
                 self._sources_done(run)
             if run.runtimes:
-                close_error = await asyncio.shield(self._in_thread(self._close_runtimes, run.runtimes, failure))
+                close_error = await self._settled(self._close_runtimes, run.runtimes, failure)
                 _also(failure, close_error, "closing assets")
-            result = None
             try:
                 if run.prev is not None and not run.prev.ended.done():
                     await asyncio.shield(run.prev.ended)  # epochs end in order
@@ -1143,8 +956,6 @@ class AsyncRunner(TubeRunner):
                     template[:n_sig] = values[:n_sig]
                     self._dispatcher.ran[:] = driver.ran
                 self._end_epoch(epoch, None)
-                if failure is None and close_error is None and not stopped:
-                    result = self._epoch_result(exhausted_now)
                 run.ended.set_result(None)
                 del self._runs[epoch]
                 if self._last_run is run:
@@ -1155,9 +966,7 @@ class AsyncRunner(TubeRunner):
                 turnstile.leave(_EPOCH)
         if failure is not None:
             raise failure
-        if close_error is not None:
-            raise close_error
-        return result
+        return self._outcome(close_error, stopped, exhausted_now)  # no await since the template was written
 
     def _open_runtimes(self, run: _Run) -> None:
         for runtime in run.runtimes:
@@ -1182,8 +991,8 @@ class AsyncRunner(TubeRunner):
         try:
             for key, asset in self._asset_args[i]:
                 runtime = asset.instantiate()  # own handle: concurrent calls never share one
-                obj = await self._in_thread(self._make_asset, runtime)
-                opened.append(runtime)
+                opened.append(runtime)  # first: an open cut short by a cancellation is closed too
+                obj = await self._settled(self._make_asset, runtime)
                 if isinstance(key, int):
                     args_l[key] = obj
                 else:
@@ -1202,31 +1011,10 @@ class AsyncRunner(TubeRunner):
             raise
         finally:
             if opened:
-                error = await asyncio.shield(self._in_thread(self._close_runtimes, opened, failure))
+                error = await self._settled(self._close_runtimes, opened, failure)
                 if error is not None and failure is None:
                     raise error
                 _also(failure, error, "closing assets")
-
-    def _make_asset(self, runtime: AssetRuntime) -> Any:
-        try:
-            return runtime.create(self._run_async)
-        except Exception as exc:
-            raise AssetError(
-                f"asset {runtime.id!r} ({runtime.scope.value} scope) of tube {self.tube.tube_id!r} could not be created: "
-                f"{type(exc).__name__}: {exc}",
-                asset=runtime.id,
-                scope=runtime.scope.value,
-            ) from exc
-
-    def _close_runtimes(self, runtimes: list[AssetRuntime], exc: BaseException | None = None) -> BaseException | None:
-        error = None
-        for runtime in reversed(runtimes):
-            try:
-                runtime.close(self._run_async, exc)
-            except Exception as close_exc:
-                _note(close_exc, f"[noob] raised while closing asset {runtime.id!r} of tube {self.tube.tube_id!r}")
-                error = _also(error, close_exc, "closing assets")
-        return error
 
     # -- map regions (called by the sub-dispatchers, in the map's worker thread)
     def _region_node_open(self, i: int) -> None:
@@ -1268,125 +1056,53 @@ class AsyncRunner(TubeRunner):
             self._close_runtimes(opened, exc)
 
     # ------------------------------------------------------------------ run / iter
-    async def run(self, n: int | None = None) -> list | None:
+    def run(self, n: int | None = None) -> Awaitable[list | None]:
         """Call ``process()`` ``n`` times (forever if ``None``) and return the non-``None`` results.
 
         Stops early, cleanly, when every source is exhausted. Returns ``None`` if there were
         no results, as the synchronous runner does. With ``max_epochs_in_flight`` > 1 the
         epochs are pipelined; results still come in epoch order. A ``KeyboardInterrupt``
-        deinitialises the runner and is raised again (never partial results).
+        deinitialises the runner and is raised again (never partial results). A required
+        process-scoped input raises ``InputMissingError`` here, when called, before any await.
+        (The rules: ``noob.runner.policy``.)
         """
         self._check_no_process_inputs("run")
-        if not self._running:
-            await self.init()
-        results: list = []
-        try:
-            return await self._run(n, results)
-        except KeyboardInterrupt as exc:  # as the sync runner: deinitialise, then raise it again
-            self._note_interrupt(exc, len(results))
-            try:
-                await self.deinit()
-            except Exception as later:
-                _also(exc, later, "stopping")  # a failing deinit must not hide the Ctrl-C
-            raise
+        return run_async(self, n, *self._epoch_calls())
 
-    async def _run(self, n: int | None, results: list) -> list | None:
-        if self.max_epochs_in_flight > 1:
-            async for out in self._pipelined(n):
-                if out is not None:
-                    results.append(out)
-            return results or None
-        count = 0
-        try:
-            while n is None or count < n:
-                count += 1
-                out = await self.process()
-                if out is not None:
-                    results.append(out)
-                if self._exhausted:
-                    break
-        except (SchedulerExhaustedError, StopIteration):  # sources ran out, or a function node said so
-            pass
-        return results or None
-
-    async def _pipelined(self, n: int | None) -> AsyncIterator[Any]:
-        """Results of ``n`` epochs (forever if ``None``), up to ``max_epochs_in_flight`` at once, in order."""
-        loop = asyncio.get_running_loop()
-        tasks: deque[asyncio.Task] = deque()
-        started = 0
-        try:
-            while True:
-                while len(tasks) < self.max_epochs_in_flight and (n is None or started < n) and not self._exhausted:
-                    tasks.append(loop.create_task(self.process()))
-                    started += 1
-                if not tasks:
-                    return
-                try:
-                    out = await tasks.popleft()
-                except (SchedulerExhaustedError, StopIteration):  # sources ran out, or a function node said so
-                    return
-                except _Abandoned:
-                    if self._exhausted:  # an earlier epoch's function node raised StopIteration: the run ends there
-                        return
-                    raise
-                yield out  # epochs admitted before the sources ran out still come: only later ones are refused
-        finally:
-            for task in tasks:
-                task.cancel()
-            if tasks:
-                await asyncio.gather(*tasks, return_exceptions=True)
-
-    async def iter(self, n: int | None = None) -> AsyncIterator[Any]:
-        """Yield ``n`` results (forever if ``None``); deinitialises the runner when done.
+    def iter(self, n: int | None = None) -> AsyncIterator[Any]:
+        """Yield ``n`` results (forever if ``None``).
 
         With a ``return`` node, epochs that return ``None`` are skipped (at most
-        ``max_iter_loops`` in a row). Leaving an ``async for`` early closes the generator only
-        when it is collected; wrap it in ``contextlib.aclosing`` to deinitialise at once.
-        Pipelined (``max_epochs_in_flight`` > 1), up to that many epochs beyond the last
-        result may have run; their results are dropped.
+        ``max_iter_loops`` in a row). Deinitialises the runner when done only if it started it
+        (not inside ``async with runner:``). Leaving an ``async for`` early closes the generator
+        only when it is collected; wrap it in ``contextlib.aclosing`` to end at once. Pipelined
+        (``max_epochs_in_flight`` > 1), no more epochs are started than results are still
+        wanted. Raises ``InputMissingError`` when called, as ``run()``.
         """
         self._check_no_process_inputs("iter")
-        await self.init()
-        has_return = self._return_slot is not None
+        return iter_async(self, n, *self._epoch_calls())
+
+    def _epoch_calls(self) -> tuple[Callable, Callable, Callable, int]:
+        """``(collect, submit, drain, window)`` for the run/iter policy: one ``process()`` per
+        epoch, as tasks when epochs are pipelined."""
+        k = self.max_epochs_in_flight
+        if k == 1:
+            return (self._await_process, _no_submit, _no_drain, 1)
+        return (_await_task, self._process_task, _cancel_tasks, k)
+
+    def _await_process(self, _: Any) -> Awaitable[Any]:
+        return self.process()
+
+    def _process_task(self) -> asyncio.Task:
+        return asyncio.get_running_loop().create_task(self._pipelined_process())
+
+    async def _pipelined_process(self) -> Any:
         try:
-            if self.max_epochs_in_flight > 1:
-                yielded = 0
-                loops = 0
-                if n is not None and n <= 0:
-                    return
-                results = self._pipelined(None if has_return else n)
-                try:
-                    async for out in results:
-                        loops += 1
-                        if has_return and out is None:
-                            self._check_loops(loops)
-                            continue
-                        loops = 0
-                        yielded += 1
-                        yield out
-                        if n is not None and yielded >= n:
-                            return
-                finally:
-                    await results.aclose()  # type: ignore[attr-defined]
-                return
-            yielded = 0
-            while n is None or yielded < n:
-                if self._exhausted:
-                    return
-                out = await self.process()
-                loops = 1
-                while has_return and out is None:
-                    if self._exhausted:
-                        return
-                    self._check_loops(loops)
-                    out = await self.process()
-                    loops += 1
-                yielded += 1
-                yield out
-        except (SchedulerExhaustedError, StopIteration):  # sources ran out, or a function node said so
-            return
-        finally:
-            await self.deinit()
+            return await self.process()
+        except _Abandoned:
+            if self._exhausted:  # an earlier epoch's function node raised StopIteration: the run ends there
+                raise SchedulerExhaustedError(f"the sources of tube {self.tube.tube_id!r} ran out") from None
+            raise
 
     # ------------------------------------------------------------------ nodes at runtime
     def enable_node(self, node_id: str) -> Awaitable[None]:
@@ -1420,7 +1136,15 @@ class AsyncRunner(TubeRunner):
         if error is not None:
             raise error
 
-    def _lifecycle(self, fn: Callable[[int], None], i: int) -> asyncio.Future:
+    def _lifecycle(self, fn: Callable[[int], None], i: int) -> Awaitable[None]:
+        """Run ``fn(i)`` (a node's init or deinit) in a worker thread; the next ``process()``
+        waits for it. Called with no running loop (``Tube.enable_node`` from plain code, say),
+        it runs at the next ``process()``."""
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            self._pending_lifecycle.append((fn, i))
+            return _Done()
         self._bind_loop()
         fut = asyncio.ensure_future(self._in_thread(fn, i))
         self._pending_lifecycle.append(fut)
@@ -1430,7 +1154,8 @@ class AsyncRunner(TubeRunner):
         pending, self._pending_lifecycle = self._pending_lifecycle, []
         if not pending:
             return
-        results = await asyncio.gather(*pending, return_exceptions=True)
+        calls: list[Awaitable[Any]] = [self._settled(*p) if isinstance(p, tuple) else p for p in pending]
+        results = await asyncio.gather(*calls, return_exceptions=True)
         errors = [r for r in results if isinstance(r, BaseException)]
         if errors and raise_errors:
             raise errors[0]
@@ -1461,6 +1186,25 @@ class _Abandoned(RuntimeError):
 
 class _NodeStopped(Exception):
     """A non-generator node raised ``StopIteration`` (carried out of the epoch loop; see ``_process_locked``)."""
+
+
+def _no_submit() -> None:
+    return None
+
+
+async def _no_drain(pending: Any) -> None:
+    return None
+
+
+async def _await_task(task: asyncio.Task) -> Any:
+    return await task
+
+
+async def _cancel_tasks(tasks: Collection[asyncio.Task]) -> None:
+    """Let go of pipelined epochs still in flight when a run ends early."""
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
 
 
 def _call_in_thread(i: int, fn: Callable, args: tuple, kwargs: dict) -> Any:

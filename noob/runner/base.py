@@ -1,11 +1,13 @@
 """The runner base: what every runner shares, whatever runs its epochs.
 
 Owns: a runner's own state (node instances, enabled flags, asset objects, the slot table),
-the lifecycle of nodes and assets (always paired, every hook runs), inputs per call, map
-regions, callbacks and the lazily built event store, and turning core failures into the
-user's own exception with a note naming node, epoch and tube.
-Must not: decide execution order or skip logic (``noob._core``), or validate specs
-(``noob.tube``).
+the lifecycle of nodes and assets (always paired, every hook runs), map regions, callbacks,
+observers and the lazily built event store, and the live runners of each tube (so that
+``Tube.enable_node`` / ``disable_node`` reach them, :func:`tube_toggled`). The work around
+one epoch is the epoch frame's (``noob.runner.frame``, a base of ``TubeRunner``); opening and
+closing assets is ``noob.runner.session``'s; ``run``/``iter`` are ``noob.runner.policy``'s.
+Must not: decide execution order or skip logic (``noob._core``), validate specs
+(``noob.tube``), or run epochs (the executors: ``sync``, ``asyncio``, ``ray``).
 
 Errors during lifecycle: every hook runs whatever the others raise (all initialised nodes
 are deinitialised, all open assets closed). The *first* error is raised, keeping its own
@@ -19,19 +21,24 @@ error attached.
 from __future__ import annotations
 
 import inspect
-import warnings
-from collections.abc import Callable, Iterable, Mapping
+import threading
+import weakref
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
 
 from noob.asset import AssetRuntime, AssetScope
-from noob.event import Event, EventMaker, EventStore, MetaEventType
-from noob.exceptions import AssetError, ExtraInputWarning, InputMissingError, SignalMismatchError
+from noob.event import Event, EventMaker, EventStore
+from noob.exceptions import InputMissingError
 from noob.node.adapters import MapNodeAdapter, ReturnNode
 from noob.node.gather import Gather
+from noob.runner.frame import EpochFrame
 from noob.runner.observe import Observer, timed
+from noob.runner.session import also as _also
+from noob.runner.session import close_all, open_asset
+from noob.runner.session import note as _note
 from noob.tube import Tube
 from noob.types import Epoch, MetaSignal, RunnerContext
 from noob.utils import run_coroutine_blocking
@@ -53,29 +60,36 @@ def _inject_context(fn: Callable, context: RunnerContext) -> Callable:
     return fn
 
 
-def _note(exc: BaseException, text: str) -> None:
-    notes = getattr(exc, "__notes__", [])
-    if text not in notes:
-        exc.add_note(text)
+#: the live runners made from each tube (weak on both sides: neither is kept alive by this)
+_LIVE: weakref.WeakKeyDictionary[Tube, weakref.WeakSet[TubeRunner]] = weakref.WeakKeyDictionary()
+_LIVE_LOCK = threading.Lock()
 
 
-def _also(first: BaseException | None, later: BaseException | None, doing: str) -> BaseException | None:
-    """``first``, with ``later`` attached as a note; or ``later`` if there is no ``first``.
+def _live_runners(tube: Tube) -> weakref.WeakSet[TubeRunner]:
+    with _LIVE_LOCK:
+        runners = _LIVE.get(tube)
+        if runners is None:
+            runners = _LIVE[tube] = weakref.WeakSet()
+        return runners
 
-    The user's first exception is what propagates (it keeps its type: no ``ExceptionGroup``);
-    every later one is summarised on it: ``[noob] also raised while <doing>: Type: message
-    (where)``, ``where`` being the later error's own ``[noob]`` note, if it has one.
+
+def tube_toggled(tube: Tube, node_id: str, enabled: bool) -> None:
+    """``Tube.enable_node`` / ``disable_node``: the same change in every live runner made from ``tube``.
+
+    Each runner applies it as its own ``enable_node`` / ``disable_node`` would (from the next
+    epoch on; an ``AsyncRunner`` not on its running loop initialises or deinitialises the node
+    at its next ``process()``). Runners stay independent otherwise.
     """
-    if later is None or later is first:
-        return first
-    if first is None:
-        return later
-    where = next((n[len("[noob] ") :] for n in getattr(later, "__notes__", ()) if n.startswith("[noob] raised")), None)
-    _note(first, f"[noob] also raised while {doing}: {type(later).__name__}: {later}" + (f" ({where})" if where else ""))
-    return first
+    with _LIVE_LOCK:
+        runners = list(_LIVE.get(tube, ()))
+    for runner in runners:
+        runner._tube_toggled(node_id, enabled)
 
 
-class TubeRunner:
+Tube._on_toggle = tube_toggled
+
+
+class TubeRunner(EpochFrame):
     """What every runner shares: the tube, the plan, lifecycle of nodes and assets.
 
     ``core`` picks the core implementation (``"compiled"`` / ``"python"``; default: the
@@ -91,6 +105,7 @@ class TubeRunner:
         self.nodes = {k: n.instantiate() for k, n in tube.nodes.items()}
         self.assets = {k: a.instantiate() for k, a in tube.assets.items()}
         self.core = self.plan.core
+        _live_runners(tube).add(self)  # Tube.enable_node / disable_node reach this runner
         self._callbacks: list[Callable[[Event], None]] = []
         #: attached observers (``noob.runner.observe``); empty: nodes are called unwrapped
         self._observers: tuple[Observer, ...] = ()
@@ -137,9 +152,9 @@ class TubeRunner:
         self._keep_subepochs = store is not None
         self._sub_events: list[Event] = []
         self._sub_root: int | None = None
-        self._gathers = {plan.index[k] for k, nd in self.nodes.items() if isinstance(nd.obj, type) and issubclass(nd.obj, Gather)}
-        self._return_index = next((plan.index[k] for k, nd in self.nodes.items() if isinstance(nd, ReturnNode)), None)
-        self._return_slot = None if self._return_index is None else plan.signal_slot[(plan.node_ids[self._return_index], "value")]
+        self._gathers = plan.gathers
+        self._return_index = plan.return_index
+        self._return_slot = plan.return_slot
         self._return_keys = self._return_key_table()
         # per map: the gathers of its region (emptied when an element fails, so no partial
         # list survives the epoch) and the value slots of those that collapse it (`n: <map>.n`),
@@ -256,20 +271,34 @@ class TubeRunner:
         self._initialised.add(i)
 
     def _deinit_node(self, i: int) -> BaseException | None:
+        """Run every deinit hook of node ``i`` and release it, whatever raises; return the first error."""
         node = self.nodes[self.plan.node_ids[i]]
         self._initialised.discard(i)
         error = None
-        try:
-            for hook in node.deinit_hooks():
+        where = f"[noob] raised while deinitialising node {node.id!r} of tube {self.tube.tube_id!r}"
+        for hook in node.deinit_hooks():
+            try:
                 self._call_hook(hook)
+            except Exception as exc:
+                _note(exc, where)
+                error = _also(error, exc, "stopping")
+        try:
             node.release()
         except Exception as exc:
-            _note(exc, f"[noob] raised while deinitialising node {node.id!r} of tube {self.tube.tube_id!r}")
-            error = exc
+            _note(exc, where)
+            error = _also(error, exc, "stopping")
         self._fns[i] = self._bare_fns[i] = _not_initialised(node.id)
         for d in (self._dispatcher, *self._subs.values()):
             d.set_native(i, self.core.NATIVE_CALL, None, 0)
         return error
+
+    def _make_asset(self, runtime: AssetRuntime) -> Any:
+        """Open ``runtime`` (see ``noob.runner.session``) and return its object."""
+        return open_asset(runtime, self._run_async, self.tube.tube_id)
+
+    def _close_runtimes(self, runtimes: list[AssetRuntime], exc: BaseException | None = None) -> BaseException | None:
+        """Close ``runtimes`` (copies of this runner's assets) in reverse; return the first error."""
+        return close_all(runtimes, self._run_async, self.tube.tube_id, exc)
 
     #: whether this runner lets the core run map regions itself (NATIVE_MAP); a runner whose
     #: map callable does more than ``_map_call`` (closing region assets) leaves it off
@@ -324,31 +353,18 @@ class TubeRunner:
                 d.set_native(i, kind, aux, gather_n)
 
     def _create_asset(self, asset: AssetRuntime) -> None:
-        try:
-            self._values[self.plan.asset_slot[asset.id]] = asset.create(self._run_async)
-        except Exception as exc:
-            raise AssetError(
-                f"asset {asset.id!r} ({asset.scope.value} scope) of tube {self.tube.tube_id!r} could not be created: "
-                f"{type(exc).__name__}: {exc}",
-                asset=asset.id,
-                scope=asset.scope.value,
-            ) from exc
+        """Open one of this runner's assets into its slot; it counts as open from here on."""
+        self._values[self.plan.asset_slot[asset.id]] = self._make_asset(asset)
         self._open_assets.append(asset)
 
     def _close_assets(self, assets: list[AssetRuntime], exc: BaseException | None = None) -> BaseException | None:
         """Close ``assets`` in reverse creation order; every one is closed even if one fails."""
-        error = None
-        for asset in reversed(assets):
-            try:
-                asset.close(self._run_async, exc)
-            except Exception as close_exc:
-                _note(close_exc, f"[noob] raised while closing asset {asset.id!r} of tube {self.tube.tube_id!r}")
-                error = _also(error, close_exc, "closing assets")
-            finally:
-                self._values[self.plan.asset_slot[asset.id]] = None
-                if asset in self._open_assets:
-                    self._open_assets.remove(asset)
-        return error
+        return close_all(assets, self._run_async, self.tube.tube_id, exc, self._closed)
+
+    def _closed(self, asset: AssetRuntime) -> None:
+        self._values[self.plan.asset_slot[asset.id]] = None
+        if asset in self._open_assets:
+            self._open_assets.remove(asset)
 
     def _start(self) -> None:
         """Initialise enabled nodes (in spec order), then runner-scoped assets; undo it all if one fails."""
@@ -385,42 +401,6 @@ class TubeRunner:
         return error
 
     # ------------------------------------------------------------------ shared by every runner
-    def _name_failure(self, exc: BaseException, node: int, epoch: Any) -> None:
-        """Note on ``exc`` the node and epoch it was raised in (once: the innermost wins).
-
-        A ``SignalMismatchError`` from the core carries only integers: it gets the names here.
-        """
-        if isinstance(exc, SignalMismatchError) and exc.node is None:
-            exc.locate(self.plan.node_ids[node], self.plan.signals[node], epoch, self.tube.tube_id)
-        if not any(n.startswith("[noob] raised by node") for n in getattr(exc, "__notes__", ())):
-            _note(exc, f"[noob] raised by node {self.plan.node_ids[node]!r} in epoch {epoch} of tube {self.tube.tube_id!r}")
-        for observer in self._observers:
-            observer.node_failed(node, epoch, exc)
-
-    def _note_interrupt(self, exc: BaseException, n_results: int) -> None:
-        """Note on a ``KeyboardInterrupt`` that ended ``run()`` how far it got (the caller deinitialises)."""
-        _note(exc, f"[noob] run() of tube {self.tube.tube_id!r} interrupted in epoch {self._epoch - 1} "
-                   f"({n_results} results so far); the runner was deinitialised")
-
-    def _check_loops(self, loops: int) -> None:
-        """``iter()`` gives up after ``max_iter_loops`` epochs in a row without a result."""
-        if loops >= self.max_iter_loops:
-            raise RuntimeError(
-                f"Reached maximum process calls per iteration ({self.max_iter_loops}) without a result "
-                f"from tube {self.tube.tube_id!r}; raise max_iter_loops if this is expected"
-            )
-
-    def _end_epoch(self, epoch: int, restore: list[tuple[int, Any]] | None) -> None:
-        """Put overridden tube inputs back, record the epoch, tell callbacks it ended."""
-        if restore:
-            for slot, value in restore:
-                self._values[slot] = value
-        self._last_epoch = epoch
-        if self._callbacks:
-            self._emit_epoch_end(epoch)
-        for observer in self._observers:
-            observer.epoch_ended(epoch)
-
     # ------------------------------------------------------------------ observation
     def add_observer(self, observer: Observer) -> None:
         """Report every node call, failure and epoch end to ``observer`` (see ``noob.runner.observe``).
@@ -449,14 +429,6 @@ class TubeRunner:
         else:
             for i in self._initialised:
                 self._set_native(i, self.nodes[self.plan.node_ids[i]])
-
-    def _epoch_result(self, exhausted_now: int) -> Any:
-        """What ``process()`` returns, after noting sources that ran out this epoch."""
-        if exhausted_now:
-            self._check_exhausted()
-        if self._return_slot is None:
-            return None
-        return self._result(self._values[self._return_slot])
 
     def _result(self, value: Any) -> Any:
         if value is NOEVENT:
@@ -625,58 +597,13 @@ class TubeRunner:
             return kw or None
         return tuple(pos)
 
-    def _set_inputs(self, inputs: Mapping[str, Any]) -> list[tuple[int, Any]]:
-        """Put this call's inputs in their slots; return what to restore after the epoch."""
-        values = self._values
-        collection = self.tube.input_collection
-        extra = {k: v for k, v in inputs.items() if k not in collection.specs}
-        if extra:
-            warnings.warn(
-                ExtraInputWarning(
-                    f"Ignoring extra input without a specification provided to scope `process`: {extra!r} "
-                    f"(declared inputs: {', '.join(map(repr, collection.specs)) or 'none'})"
-                ),
-                stacklevel=3,
-            )
-        for key, slot in self._process_input_slots.items():
-            if key in inputs:
-                continue
-            spec = collection.specs[key]
-            if spec.required and not spec.has_default:
-                raise InputMissingError(
-                    f"required process-scoped input {key!r} of tube {self.tube.tube_id!r} was not given; "
-                    f"call runner.process({key}=...)",
-                    input=key,
-                    scope="process",
-                )
-        restore = []
-        for key, slot in self._process_input_slots.items():
-            values[slot] = inputs[key] if key in inputs else collection.specs[key].default
-        for key, slot in self._tube_input_slots.items():
-            if key in inputs:  # a process call may override a tube-scoped input (documented behaviour)
-                restore.append((slot, values[slot]))
-                values[slot] = inputs[key]
-        return restore
-
-    def _check_exhausted(self) -> None:
-        flags = self._dispatcher.flags
-        sources = [i for i in self.plan.sources if flags[i] & self.core.F_ENABLED]
-        if sources and all(flags[i] & self.core.F_EXHAUSTED for i in sources):
-            self._exhausted = True
-
-    def _required_process_inputs(self) -> list[str]:
-        specs = self.tube.input_collection.specs
-        return [k for k in self._process_input_slots if specs[k].required and not specs[k].has_default]
-
-    def _check_no_process_inputs(self, method: str) -> None:
-        missing = self._required_process_inputs()
-        if missing:
-            raise InputMissingError(
-                f"Can't use the `{method}` method with tubes with process-scoped input that was not provided: "
-                f"{', '.join(map(repr, missing))}. Call runner.process({missing[0]}=...) once per epoch instead.",
-                input=missing[0],
-                scope="process",
-            )
+    def _tube_toggled(self, node_id: str, enabled: bool) -> None:
+        """The tube's definition changed (see :func:`tube_toggled`): do the same here."""
+        # an AsyncRunner's init/deinit of the node is awaited by its next process()
+        if enabled:
+            self.enable_node(node_id)  # type: ignore[attr-defined]
+        else:
+            self.disable_node(node_id)  # type: ignore[attr-defined]
 
     def collect_return(self, epoch: Any = None) -> Any:
         """The return value of the last epoch."""
@@ -700,12 +627,6 @@ class TubeRunner:
             event = self._events.new(node_id, name, epoch, self._values[self.plan.signal_slot[(node_id, name)]], stamp)
             for cb in self._callbacks:
                 cb(event)
-
-    def _emit_epoch_end(self, epoch: int) -> None:
-        e = Epoch(epoch)
-        event = self._events.new("meta", MetaEventType.EpochEnded.value, e, e)
-        for cb in self._callbacks:
-            cb(event)
 
     @property
     def store(self) -> EventStore:

@@ -23,6 +23,9 @@ What a runner reports, and from where:
 - ``epoch_ended(epoch)``: after every epoch, also one that failed.
 
 A node's ``StopIteration`` (a source running out) is neither a finish nor a failure.
+
+On ``RayRunner`` the nodes run in actors: the driver's observers get ``epoch_ended`` and
+``node_failed`` (read back from the failure's note), not ``node_started`` / ``node_finished``.
 """
 
 from __future__ import annotations

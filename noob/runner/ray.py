@@ -64,10 +64,10 @@ Epochs in flight
     ``max_epochs_in_flight=k`` lets ``run()``/``iter()`` submit epoch e+1 .. e+k-1 before epoch
     e's result is fetched, so a source stage works on the next epoch while later stages work
     on this one (on a compiled graph, Ray's bounded in-flight executions). Results come back
-    in epoch order. ``process()`` is always one epoch. ``run(n)`` runs exactly ``n`` epochs;
-    ``iter(n)`` starts an epoch only while the epochs in flight could not yet give its ``n``
-    results, so it runs none past its last result either. An epoch that fails lets the epochs
-    already in flight finish (their results are dropped).
+    in epoch order. ``process()`` is always one epoch. No more epochs are in flight than
+    results are still wanted (``iter(10)`` runs 10 epochs when each has a result; the rules
+    are ``noob.runner.policy``'s), and an epoch that fails lets the epochs already in flight
+    finish (their results are dropped).
 
 Failures
     A node's exception comes back as itself (unwrapped from ``RayTaskError``, or sent as a
@@ -91,7 +91,7 @@ import contextlib
 import gc
 import os
 import warnings
-from collections.abc import Callable, Generator, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -101,9 +101,10 @@ import ray.exceptions
 
 from noob.asset import AssetScope
 from noob.event import Event, EventStore
-from noob.exceptions import Problem, RunnerError, SchedulerExhaustedError, SpecError
+from noob.exceptions import Problem, RunnerError, SpecError
 from noob.node.adapters import ReturnNode
 from noob.runner.base import NOEVENT, TubeRunner, _also, _Batch
+from noob.runner.policy import iter_sync, run_sync
 from noob.runner.ray_compiled import (
     CompiledFallbackWarning,
     CompiledGraph,
@@ -599,8 +600,7 @@ class _GroupRunner(SynchronousRunner):
         close_error: BaseException | None = None
         try:
             if st.first:
-                for asset in self._process_assets:
-                    self._create_asset(asset)
+                self._open_process_assets()
             d.run(values)
         except BaseException as exc:
             failure = exc
@@ -610,9 +610,7 @@ class _GroupRunner(SynchronousRunner):
             raise
         finally:
             if failure is not None or st.last:
-                opened = [a for a in self._process_assets if a in self._open_assets]
-                close_error = self._close_assets(opened, failure) if opened else None
-                _also(failure, close_error, "closing assets")
+                close_error = self._close_process_assets(failure)
         if close_error is not None:
             self._failed_epoch = epoch
             self._failed_log = (epoch, self._log)
@@ -1013,14 +1011,6 @@ class RayRunner(TubeRunner):
         return err
 
     # ------------------------------------------------------------------ epochs
-    def _prepare(self) -> None:
-        if not self._running:
-            self.init()
-        if self._exhausted:
-            raise SchedulerExhaustedError(
-                f"every source of tube {self.tube.tube_id!r} is exhausted; call runner.deinit() and runner.init() to start again"
-            )
-
     def process(self, **inputs: Any) -> Any:
         """Run one epoch and return the ``return`` node's value (``None`` if it did not fire)."""
         if not self._running or self._exhausted:
@@ -1130,6 +1120,8 @@ class RayRunner(TubeRunner):
                 if k >= 0 and self._callbacks:
                     with contextlib.suppress(Exception):
                         self._emit_events(self._get(self._actors[stages[k].group].failed_events.remote(epoch), stages[k].group, "reporting events"))
+            if self._observers and not isinstance(exc, StopIteration):
+                self._report_remote_failure(exc, epoch)
             self._end_epoch(epoch, None)
             if isinstance(exc, StopIteration):  # a plain function node said "no more": as the sync runner
                 self._exhausted = True
@@ -1197,90 +1189,30 @@ class RayRunner(TubeRunner):
             self._resync()
         pending.clear()
 
-    def _results(self, epochs: int | None, wanted: int | None = None, skip_none: bool = False) -> Generator[Any, None, None]:
-        """Run ``epochs`` epochs (forever if ``None``), ``max_epochs_in_flight`` at a time, and
-        yield their results in epoch order; stops after the epoch that exhausts the sources.
-
-        With ``wanted``, an epoch is only started while the epochs in flight could not yet
-        give ``wanted`` results (a ``None`` result does not count with ``skip_none``), so
-        ``iter(n)`` runs no epoch past its last result, also with epochs in flight.
-        """
-        pending: collections.deque[_Pending] = collections.deque()
-        submitted = 0
-        counted = 0
-        try:
-            while True:
-                while (len(pending) < self.max_epochs_in_flight and (epochs is None or submitted < epochs)
-                       and (wanted is None or counted + len(pending) < wanted)):
-                    pending.append(self._submit({}))
-                    submitted += 1
-                if not pending:
-                    return
-                out = self._collect(pending.popleft())
-                if not (skip_none and out is None):
-                    counted += 1
-                yield out
-                if self._exhausted:
-                    return
-        finally:
-            self._drain(pending)
-
     def run(self, n: int | None = None) -> list | None:
         """Run ``n`` epochs (forever if ``None``) and return the non-``None`` results.
 
         Stops early, cleanly, when every source is exhausted. Returns ``None`` if there were no
         results. A ``KeyboardInterrupt`` deinitialises the runner and is raised again, with a
-        note saying how many results had come back (as ``SynchronousRunner.run``).
+        note saying how many results had come back (as ``SynchronousRunner.run``). With
+        ``max_epochs_in_flight`` > 1 up to that many epochs are in flight, never more than
+        ``n``. (The rules: ``noob.runner.policy``.)
         """
-        self._check_no_process_inputs("run")
-        results = []
-        try:
-            self._prepare()
-            for out in self._results(n):
-                if out is not None:
-                    results.append(out)
-        except SchedulerExhaustedError:
-            pass
-        except KeyboardInterrupt as exc:
-            self._note_interrupt(exc, len(results))
-            _also(exc, self._teardown(), "stopping")  # a failing deinit must not hide the Ctrl-C
-            raise
-        return results or None
+        return run_sync(self, n, self._collect, self._submit_next, self._drain, self.max_epochs_in_flight)
 
     def iter(self, n: int | None = None) -> Iterator[Any]:
-        """Yield ``n`` results (forever if ``None``); deinitialises the runner when done.
+        """Yield ``n`` results (forever if ``None``).
 
         With a ``return`` node, epochs that return ``None`` are skipped (at most
-        ``max_iter_loops`` in a row). Ends cleanly when every source is exhausted.
+        ``max_iter_loops`` in a row). Ends cleanly when every source is exhausted. Pipelined,
+        no more epochs are in flight than results are still wanted (``iter(10)`` runs 10
+        epochs when each has a result). Deinitialises the runner when done only if it
+        started it.
         """
-        self._check_no_process_inputs("iter")
-        self.init()
-        has_return = self._return_slot is not None
-        try:
-            if self._exhausted:
-                return
-            yielded = 0
-            loops = 0
-            results = self._results(None, n, has_return)
-            try:
-                for out in results:
-                    if has_return and out is None:
-                        if self._exhausted:
-                            return
-                        loops += 1
-                        self._check_loops(loops)
-                        continue
-                    loops = 0
-                    yielded += 1
-                    yield out
-                    if n is not None and yielded >= n:
-                        return
-            finally:
-                results.close()
-        except SchedulerExhaustedError:
-            return
-        finally:
-            self.deinit()
+        return iter_sync(self, n, self._collect, self._submit_next, self._drain, self.max_epochs_in_flight)
+
+    def _submit_next(self) -> _Pending:
+        return self._submit({})
 
     def collect_return(self, epoch: Any = None) -> Any:
         """The return value of the last epoch."""

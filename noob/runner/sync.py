@@ -1,8 +1,9 @@
 """The synchronous runner: one epoch per ``process()`` call, nodes in topological order.
 
-Per epoch the work is: set process inputs and the epoch slot (only if used), create
-process-scoped assets, ``Dispatcher.run(values)``, close them, read the return slot.
-Lifecycle, inputs, maps and callbacks are shared with every runner (``noob.runner.base``).
+The executor part is the core's ``Dispatcher`` in the calling thread; around it, the epoch
+frame's steps (``noob.runner.frame``: inputs, epoch slot, process-scoped assets,
+StopIteration and exhaustion, failure notes, the result). Lifecycle, maps and callbacks are
+``noob.runner.base``'s; ``run``/``iter`` are ``noob.runner.policy``'s.
 
 Fast path (no inputs, process-scoped assets, callbacks or observers): one call of the core's
 ``Dispatcher.epoch``, which counts the epoch (the runner's ``_epoch``/``_last_epoch`` are the
@@ -19,8 +20,8 @@ from typing import Any
 
 from noob.asset import AssetRuntime
 from noob.event import Event, EventStore
-from noob.exceptions import SchedulerExhaustedError
-from noob.runner.base import NOEVENT, TubeRunner, _also, _Batch
+from noob.runner.base import TubeRunner, _also, _Batch
+from noob.runner.policy import iter_sync, run_sync
 from noob.tube import Tube
 from noob.types import Epoch
 
@@ -144,46 +145,27 @@ class SynchronousRunner(TubeRunner):
         core clears map regions itself, see ``set_result`` above)."""
         self._values[self._epoch_slot] = Epoch(self._epoch)
 
-    def _prepare(self) -> None:
-        if not self._running:
-            self.init()
-        if self._exhausted:
-            raise SchedulerExhaustedError(
-                f"every source of tube {self.tube.tube_id!r} is exhausted; call runner.deinit() and runner.init() to start again"
-            )
-
     def _process_full(self, epoch: int, inputs: Mapping[str, Any]) -> Any:
-        """``process()`` with inputs, process-scoped assets, callbacks or maps to handle."""
-        values = self._values
-        restore = self._set_inputs(inputs) if (inputs or self._process_input_slots) else None
-        self._epoch = epoch + 1
-        if self._stamp_epoch or self._callbacks or self._region_slots:  # map failure notes and store sub-epochs read it
-            values[self._epoch_slot] = Epoch(epoch)
-        for slot in self._region_slots:  # nodes in map regions only run if their map does
-            values[slot] = NOEVENT
+        """``process()`` with inputs, process-scoped assets, callbacks or maps to handle
+        (the epoch frame's steps, ``noob.runner.frame``, around the core's loop)."""
+        restore = self._open_epoch(epoch, inputs)
         failure: BaseException | None = None
         stopped = False
         try:
-            for asset in self._process_assets:
-                self._create_asset(asset)
-            self._run(values)
+            if self._process_assets:
+                self._open_process_assets()
+            self._run(self._values)
         except StopIteration as exc:  # a plain function node said "no more": as if its sources ran out
             self._failed(exc, epoch)
-            stopped = self._exhausted = True
+            stopped = True
         except BaseException as exc:
             failure = exc
             self._failed(exc, epoch)
             raise
         finally:
-            open_process = [a for a in self._process_assets if a in self._open_assets]
-            close_error = self._close_assets(open_process, failure) if open_process else None
-            _also(failure, close_error, "closing assets")
+            close_error = self._close_process_assets(failure)
             self._end_epoch(epoch, restore)
-        if close_error is not None:
-            raise close_error
-        if stopped:
-            return None
-        return self._epoch_result(self._dispatcher.n_exhausted_now)
+        return self._outcome(close_error, stopped, self._dispatcher.n_exhausted_now)
 
     def _failed(self, exc: BaseException, epoch: int) -> None:
         """Name the failing node on ``exc`` and close the node-scoped assets it had open.
@@ -217,58 +199,21 @@ class SynchronousRunner(TubeRunner):
         Stops early, cleanly, when every source is exhausted. Returns ``None`` if there were no
         results (as the original does). A ``KeyboardInterrupt`` deinitialises the runner (nodes
         and assets) and is raised again, with a note saying how many epochs ran: partial results
-        are never returned as if the run had completed.
+        are never returned as if the run had completed. (The rules: ``noob.runner.policy``.)
         """
-        self._check_no_process_inputs("run")
-        if not self._running:
-            self.init()
-        results = []
-        count = 0
-        try:
-            while n is None or count < n:
-                count += 1
-                out = self.process()
-                if out is not None:
-                    results.append(out)
-                if self._exhausted:
-                    break
-        except (SchedulerExhaustedError, StopIteration):  # sources ran out, or a function node said so
-            pass
-        except KeyboardInterrupt as exc:
-            self._note_interrupt(exc, len(results))
-            self._running = False
-            _also(exc, self._teardown(), "stopping")  # a failing deinit must not hide the Ctrl-C
-            raise
-        return results or None
+        return run_sync(self, n, loop=_fast_loop)
 
     def iter(self, n: int | None = None) -> Iterator[Any]:
-        """Yield ``n`` results (forever if ``None``); deinitialises the runner when done.
+        """Yield ``n`` results (forever if ``None``).
 
         With a ``return`` node, epochs that return ``None`` are skipped (at most
         ``max_iter_loops`` in a row). Ends cleanly when every source is exhausted.
+        Deinitialises the runner when done only if it started it (not inside ``with runner:``).
         """
-        self._check_no_process_inputs("iter")
-        self.init()
-        has_return = self._return_slot is not None
-        try:
-            yielded = 0
-            while n is None or yielded < n:
-                if self._exhausted:
-                    return
-                out = self.process()
-                loops = 1
-                while has_return and out is None:
-                    if self._exhausted:
-                        return
-                    self._check_loops(loops)
-                    out = self.process()
-                    loops += 1
-                yielded += 1
-                yield out
-        except (SchedulerExhaustedError, StopIteration):  # sources ran out, or a function node said so
-            return
-        finally:
-            self.deinit()
+        return iter_sync(self, n, self._process_one)
+
+    def _process_one(self, _: Any) -> Any:
+        return self.process()
 
     # ------------------------------------------------------------------ nodes at runtime
     def enable_node(self, node_id: str) -> None:
@@ -312,3 +257,31 @@ class SynchronousRunner(TubeRunner):
         self._native_maps_off()  # callbacks see every sub-epoch: maps through their Python callable
         for i in range(len(self.plan.node_ids)):
             self._dispatcher.set_flag(i, self.core.F_HOOK_AFTER, True)
+
+
+def _fast_loop(runner: SynchronousRunner, n: int | None, results: list) -> None:
+    """``run(n)``'s epochs (``noob.runner.policy.plain_loop``'s contract) without a ``process()``
+    call per epoch: while the fast path holds, the core's ``Dispatcher.epoch`` is called
+    straight from this loop (the same steps as ``process()``'s fast path, one Python frame less
+    per epoch); any other epoch goes through ``process()``."""
+    values = runner._values
+    run = runner._run_epoch
+    count = 0
+    while n is None or count < n:
+        count += 1
+        if runner._full or runner._pre_epoch or runner._exhausted or not runner._running:
+            out = runner.process()
+        else:
+            try:
+                out = run(values)
+            except StopIteration as exc:  # as process(): a plain function node said "no more"
+                runner._failed(exc, runner._epoch - 1)
+                runner._exhausted = True
+                return
+            except BaseException as exc:
+                runner._failed(exc, runner._epoch - 1)
+                raise
+        if out is not None:
+            results.append(out)
+        if runner._exhausted:
+            return
