@@ -49,17 +49,23 @@ def cores() -> int:
         return os.cpu_count() or 1
 
 
-@pytest.fixture(scope="module", autouse=True)
-def ray_local():
-    """A local Ray on loopback for this module (kept if the session had one already)."""
+def local_ray(min_cpus: int):
+    """A local Ray on loopback while the generator is open, with at least ``min_cpus`` CPUs
+    (kept as it is if the session had one already); a module fixture's body."""
     started = not ray.is_initialized()
     if started:
         root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
         os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))
-        connect(None, num_cpus=max(4, cores()), log_to_driver=False, configure_logging=False)
+        connect(None, num_cpus=max(min_cpus, cores()), log_to_driver=False, configure_logging=False)
     yield
     if started:
         ray.shutdown()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def ray_local():
+    """A local Ray on loopback for this module (kept if the session had one already)."""
+    yield from local_ray(4)
 
 
 # ---------------------------------------------------------------- hand-written Ray programs

@@ -29,7 +29,6 @@ variant for a few epochs only and asserts nothing about time. The per-variant
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
 from typing import Any
@@ -41,8 +40,9 @@ ray = pytest.importorskip("ray")
 
 from benchmarks.nodes import count_source, plus1  # noqa: E402
 from benchmarks.test_dispatch import chain_spec  # noqa: E402
+from benchmarks.test_ray import cores, local_ray  # noqa: E402
 from noob import SynchronousRunner, Tube  # noqa: E402
-from noob.runner.ray import RayRunner, connect  # noqa: E402
+from noob.runner.ray import RayRunner  # noqa: E402
 
 MB = 1024 * 1024
 FRAME = 8 * MB
@@ -51,24 +51,10 @@ VARIANTS = ("sync", "fused-classic", "fused", "node-classic", "node", "node-k3",
 PIPELINED = ("node-k3", "hand-cg-k3")
 
 
-def cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:
-        return os.cpu_count() or 1
-
-
 @pytest.fixture(scope="module", autouse=True)
 def ray_local():
     """A local Ray on loopback for this module (kept if the session had one already)."""
-    started = not ray.is_initialized()
-    if started:
-        root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-        os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))
-        connect(None, num_cpus=max(8, cores()), log_to_driver=False, configure_logging=False)
-    yield
-    if started:
-        ray.shutdown()
+    yield from local_ray(8)
 
 
 # ---------------------------------------------------------------- node functions
