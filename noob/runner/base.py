@@ -288,8 +288,7 @@ class TubeRunner(EpochFrame):
             _note(exc, where)
             error = _also(error, exc, "stopping")
         self._fns[i] = self._bare_fns[i] = _not_initialised(node.id)
-        for d in (self._dispatcher, *self._subs.values()):
-            d.set_native(i, self.core.NATIVE_CALL, None, 0)
+        self._call_through(i)
         return error
 
     def _make_asset(self, runtime: AssetRuntime) -> Any:
@@ -313,16 +312,18 @@ class TubeRunner(EpochFrame):
     def _native_maps_off(self) -> None:
         """Every map back to its Python callable (sub-epochs are needed from now on)."""
         for m in self.plan.regions:
-            for d in (self._dispatcher, *self._subs.values()):
-                if int(d.native[m]) == self.core.NATIVE_MAP:
-                    d.set_native(m, self.core.NATIVE_CALL, None, 0)
+            self._call_through(m)
 
     def _natives_off(self) -> None:
         """Every node through ``fns`` again (until it is next initialised): for callers that
         replace entries of ``_fns`` to observe every call, as ``noob bench`` does."""
         for i in range(len(self.plan.node_ids)):
-            for d in (self._dispatcher, *self._subs.values()):
-                d.set_native(i, self.core.NATIVE_CALL, None, 0)
+            self._call_through(i)
+
+    def _call_through(self, i: int) -> None:
+        """Node ``i`` through its callable in ``fns`` again, in every dispatcher (no native kind)."""
+        for d in (self._dispatcher, *self._subs.values()):
+            d.set_native(i, self.core.NATIVE_CALL, None, 0)
 
     def _set_native(self, i: int, node: Any) -> None:
         """Let the core's loop carry out node ``i`` itself when it is a ``return``, a plain
@@ -400,7 +401,6 @@ class TubeRunner(EpochFrame):
         self._running = False
         return error
 
-    # ------------------------------------------------------------------ shared by every runner
     # ------------------------------------------------------------------ observation
     def add_observer(self, observer: Observer) -> None:
         """Report every node call, failure and epoch end to ``observer`` (see ``noob.runner.observe``).
