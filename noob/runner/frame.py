@@ -174,9 +174,9 @@ class EpochFrame:
     def _report_remote_failure(self, exc: BaseException, epoch: Any) -> None:
         """A node that ran elsewhere (a Ray actor) failed and was named there: tell this
         runner's observers, once, which node it was (read back from the note it carries)."""
-        notes = getattr(exc, "__notes__", ())
+        notes = " ".join(getattr(exc, "__notes__", ()))
         for node, node_id in enumerate(self.plan.node_ids):
-            if f"[noob] raised by node {node_id!r} in epoch " in " ".join(notes):
+            if f"[noob] raised by node {node_id!r} in epoch " in notes:
                 for observer in self._observers:
                     observer.node_failed(node, epoch, exc)
                 return
