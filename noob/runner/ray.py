@@ -123,6 +123,8 @@ DEFAULT_GROUP = "main"
 _RAY_KEYS = ("group", "num_cpus", "num_gpus", "memory", "resources")
 #: how many idle actors a driver keeps per set of actor options (see ``reuse_actors``)
 IDLE_ACTORS = 8
+#: the raylet's setting for its workers' niceness (see ``connect``)
+WORKER_NICENESS = "RAY_worker_niceness"
 
 
 class RayActorLostError(RunnerError, RuntimeError):
@@ -735,8 +737,9 @@ def connect(address: str | None = None, **init_kwargs: Any) -> None:
     """Make sure this process is connected to Ray (no-op if it already is).
 
     ``address=None`` starts a private local Ray instance bound to the loopback interface,
-    without dashboard or usage reporting. ``"auto"`` joins the cluster started on this machine
-    with ``ray start``; ``"ray://host:10001"`` joins a remote cluster through Ray Client.
+    without dashboard or usage reporting, whose workers run at the driver's priority
+    (niceness 0, not Ray's 15; set ``RAY_worker_niceness`` to choose another). ``"auto"``
+    joins the cluster started on this machine with ``ray start``; ``"ray://host:10001"`` joins a remote cluster through Ray Client.
     ``init_kwargs`` go to ``ray.init`` (``num_cpus``, ``runtime_env``, ...).
     """
     if ray.is_initialized():
@@ -753,12 +756,20 @@ def connect(address: str | None = None, **init_kwargs: Any) -> None:
     previous = ray_constants.ENABLE_RAY_CLUSTER
     os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
     ray_constants.ENABLE_RAY_CLUSTER = os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] not in ("0", "false", "False")
+    # Ray starts its workers at niceness 15, below the driver. A compiled graph's reader waits
+    # by spinning, so a driver waiting for an epoch takes a core from the actors doing the
+    # work (two ~30 ms stages on two cores ran no faster than one process). The tube's actors
+    # are the work here: the raylet reads this variable when it starts (a user's value wins).
+    niceness = os.environ.get(WORKER_NICENESS)
+    os.environ.setdefault(WORKER_NICENESS, "0")
     try:
         init_kwargs.setdefault("include_dashboard", False)
         init_kwargs.setdefault("log_to_driver", True)
         ray.init(address="local", **init_kwargs)
     finally:
         ray_constants.ENABLE_RAY_CLUSTER = previous
+        if niceness is None:
+            os.environ.pop(WORKER_NICENESS, None)
 
 
 class RayRunner(TubeRunner):

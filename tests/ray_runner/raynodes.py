@@ -17,6 +17,11 @@ def pid(x: Any = None) -> int:
     return os.getpid()
 
 
+def niceness(x: Any = None) -> int:
+    """This process's niceness (``os.nice(0)`` changes nothing)."""
+    return os.nice(0)
+
+
 def where(x: Any) -> tuple:
     """``(pid, x)``: which process saw ``x``."""
     return (os.getpid(), x)
