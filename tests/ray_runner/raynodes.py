@@ -140,3 +140,16 @@ def ramp(x: int, n: int = 1024) -> np.ndarray:
 def total(arr: np.ndarray) -> tuple[float, int]:
     """``(sum, nbytes)`` of the array this node received."""
     return (float(arr.sum()), int(arr.nbytes))
+
+
+def lock_at(x: int, at: int = 1) -> Any:
+    """``x``, except a lock (which does not pickle) when ``x == at``."""
+    import threading
+
+    return threading.Lock() if x == at else x
+
+
+def fail_at(x: int, at: int = 3) -> int:
+    if x == at:
+        raise ValueError(f"failing at {x}")
+    return x
