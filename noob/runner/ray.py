@@ -102,10 +102,11 @@ import ray.exceptions
 from noob.asset import AssetScope
 from noob.event import Event, EventStore
 from noob.exceptions import Problem, RunnerError, SpecError
-from noob.node.adapters import ReturnNode
+from noob.node.adapters import ReturnNode, WrapFuncNode
 from noob.runner.base import NOEVENT, TubeRunner, _also, _Batch
 from noob.runner.policy import iter_sync, run_sync
 from noob.runner.ray_compiled import (
+    _PLAIN,
     CompiledFallbackWarning,
     CompiledGraph,
     Raised,
@@ -517,10 +518,58 @@ class _GroupRunner(SynchronousRunner):
         self._ran: dict[int, int] = {}
         self._single = layout["stages"][0].index if len(layout["stages"]) == 1 else None
         self._next_epoch: dict[int, int] = dict.fromkeys(self._stage_list, 0)
+        self._view_slots, self._detach = self._views(layout["stages"])
+        #: per stage, the positions of ``incoming`` a compiled graph's call passes as Ray's views
+        self._view_at = {st.index: frozenset(j for j, slot in enumerate(st.in_slots) if slot in self._view_slots)
+                         for st in layout["stages"]}
         self.busy: tuple[int, int] | None = None  # (stage, epoch) while a compiled graph runs a stage here
 
     def _start(self) -> None:
         self._start_these(self._own, self._own_assets)
+
+    def _views(self, stages: list[_Stage]) -> tuple[frozenset[int], frozenset[int]]:
+        """The slots from other actors a compiled graph's call may leave in Ray's channel
+        buffers, and the nodes reading them.
+
+        Ray reads an array from a channel as a read-only view of its buffer, and does not
+        write the channel's next value while such a view lives: a view that outlives its
+        epoch stops the graph. So a slot stays a view only if every node of this actor
+        reading it cannot keep it: a plain function (not a class, generator, map, gather or
+        nested tube; not marked ``stateful``) taking no asset; each of their results is
+        detached from the buffer (``_detached``) before other nodes see it, and the slot is
+        cleared after the actor's last stage of the epoch. Any other reader, and any stage
+        while callbacks record events, gets its own copy (``ray_compiled.own``).
+        """
+        plan = self.plan
+        t = plan.tables
+        arg_ptr, arg_src = t["arg_ptr"], t["arg_src"]
+        assets = set(plan.asset_slot.values())
+        received = {slot for st in stages for slot in st.in_slots}
+        readers: dict[int, list[int]] = collections.defaultdict(list)
+        for st in stages:
+            for x in st.executed:
+                for k in range(int(arg_ptr[x]), int(arg_ptr[x + 1])):
+                    if int(arg_src[k]) in received:
+                        readers[int(arg_src[k])].append(x)
+
+        def keeps_nothing(x: int) -> bool:
+            node = self.nodes[plan.node_ids[x]]
+            args = {int(arg_src[k]) for k in range(int(arg_ptr[x]), int(arg_ptr[x + 1]))}
+            return (type(node) is WrapFuncNode and not node.is_generator and not node.is_async and not plan.stateful[x]
+                    and not plan.node_assets[x] and not args & assets)
+
+        views = frozenset(slot for slot in received if readers[slot] and all(map(keeps_nothing, readers[slot])))
+        return views, frozenset(x for slot in views for x in readers[slot])
+
+    def _callable_for(self, node: Any) -> Callable:
+        fn = super()._callable_for(node)
+        if self.plan.index[node.id] not in self._detach:
+            return fn
+
+        def detached(*args: Any, **kwargs: Any) -> Any:
+            return _detached(fn(*args, **kwargs))
+
+        return detached
 
     def record_events(self) -> None:
         if self._record not in self._callbacks:
@@ -566,7 +615,8 @@ class _GroupRunner(SynchronousRunner):
         carried: tuple = ()
         failed: StageFailed | None = None
         values = []
-        for value in incoming:
+        views = () if self._callbacks else self._view_at[k]
+        for j, value in enumerate(incoming):
             kind = type(value)
             if kind is _Carry:
                 carried += value.exhausted
@@ -574,19 +624,31 @@ class _GroupRunner(SynchronousRunner):
             elif kind is StageFailed:  # an upstream stage failed: its failure is passed on
                 carried += value.exhausted
                 failed = failed or value
-            values.append(own(value))  # out of Ray's buffers (see ray_compiled.own)
+            values.append(value if j in views else own(value))  # own: out of Ray's buffers (see ``_views``)
         if failed is not None:
+            self._clear_views(st)
             return self._skipped(st, epoch, failed.joined(carried), st.report_compiled)
         self.busy = (k, epoch)
         try:
             out = self.run_stage(k, epoch, own(inputs) if st.pass_inputs and inputs else None, tuple(values))
         except BaseException as exc:  # noqa: BLE001 - sent to the driver as a value (see StageFailed)
+            self._clear_views(st, failed=True)
             return self._skipped(st, epoch, StageFailed.of(exc).joined(carried), st.report_compiled)
         finally:
             self.busy = None
+            del values
+        self._clear_views(st)
         if carried:
             out[0].exhausted += carried
         return self._shaped(st, out, st.report_compiled)
+
+    def _clear_views(self, st: _Stage, failed: bool = False) -> None:
+        """Drop this actor's hold on Ray's buffers after its last stage of an epoch (or a
+        failed one: the later stages skip the epoch)."""
+        if self._view_slots and (st.last or failed):
+            values = self._values
+            for slot in self._view_slots:
+                values[slot] = NOEVENT
 
     def _skipped(self, st: _Stage, epoch: int, failed: StageFailed, report: bool) -> Any:
         """Stage ``st`` does not run in ``epoch``: ``failed`` in place of each of its outputs;
@@ -931,8 +993,15 @@ class RayRunner(TubeRunner):
         self._calls = [self._actors[st.group].run.options(num_returns=int(rep) + len(st.out_slots))
                        for st, rep in zip(self.layout.stages, self._reports)]
         if self._graph is not None:  # the outputs changed (callbacks want every stage's events)
-            self._graph.teardown(self.timeout)
-            self._graph = None
+            graph, self._graph = self._graph, None
+            lost = self._retire(self._graph_down(graph))
+            if lost:
+                raise RayActorLostError(
+                    f"adding a callback to running tube {self.tube.tube_id!r} recompiles its graph, and Ray could not stop "
+                    f"the loops of {', '.join(map(repr, sorted(self._dead)))}, which were deinitialised and killed; "
+                    "call runner.deinit() and runner.init() (or add callbacks before init())",
+                    group=sorted(self._dead)[0], nodes=self.layout.nodes_of(sorted(self._dead)[0]),
+                )
             self._compile()
 
     def _compile(self) -> None:
@@ -963,6 +1032,26 @@ class RayRunner(TubeRunner):
                 f"tube {self.tube.tube_id!r} runs on Ray's classic actor calls, not a compiled graph: {why}; "
                 "pass RayRunner(compiled=False) to choose that path without this warning"), stacklevel=4)
 
+    def _graph_down(self, graph: CompiledGraph) -> set[str]:
+        """Tear ``graph`` down; the groups whose actors cannot run another graph: killed (a
+        broken graph: marked dead) or alive with a stuck loop (see ``CompiledGraph.teardown``)."""
+        lost = graph.teardown(self.timeout)
+        groups = {g for g, actor in self._actors.items() if actor._actor_id in lost}
+        if graph.broken:
+            self._dead.update(groups)
+        return groups
+
+    def _retire(self, groups: set[str]) -> bool:
+        """Deinitialise and kill the actors of ``groups`` (alive, but unable to run another
+        graph) in the middle of a run; whether there were any."""
+        for g in sorted(groups - self._dead):
+            with contextlib.suppress(Exception):
+                self._get(self._actors[g].deinit.remote(), g, "deinitialising its nodes")
+            with contextlib.suppress(Exception):
+                ray.kill(self._actors[g])
+        self._dead.update(groups)
+        return bool(groups)
+
     def _acquire(self, options: dict) -> tuple[Any, bool]:
         """An actor with ``options``: an idle one from the pool (``True``) or a new one."""
         if self.reuse_actors:
@@ -987,11 +1076,11 @@ class RayRunner(TubeRunner):
     def _teardown(self) -> BaseException | None:
         self._running = False
         error: BaseException | None = None
+        retire: set[str] = set()  # alive, deinitialised below, then killed: see ``_graph_down``
         if self._graph is not None:  # the actors serve ordinary calls again once it is gone
             graph, self._graph = self._graph, None
             try:
-                if graph.teardown(self.timeout):  # broken: its actors were killed
-                    self._dead.update(self._actors)
+                retire = self._graph_down(graph)
             except BaseException as exc:  # noqa: BLE001 - raised after every actor is done
                 error = _also(error, exc, "stopping")
         refs = {g: a.deinit.remote() for g, a in self._actors.items() if g not in self._dead}
@@ -1003,7 +1092,7 @@ class RayRunner(TubeRunner):
             except BaseException as exc:  # noqa: BLE001 - the first error is raised after all actors are done
                 error = _also(error, exc, "stopping")
         for g, actor in self._actors.items():
-            if g in self._dead or not self.reuse_actors:
+            if g in self._dead or g in retire or not self.reuse_actors:
                 with contextlib.suppress(Exception):
                     ray.kill(actor)
                 continue
@@ -1252,8 +1341,7 @@ class RayRunner(TubeRunner):
         next epoch, and a new graph is compiled over them (~1 s)."""
         self._graph_rebuild = False
         graph, self._graph = self._graph, None
-        if graph is not None and graph.teardown(self.timeout):  # its actors were killed
-            self._dead.update(self._actors)
+        if graph is not None and self._retire(self._graph_down(graph)):
             raise RayActorLostError(
                 f"the actors of tube {self.tube.tube_id!r} did not stop after a failed epoch and were killed; "
                 "call runner.deinit() and runner.init() to start new ones",
@@ -1351,6 +1439,21 @@ class RayRunner(TubeRunner):
             for node_id, name, value in self._get(actor.store_values.remote(), g, "reporting its values"):
                 store.add(self._events.new(node_id, name, epoch, value))
         return store
+
+
+def _detached(value: Any) -> Any:
+    """``value`` holding no view of another array: a result of a node reading Ray's buffers
+    (see ``_GroupRunner._views``). Arrays owning their memory, numbers, strings and ``None``
+    pass as they are; other arrays are copied; tuples element by element; anything else
+    goes through one pickle round trip (``ray_compiled.own``)."""
+    kind = type(value)
+    if kind is np.ndarray:
+        return value if value.base is None else value.copy()
+    if kind in _PLAIN or isinstance(value, np.generic) or value is NOEVENT:
+        return value
+    if kind is tuple:
+        return tuple(map(_detached, value))
+    return own(value)
 
 
 def _unwrap(exc: ray.exceptions.RayTaskError) -> BaseException:

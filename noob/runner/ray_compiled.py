@@ -38,6 +38,8 @@ Epochs
 from __future__ import annotations
 
 import contextlib
+import copy
+import logging
 import pickle
 import threading
 import traceback
@@ -101,20 +103,22 @@ class Raised:
 
 
 _PLAIN = (type(None), bool, int, float, str)
+#: seconds a graph's loop in an actor has to end at teardown before the actor is killed
+LOOP_EXIT = 1
 
 
 def own(value: Any) -> Any:
     """``value`` with its own memory. Ray reads numpy arrays (and other buffers) from a
     channel without a copy, and does not write the next value into that channel while such a
     view lives: a value a node or the caller keeps would stop the graph. A numpy array is
-    copied once; other containers go through one pickle round trip (buffers in band); plain
-    scalars are passed as they are."""
+    copied once; anything else is deep-copied (its arrays come out writeable, as they went
+    in); plain scalars are passed as they are."""
     kind = type(value)
     if kind in _PLAIN:
         return value
     if kind is np.ndarray:
         return value.copy()
-    return pickle.loads(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+    return copy.deepcopy(value)
 
 
 def unavailable() -> str | None:
@@ -199,27 +203,41 @@ class CompiledGraph:
         for refs in pending:
             self.fetch(refs, timeout)
 
-    def teardown(self, timeout: float) -> bool:
-        """Stop the graph's loops in the actors, within ``timeout`` seconds. Returns whether
-        the actors were killed: a ``broken`` graph (a node may still be running, and Ray would
-        wait for it forever), or loops that did not stop in time (killing them ends Ray's wait)."""
+    def teardown(self, timeout: float) -> set[Any]:
+        """Stop the graph's loops in the actors; returns the ids of the actors that cannot run
+        another graph.
+
+        A ``broken`` graph's actors are all killed (a node may still be running, and Ray would
+        wait for it forever): all their ids come back. Otherwise Ray cancels each actor's
+        loop; the ids of the loops not ended within ``LOOP_EXIT`` seconds come back, their
+        actors alive: Ray 2.60 leaves a loop waiting on a channel for good after a graph has
+        carried large arrays (its teardown would wait 30 s, then forever). Such an actor
+        still serves ordinary calls (``deinit``), and must then be killed by the caller, which
+        also ends Ray's wait here."""
         from ray.dag import DAGContext
 
         ctx = DAGContext.get_current()
         previous = ctx.teardown_timeout
-        ctx.teardown_timeout = max(1, int(min(timeout, previous)))
-        kill = self.broken
-        worker = threading.Thread(target=self._graph.teardown, kwargs={"kill_actors": kill}, daemon=True,
+        ctx.teardown_timeout = LOOP_EXIT
+        quiet = logging.getLogger("ray.dag.compiled_dag_node")
+        level = quiet.level
+        quiet.setLevel(logging.ERROR)  # Ray warns about the loops handed back
+        worker = threading.Thread(target=self._graph.teardown, kwargs={"kill_actors": self.broken}, daemon=True,
                                   name="noob-ray-teardown")
         try:
             worker.start()
-            worker.join(max(5.0, min(timeout, 60.0)))
-            if worker.is_alive():
-                kill = True
+            worker.join(LOOP_EXIT + 1.0 if not self.broken else max(5.0, min(timeout, 60.0)))
+            if self.broken:
                 for actor in self._actors:
                     with contextlib.suppress(Exception):
                         ray.kill(actor)
                 worker.join(30.0)
+                return {actor._actor_id for actor in self._actors}
+            if not worker.is_alive():
+                return set()
+            loops = dict(getattr(self._graph, "worker_task_refs", {}))
+            done, _ = ray.wait(list(loops.values()), num_returns=len(loops), timeout=0) if loops else ([], [])
+            return {actor._actor_id for actor, ref in loops.items() if ref not in done}
         finally:
             ctx.teardown_timeout = previous
-        return kill
+            quiet.setLevel(level)

@@ -153,3 +153,32 @@ def fail_at(x: int, at: int = 3) -> int:
     if x == at:
         raise ValueError(f"failing at {x}")
     return x
+
+
+def as_list(arr: np.ndarray) -> list:
+    """Its input inside a list (a container holding what it received)."""
+    return [arr]
+
+
+def pair(arr: np.ndarray) -> tuple[np.ndarray, float]:
+    """Its input and its sum."""
+    return arr, float(arr.sum())
+
+
+class Store:
+    """Keeps whatever it receives across epochs; says how many it holds and whether each
+    array it holds is writeable."""
+
+    def __init__(self) -> None:
+        self.kept: list = []
+
+    def process(self, x: Any) -> tuple[int, list]:
+        self.kept.append(x)
+        return len(self.kept), [bool(np.asarray(k[0] if isinstance(k, (list, tuple)) else k).flags.writeable) for k in self.kept]
+
+
+class LogLifeAny(LogLife):
+    """``LogLife`` passing on whatever it receives."""
+
+    def process(self, x: Any) -> Any:  # type: ignore[override]
+        return x

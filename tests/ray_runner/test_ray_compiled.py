@@ -205,3 +205,68 @@ def test_a_source_running_out_reaches_the_driver_through_the_graph(core, k):
     with RayRunner(t(nodes), core=core, max_epochs_in_flight=k) as runner:
         assert [1] == runner._graph.reporting  # the return's stage only
         assert expected == runner.run()
+
+
+@pytest.mark.parametrize("k", [1, 3])
+def test_views_of_rays_buffers_never_outlive_their_epoch(core, k):
+    """A plain function reads another actor's array as Ray's read-only view (no copy); what it
+    returns holding that view (the array, a tuple, a list) is detached before a node that keeps
+    values sees it; a class node gets its own writeable copy. Nothing stops the graph."""
+    nodes = {
+        "a": {**COUNT, "ray": {"group": "one"}},
+        "arr": {"type": "raynodes.ramp", "params": {"n": 300_000}, "depends": "a.value", "ray": {"group": "two"}},
+        "seen": {"type": "raynodes.describe", "depends": "arr.value", "ray": {"group": "three"}},
+        "same": {"type": "raynodes.passthrough", "depends": "arr.value", "ray": {"group": "three"}},
+        "listed": {"type": "raynodes.as_list", "depends": "arr.value", "ray": {"group": "three"}},
+        "paired": {"type": "raynodes.pair", "depends": "arr.value", "ray": {"group": "three"}},
+        "keep_same": {"type": "raynodes.Store", "depends": "same.value", "ray": {"group": "three"}},
+        "keep_list": {"type": "raynodes.Store", "depends": "listed.value", "ray": {"group": "three"}},
+        "keep_pair": {"type": "raynodes.Store", "depends": "paired.value", "ray": {"group": "three"}},
+        "keep_arr": {"type": "raynodes.Store", "depends": "arr.value", "ray": {"group": "four"}},
+        "r": {"type": "return", "depends": ["seen.value", "keep_same.value", "keep_list.value", "keep_pair.value",
+                                              "keep_arr.value"]},
+    }
+    expected = SynchronousRunner(t(nodes)).run(6)
+    with RayRunner(t(nodes), core=core, timeout=30, max_epochs_in_flight=k) as runner:
+        got = runner.run(6)
+        assert {"arr.value"} == {f"{n}.{s}" for n, s in runner.plan.signal_slot if runner.plan.signal_slot[(n, s)] in
+                                 ray_views(runner, "three")}
+    assert [e[1:] for e in expected] == [g[1:] for g in got]  # every kept array is writeable, as in one process
+    assert [e[0][2:] for e in expected] == [g[0][2:] for g in got]  # what 'seen' read
+    assert [False] * 6 == [seen[1] for seen, *_ in got]  # as Ray's read-only view, not a copy
+
+
+def ray_views(runner: RayRunner, group: str) -> frozenset:
+    """The slots the actor of ``group`` reads as Ray's views."""
+    return ray_get(runner.actors[group].__ray_call__.remote(lambda actor: actor.runner._view_slots))
+
+
+def ray_get(ref):
+    import ray
+
+    return ray.get(ref, timeout=30)
+
+
+def test_deinit_after_large_arrays_is_prompt_and_deinitialises_every_node(core, tmp_path):
+    """After a graph carried large arrays, Ray leaves a loop waiting at teardown (30 s, then
+    for good): deinit() still deinitialises that actor's nodes, replaces the actor, and
+    returns long before Ray's 30 s; init() then runs again."""
+    import time
+
+    log = tmp_path / "life.txt"
+    nodes = {
+        "a": {**COUNT, "ray": {"group": "one"}},
+        "arr": {"type": "raynodes.ramp", "params": {"n": 300_000}, "depends": "a.value", "ray": {"group": "two"}},
+        "life": {"type": "raynodes.LogLifeAny", "params": {"path": str(log)}, "depends": "arr.value", "ray": {"group": "three"}},
+        "seen": {"type": "raynodes.total", "depends": "life.value", "ray": {"group": "three"}},
+        "r": {"type": "return", "depends": "seen.value"},
+    }
+    runner = RayRunner(t(nodes), core=core, timeout=120)
+    runner.init()
+    assert [float(sum(range(i, i + 300_000))) for i in range(3)] == [runner.process()[0] for _ in range(3)]
+    start = time.monotonic()
+    runner.deinit()
+    assert time.monotonic() - start < 20  # Ray's own teardown waits 30 s here
+    assert ["init life", "deinit life"] == [" ".join(line.split()[:2]) for line in log.read_text().splitlines()]
+    with runner:
+        assert float(sum(range(300_000))) == runner.process()[0]  # its source starts again, as in one process
