@@ -84,7 +84,7 @@ def test_calls_epochs_and_latencies_are_counted(core):
     assert {"idle"} == {n["state"] for n in doc["nodes"].values()}
     assert all(0 < n["p50_ms"] <= n["p99_ms"] for n in doc["nodes"].values())
     assert doc["rate_hz"] > 0 and all(n["rate_hz"] > 0 for n in doc["nodes"].values())
-    assert ("view-chain", "SynchronousRunner", core, True) == (doc["tube"], doc["runner"], doc["core"], doc["per_node"])
+    assert ("view-chain", "SynchronousRunner", core) == (doc["tube"], doc["runner"], doc["core"])
 
 
 @pytest.mark.parametrize("kind", ["sync", "async"])
@@ -112,7 +112,7 @@ def test_status_has_the_documented_fields(core):
         runner.process()
     doc = stats.status()
     assert {"tube", "runner", "core", "state", "epochs", "last_epoch", "rate_hz", "in_flight", "exhausted_sources",
-            "per_node", "uptime_s", "nodes", "errors", "controls", "picked"} == set(doc)
+            "uptime_s", "nodes", "errors", "controls", "picked"} == set(doc)
     assert {"calls", "rate_hz", "p50_ms", "p99_ms", "share", "state", "last_error", "signals"} == set(doc["nodes"]["a"])
     json.dumps(doc, allow_nan=False)
 
