@@ -198,3 +198,66 @@ def test_observer_attached_before_init_sees_nodes_initialised_later(core):
         runner.enable_node("out")
         assert 4 == runner.process()  # epoch 1: (1 + 1) * 2
     assert ["src", "a", "b", "src", "a", "b", "out"] == [e[1] for e in rec.of("finish")]
+
+
+TWO_SOURCES = {
+    "noob_id": "observe-two-sources",
+    "nodes": {
+        "a": {"type": "noob.testing.count_source", "params": {"limit": 3}},
+        "b": {"type": "noob.testing.count_source", "params": {"limit": 5}},
+        "pa": {"type": "testnodes.plus1", "depends": [{"x": "a.index"}]},
+        "pb": {"type": "testnodes.plus1", "depends": [{"x": "b.index"}]},
+    },
+}
+
+
+class EpochLog(Observer):
+    """Keeps epoch starts and ends and exhausted sources, in order."""
+
+    def __init__(self) -> None:
+        self.log: list[tuple] = []
+
+    def epoch_started(self, epoch: int) -> None:
+        self.log.append(("started", epoch))
+
+    def epoch_ended(self, epoch: int) -> None:
+        self.log.append(("ended", epoch))
+
+    def source_exhausted(self, node: int, epoch: int) -> None:
+        self.log.append(("exhausted", node, epoch))
+
+    def of(self, kind: str) -> list[tuple]:
+        return [e[1:] for e in self.log if e[0] == kind]
+
+
+def check_epoch_log(log: EpochLog, runs: int) -> None:
+    """Per run: epochs 0..5 start and end once each (a start before its end); source ``a``
+    (node 0) runs out in epoch 3, ``b`` (node 1) in epoch 5."""
+    epochs = [(e,) for r in range(runs) for e in range(6 * r, 6 * r + 6)]
+    assert epochs == log.of("started")
+    assert epochs == log.of("ended")
+    assert all(log.log.index(("started", e)) < log.log.index(("ended", e)) for (e,) in epochs)
+    assert [x for r in range(runs) for x in ((0, 6 * r + 3), (1, 6 * r + 5))] == log.of("exhausted")
+
+
+@pytest.mark.parametrize("config", CONFIGS)
+def test_epoch_starts_and_exhausted_sources_are_reported_once_each(core, config):
+    """``epoch_started`` once per epoch, before its ``epoch_ended``; ``source_exhausted`` once
+    per source in the epoch it ran out in, and again after ``deinit()`` + ``init()``."""
+    make, is_async = CONFIGS[config]
+    runner = make(Tube.from_specification(TWO_SOURCES), core)
+    log = EpochLog()
+    runner.add_observer(log)
+
+    async def go() -> None:
+        for _ in range(2):
+            async with runner:
+                await runner.run()
+
+    if is_async:
+        asyncio.run(go())
+    else:
+        for _ in range(2):
+            with runner:
+                runner.run()
+    check_epoch_log(log, runs=2)

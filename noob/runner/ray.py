@@ -722,21 +722,20 @@ class _GroupActor:
         gc.collect()
 
     # -- observation (``_Watcher``): ordinary calls, served while a compiled graph runs
-    def observe(self) -> None:
-        """Record this actor's node calls from now on (a ``Collector`` as the runner's observer)."""
+    def observe(self, reducers: Mapping[int, Any] | None = None) -> None:
+        """Record this actor's node calls from now on (a ``Collector`` as the runner's
+        observer); ``reducers`` (unless ``None``): the nodes whose results to sample."""
         if self.collector is None and self.runner is not None:
             self.collector = Collector(len(self.runner.plan.node_ids))
             self.runner.add_observer(self.collector)
+        if reducers is not None and self.collector is not None:
+            self.collector.want(reducers)
 
     def take_observed(self, reducers: Mapping[int, Any] | None) -> tuple | None:
         """What was recorded since the last take (``Collector.take``); ``reducers`` (unless
         ``None``): the nodes whose results to sample from now on."""
-        self.observe()
-        if self.collector is None:
-            return None
-        if reducers is not None:
-            self.collector.want(reducers)
-        return self.collector.take()
+        self.observe(reducers)
+        return None if self.collector is None else self.collector.take()
 
     def unobserve(self) -> tuple | None:
         """Stop recording: the nodes are called unwrapped again; the last records."""
@@ -1369,8 +1368,9 @@ class _Watcher:
         self._thread = threading.Thread(target=self._loop, name=f"noob-view-ray-{runner.tube.tube_id}", daemon=True)
 
     def start(self) -> None:
+        wanted = self._wanted()
         for actor in self.actors.values():
-            actor.observe.remote()  # not awaited: the first take waits for it (same actor, same caller)
+            actor.observe.remote(wanted)  # not awaited: the first take waits for it (same actor, same caller)
         self._thread.start()
 
     def stop(self) -> None:
