@@ -88,6 +88,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import functools
 import gc
 import os
 import threading
@@ -653,6 +654,8 @@ class _GroupActor:
     def __init__(self) -> None:
         self.runner: _GroupRunner | None = None
         self.collector: Collector | None = None  # while the driver has observers (see _Watcher)
+        #: observer changes waiting for the compiled graph's next stage (see ``observe``)
+        self.switches: list[Callable[[], Any]] = []
 
     def setup(self, spec: Any, tube_input: dict, core: str, group: str, layout: dict, events: bool,
               hook: Callable[[], Any] | None) -> int:
@@ -688,6 +691,7 @@ class _GroupActor:
         return None if self.runner is None else self.runner.busy
 
     def deinit(self) -> None:
+        self.apply_switches()  # the compiled graph is gone: nothing runs a stage meanwhile
         self._r().deinit()
 
     def run(self, *args: Any) -> Any:
@@ -695,6 +699,8 @@ class _GroupActor:
 
     def run_compiled(self, k: int, feed: tuple[int, dict | None], *incoming: Any) -> Any:
         """The method a compiled graph binds, once per stage (see ``noob.runner.ray_compiled``)."""
+        if self.switches:  # an observer came or went (``observe``): switch between two stages
+            self.apply_switches()
         return self._r().call_compiled(k, feed, incoming)
 
     def record_events(self) -> None:
@@ -719,31 +725,46 @@ class _GroupActor:
                 self.runner.deinit()
         self.runner = None
         self.collector = None
+        self.switches.clear()
         gc.collect()
 
-    # -- observation (``_Watcher``): ordinary calls, served while a compiled graph runs
-    def observe(self, reducers: Mapping[int, Any] | None = None) -> None:
+    # -- observation (``_Watcher``): ordinary calls, served while a compiled graph runs.
+    # Attaching wraps the nodes' callables and turns the core's native kinds off: done here at
+    # once on classic calls (the actor runs one call at a time), but with a compiled graph
+    # (``compiled``) its thread may be inside a stage, so the change waits in ``switches``
+    # for the start of the next stage (or ``deinit``).
+    def observe(self, reducers: Mapping[int, Any] | None = None, compiled: bool = False) -> None:
         """Record this actor's node calls from now on (a ``Collector`` as the runner's
         observer); ``reducers`` (unless ``None``): the nodes whose results to sample."""
         if self.collector is None and self.runner is not None:
             self.collector = Collector(len(self.runner.plan.node_ids))
-            self.runner.add_observer(self.collector)
+            self._switch(self.runner.add_observer, self.collector, compiled)
         if reducers is not None and self.collector is not None:
             self.collector.want(reducers)
 
-    def take_observed(self, reducers: Mapping[int, Any] | None) -> tuple | None:
+    def take_observed(self, reducers: Mapping[int, Any] | None, compiled: bool = False) -> tuple | None:
         """What was recorded since the last take (``Collector.take``); ``reducers`` (unless
         ``None``): the nodes whose results to sample from now on."""
-        self.observe(reducers)
+        self.observe(reducers, compiled)
         return None if self.collector is None else self.collector.take()
 
-    def unobserve(self) -> tuple | None:
+    def unobserve(self, compiled: bool = False) -> tuple | None:
         """Stop recording: the nodes are called unwrapped again; the last records."""
         collector, self.collector = self.collector, None
         if collector is None or self.runner is None:
             return None
-        self.runner.remove_observer(collector)
+        self._switch(self.runner.remove_observer, collector, compiled)
         return collector.take()
+
+    def _switch(self, change: Callable[[Any], None], collector: Collector, later: bool) -> None:
+        self.switches.append(functools.partial(change, collector))
+        if not later:
+            self.apply_switches()
+
+    def apply_switches(self) -> None:
+        """Make the observer changes that wait, in order (``list.pop`` is atomic)."""
+        while self.switches:
+            self.switches.pop(0)()
 
 
 _RemoteGroupActor = ray.remote(max_restarts=0, max_task_retries=0)(_GroupActor)
@@ -1362,6 +1383,7 @@ class _Watcher:
     def __init__(self, runner: RayRunner) -> None:
         self.runner = runner
         self.actors = dict(runner._actors)
+        self.compiled = runner._graph is not None  # the actors switch observers between stages
         self.offsets: dict[str, int] = {}
         self.reducers: dict[int, Any] = {}
         self._stop = threading.Event()
@@ -1369,15 +1391,15 @@ class _Watcher:
 
     def start(self) -> None:
         wanted = self._wanted()
-        for actor in self.actors.values():
-            actor.observe.remote(wanted)  # not awaited: the first take waits for it (same actor, same caller)
+        # awaited (bounded): every epoch submitted from here on is recorded from its first stage
+        self._gather({g: a.observe.remote(wanted, self.compiled) for g, a in self.actors.items()})
         self._thread.start()
 
     def stop(self) -> None:
         self._stop.set()
         if self._thread.ident is not None and self._thread is not threading.current_thread():
             self._thread.join(self.WAIT + 1.0)
-        self._gather({g: a.unobserve.remote() for g, a in self.actors.items()})
+        self._gather({g: a.unobserve.remote(self.compiled) for g, a in self.actors.items()})
 
     def _loop(self) -> None:
         while not self._stop.wait(self.PERIOD):
@@ -1403,7 +1425,7 @@ class _Watcher:
     def pull(self) -> None:
         """Take every actor's records and replay them."""
         wanted = self._wanted()
-        self._gather({g: a.take_observed.remote(wanted) for g, a in self.actors.items()})
+        self._gather({g: a.take_observed.remote(wanted, self.compiled) for g, a in self.actors.items()})
 
     def _gather(self, refs: dict[str, Any]) -> None:
         if not refs:

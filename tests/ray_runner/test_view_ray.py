@@ -96,6 +96,7 @@ def test_detached_observer_hears_nothing_more_and_attaching_while_running_works(
     runner.add_observer(first)
     with runner:
         graph = runner._graph
+        assert graph is not None
         runner.run(10)
         wait_for(lambda: first.calls.get("r") == 10)
         runner.remove_observer(first)
