@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import pickle
 import threading
 from typing import Any
 
@@ -10,7 +11,7 @@ import pytest
 
 from noob import SynchronousRunner, Tube
 from noob.runner.asyncio import AsyncRunner
-from noob.runner.observe import Observer
+from noob.runner.observe import UNSENT, Collector, Observer
 
 CHAIN = {
     "noob_id": "observe-chain",
@@ -261,3 +262,42 @@ def test_epoch_starts_and_exhausted_sources_are_reported_once_each(core, config)
             with runner:
                 runner.run()
     check_epoch_log(log, runs=2)
+
+
+def test_collector_records_calls_and_samples_only_wanted_nodes(core):
+    """A ``Collector`` (what a Ray actor attaches) keeps every call and, for wanted nodes only,
+    one reduced sample per period; ``take`` empties it; an unwanted node is never sampled."""
+    runner = SynchronousRunner(Tube.from_specification(CHAIN), core=core)
+    collector = Collector(len(runner.plan.node_ids), period_ns=10**15)
+    a = runner.plan.index["a"]
+    collector.want({a: lambda v: ("small", v)})
+    runner.add_observer(collector)
+    with runner:
+        for _ in range(3):
+            runner.process()
+        now, calls, samples, running = collector.take()
+        assert (0, [], {}, []) == (len(collector.calls), collector.take()[1], collector.take()[2], running)
+        collector.want({})
+        runner.process()
+    assert ["src", "a", "b", "out"] * 3 == [runner.plan.node_ids[c[0]] for c in calls]
+    assert all(t0 <= t1 <= now for _, t0, t1 in calls)
+    assert {a: ("small", 1)} == {i: s[1] for i, s in samples.items()}  # the first call only: one per period
+    assert samples[a][0] in [t1 for i, _, t1 in calls if i == a]
+    assert {} == collector.take()[2]
+
+
+def test_a_failing_reducer_does_not_fail_the_node(core):
+    """The reducer runs inside the node's call: its error becomes the sample's text, not the node's."""
+    runner = SynchronousRunner(Tube.from_specification(CHAIN), core=core)
+    collector = Collector(len(runner.plan.node_ids))
+    a = runner.plan.index["a"]
+    collector.want({a: lambda v: 1 / 0})
+    runner.add_observer(collector)
+    with runner:
+        assert 2 == runner.process()
+    assert "<not sampled: ZeroDivisionError: division by zero>" == collector.take()[2][a][1]
+
+
+def test_unsent_survives_pickling_as_itself():
+    """``UNSENT`` is one object, also after a trip between processes."""
+    assert UNSENT is pickle.loads(pickle.dumps(UNSENT))

@@ -2,14 +2,19 @@
 
 Owns: :class:`Stats`, the observer (``noob.runner.observe.Observer``) that counts calls,
 keeps a ring of recent latencies, samples the values of picked signals (rate-limited), records
-failures and epoch ends; :meth:`Stats.status`, the JSON-ready document ``GET /api/status``
-serves (fields in ``noob.view``'s docstring); :func:`encode`, which turns one sampled value
-into something small for a browser (numbers, a downsampled line, a downsampled image, a short
-``repr``); :class:`Control`, the pause / resume / stop / enable / disable requests the page
+failures, epochs started and ended (in flight: their difference) and sources that ran out;
+:meth:`Stats.status`, the JSON-ready document ``GET /api/status`` serves (fields in
+``noob.view``'s docstring); :func:`encode`, which turns one sampled value into something
+small for a browser (numbers, a downsampled line, a downsampled image, a short ``repr``), and
+:func:`shrink` / :func:`shrink_result`, the same downsampling done where a value is made
+when that is another process (a Ray actor: ``Stats.remote_values`` hands them to the
+runner); :class:`Control`, the pause / resume / stop / enable / disable requests the page
 makes, applied by the thread that drives the runner (:meth:`Control.between_epochs`).
 Must not: import a web framework (``noob.view.server`` does), call into the runner from a
 thread other than the one driving it, or copy or encode a value in the runner's thread
-(a sample keeps a reference; encoding happens when a status is asked for).
+(a sample keeps a reference; encoding happens when a status is asked for; only in a Ray
+actor, where the value cannot stay, is it shrunk at once, at most every
+``noob.runner.observe.SAMPLE_PERIOD_NS``).
 
 Costs in the runner's thread, per node call (``node_started`` + ``node_finished``): four list
 stores and one ``next()`` on the node's ``itertools.count`` (atomic under the GIL, so ``calls``
