@@ -127,6 +127,8 @@ DEFAULT_GROUP = "main"
 _RAY_KEYS = ("group", "num_cpus", "num_gpus", "memory", "resources")
 #: how many idle actors a driver keeps per set of actor options (see ``reuse_actors``)
 IDLE_ACTORS = 8
+#: the raylet's setting for its workers' niceness (see ``connect``)
+WORKER_NICENESS = "RAY_worker_niceness"
 
 
 class RayActorLostError(RunnerError, RuntimeError):
@@ -179,6 +181,20 @@ class _Status:
         self.returned = returned
 
 
+class _Carry:
+    """A value sent on in a compiled graph with the sources that ran out upstream (node
+    indices), for the next stage that reports to take to the driver (see ``_Stage``)."""
+
+    __slots__ = ("exhausted", "value")
+
+    def __init__(self, value: Any, exhausted: tuple):
+        self.value = value
+        self.exhausted = exhausted
+
+    def __reduce__(self) -> tuple:
+        return (_Carry, (self.value, self.exhausted))
+
+
 
 @dataclass
 class _Stage:
@@ -205,6 +221,9 @@ class _Stage:
     # return node, or no values to send (errors must surface somewhere), and every stage
     # while callbacks want events; other stages' failures reach the driver through their refs
     report: bool = True
+    # the same on a compiled graph, where sources that ran out ride on the first value sent
+    # on (``_Carry``) to a stage that reports: one channel less for the driver to read
+    report_compiled: bool = True
 
 
 class _Layout:
@@ -456,7 +475,8 @@ class _Layout:
         for st in self.stages:
             st.pass_index = per_group[st.group] > 1
             st.pass_inputs = st.first and bool(st.input_slots)
-            st.report = bool(sources.intersection(st.executed)) or st.return_slot >= 0 or not st.out_slots
+            st.report_compiled = st.return_slot >= 0 or not st.out_slots
+            st.report = st.report_compiled or bool(sources.intersection(st.executed))
 
     def nodes_of(self, group: str) -> tuple[str, ...]:
         ids = list(self.tube.nodes)
@@ -544,27 +564,43 @@ class _GroupRunner(SynchronousRunner):
         if st.pass_inputs:
             inputs = args[pos]
             pos += 1
-        return self._shaped(st, self.run_stage(k, epoch, inputs, args[pos:]))
+        return self._shaped(st, self.run_stage(k, epoch, inputs, args[pos:]), st.report)
 
-    def call_compiled(self, k: int, feed: tuple[int, dict | None], incoming: tuple) -> Any:
-        """Stage ``k`` of epoch ``feed[0]`` in a compiled graph (``noob.runner.ray_compiled``):
-        the epoch comes with the call, so a call Ray skipped leaves no count behind."""
+    def call_compiled(self, k: int, feed: tuple[int, dict | None] | None, incoming: tuple) -> Any:
+        """Stage ``k`` in a compiled graph (``noob.runner.ray_compiled``), of epoch ``feed[0]``,
+        or of the next epoch this actor counts for it when ``feed`` is ``None``."""
         st = self._stage_list[k][1]
-        epoch, inputs = feed
+        if feed is None:
+            epoch, inputs = self._next_epoch[k], None
+        else:
+            epoch, inputs = feed
         self._next_epoch[k] = epoch + 1
+        carried: tuple = ()
+        failed: StageFailed | None = None
+        values = []
         for value in incoming:
-            if type(value) is StageFailed:  # an upstream stage failed: pass its failure on
-                return self._skipped(st, epoch, value)
-        incoming = tuple(map(own, incoming))  # out of Ray's buffers (see ray_compiled.own)
+            kind = type(value)
+            if kind is _Carry:
+                carried += value.exhausted
+                value = value.value
+            elif kind is StageFailed:  # an upstream stage failed: its failure is passed on
+                carried += value.exhausted
+                failed = failed or value
+            values.append(own(value))  # out of Ray's buffers (see ray_compiled.own)
+        if failed is not None:
+            return self._skipped(st, epoch, failed.joined(carried), st.report_compiled)
         self.busy = (k, epoch)
         try:
-            return self._shaped(st, self.run_stage(k, epoch, own(inputs) if st.pass_inputs and inputs else None, incoming))
-        except Exception as exc:  # noqa: BLE001 - sent to the driver as a value (see StageFailed)
-            return self._skipped(st, epoch, StageFailed.of(exc))
+            out = self.run_stage(k, epoch, own(inputs) if st.pass_inputs and inputs else None, tuple(values))
+        except BaseException as exc:  # noqa: BLE001 - sent to the driver as a value (see StageFailed)
+            return self._skipped(st, epoch, StageFailed.of(exc).joined(carried), st.report_compiled)
         finally:
             self.busy = None
+        if carried:
+            out[0].exhausted += carried
+        return self._shaped(st, out, st.report_compiled)
 
-    def _skipped(self, st: _Stage, epoch: int, failed: StageFailed) -> Any:
+    def _skipped(self, st: _Stage, epoch: int, failed: StageFailed, report: bool) -> Any:
         """Stage ``st`` does not run in ``epoch``: ``failed`` in place of each of its outputs;
         this group's later stages skip the epoch, its process-scoped assets close."""
         if self._failed_epoch != epoch:
@@ -573,13 +609,18 @@ class _GroupRunner(SynchronousRunner):
             if opened:
                 with contextlib.suppress(Exception):  # the epoch already failed: that error is reported
                     self._close_assets(opened, failed.exc)
-        n = int(st.report or bool(self._callbacks)) + len(st.out_slots)
+        n = int(report or bool(self._callbacks)) + len(st.out_slots)
         return failed if n == 1 else (failed,) * n
 
-    def _shaped(self, st: _Stage, out: tuple) -> Any:
-        """A stage's result as the driver's call expects it (see ``call``)."""
-        if not (st.report or self._callbacks):
-            out = out[1:]
+    def _shaped(self, st: _Stage, out: tuple, report: bool) -> Any:
+        """A stage's result as the driver's call expects it (see ``call``): ``report`` is
+        ``st.report`` or ``st.report_compiled`` (then a status that stays in the graph rides
+        on the first value, when sources ran out)."""
+        if not (report or self._callbacks):
+            if out[0].exhausted:
+                out = (_Carry(out[1], out[0].exhausted), *out[2:])
+            else:
+                out = out[1:]
         else:
             status = out[0]
             if not status.exhausted and not status.events:
@@ -695,13 +736,22 @@ class _GroupActor:
         self._r().deinit()
 
     def run(self, *args: Any) -> Any:
+        if self.switches:  # left by a compiled graph that is gone (a fallback to classic calls)
+            self.apply_switches()
         return self._r().call(args)
 
     def run_compiled(self, k: int, feed: tuple[int, dict | None], *incoming: Any) -> Any:
-        """The method a compiled graph binds, once per stage (see ``noob.runner.ray_compiled``)."""
+        """The method a compiled graph binds for a stage reading its input (see
+        ``noob.runner.ray_compiled``)."""
         if self.switches:  # an observer came or went (``observe``): switch between two stages
             self.apply_switches()
         return self._r().call_compiled(k, feed, incoming)
+
+    def run_compiled_after(self, k: int, *incoming: Any) -> Any:
+        """The method a compiled graph binds for the other stages: they count their epochs."""
+        if self.switches:  # as in run_compiled
+            self.apply_switches()
+        return self._r().call_compiled(k, None, incoming)
 
     def record_events(self) -> None:
         self._r().record_events()
@@ -793,8 +843,9 @@ def connect(address: str | None = None, **init_kwargs: Any) -> None:
     """Make sure this process is connected to Ray (no-op if it already is).
 
     ``address=None`` starts a private local Ray instance bound to the loopback interface,
-    without dashboard or usage reporting. ``"auto"`` joins the cluster started on this machine
-    with ``ray start``; ``"ray://host:10001"`` joins a remote cluster through Ray Client.
+    without dashboard or usage reporting, whose workers run at the driver's priority
+    (niceness 0, not Ray's 15; set ``RAY_worker_niceness`` to choose another). ``"auto"``
+    joins the cluster started on this machine with ``ray start``; ``"ray://host:10001"`` joins a remote cluster through Ray Client.
     ``init_kwargs`` go to ``ray.init`` (``num_cpus``, ``runtime_env``, ...).
     """
     if ray.is_initialized():
@@ -811,12 +862,20 @@ def connect(address: str | None = None, **init_kwargs: Any) -> None:
     previous = ray_constants.ENABLE_RAY_CLUSTER
     os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
     ray_constants.ENABLE_RAY_CLUSTER = os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] not in ("0", "false", "False")
+    # Ray starts its workers at niceness 15, below the driver. A compiled graph's reader waits
+    # by spinning, so a driver waiting for an epoch takes a core from the actors doing the
+    # work (two ~30 ms stages on two cores ran no faster than one process). The tube's actors
+    # are the work here: the raylet reads this variable when it starts (a user's value wins).
+    niceness = os.environ.get(WORKER_NICENESS)
+    os.environ.setdefault(WORKER_NICENESS, "0")
     try:
         init_kwargs.setdefault("include_dashboard", False)
         init_kwargs.setdefault("log_to_driver", True)
         ray.init(address="local", **init_kwargs)
     finally:
         ray_constants.ENABLE_RAY_CLUSTER = previous
+        if niceness is None:
+            os.environ.pop(WORKER_NICENESS, None)
 
 
 class RayRunner(TubeRunner):
@@ -852,6 +911,7 @@ class RayRunner(TubeRunner):
         self.layout = _Layout(tube, self.plan, groups, resources, placement)
         self.compiled = compiled
         self._graph: CompiledGraph | None = None  # while a compiled graph runs the epochs
+        self._graph_rebuild = False  # an error escaped a stage of the graph: see ``_resync``
         self._fallback_warned = False
         self.address = address
         self.max_epochs_in_flight = max_epochs_in_flight
@@ -932,6 +992,7 @@ class RayRunner(TubeRunner):
     def _bind_calls(self) -> None:
         """Each stage's ``run`` with its number of returns (a status first if it reports)."""
         self._reports = [st.report or bool(self._callbacks) for st in self.layout.stages]
+        self._reports_compiled = [st.report_compiled or bool(self._callbacks) for st in self.layout.stages]
         self._calls = [self._actors[st.group].run.options(num_returns=int(rep) + len(st.out_slots))
                        for st, rep in zip(self.layout.stages, self._reports)]
         if self._graph is not None:  # the outputs changed (callbacks want every stage's events)
@@ -947,7 +1008,8 @@ class RayRunner(TubeRunner):
         why = unavailable()
         if why is None:
             try:
-                self._graph = CompiledGraph(self.layout.stages, self._actors, self._reports,
+                self._graph_rebuild = False  # the actors count from the runner's epoch (``init``)
+                self._graph = CompiledGraph(self.layout.stages, self._actors, self._reports_compiled,
                                             self.max_epochs_in_flight, self.timeout)
                 return
             except Exception as exc:  # noqa: BLE001 - reported below, or raised with compiled=True
@@ -1080,6 +1142,8 @@ class RayRunner(TubeRunner):
         return self._collect(self._submit(inputs))
 
     def _submit(self, inputs: Mapping[str, Any]) -> _Pending:
+        if self._graph_rebuild:
+            self._rebuild()
         graph = self._graph
         if graph is not None and graph.broken:
             raise RunnerError(f"the compiled graph of tube {self.tube.tube_id!r} stopped after a wait timed out; "
@@ -1150,12 +1214,20 @@ class RayRunner(TubeRunner):
                 # without ``got``: one stage at a time, in order: the first failing stage is the cause
                 status = got[j] if got is not None else self._get(ref, stages[k].group, f"running epoch {epoch}")
                 if type(status) is StageFailed:
+                    for i in status.exhausted:  # sources that ran out before the failure
+                        self._dispatcher.set_flag(i, self.core.F_EXHAUSTED, True)
+                    if status.exhausted:
+                        self._check_exhausted(epoch)
                     raise status.exc from _RemoteTraceback(status.text)
                 if type(status) is Raised:
                     group = stages[k].group
                     if isinstance(status.exc, TimeoutError):  # Ray waits for all outputs at once
                         group = self._busy_group(group)
                     err = self._ray_error(status.exc, group, f"running epoch {epoch}")
+                    if not isinstance(err, (RayTimeoutError, RayActorLostError)):
+                        self._graph_rebuild = True  # not a node's failure (those are values): Ray's own
+                        err.add_note(f"in epoch {epoch} of tube {self.tube.tube_id!r}, Ray stopped the compiled graph: "
+                                     "a value crossing actors could not be sent; the next epoch compiles it again")
                     raise err from err.__cause__
                 if type(status) is not _Status:  # the plain form: only the return value
                     if stages[k].return_slot >= 0:
@@ -1194,7 +1266,7 @@ class RayRunner(TubeRunner):
             raise
         self._end_epoch(epoch, None)
         if exhausted_now:
-            self._check_exhausted()
+            self._check_exhausted(epoch)
         self._last_result = value
         return self._result(value)
 
@@ -1232,13 +1304,33 @@ class RayRunner(TubeRunner):
         return default
 
     def _resync(self) -> None:
-        """Tell every actor the next epoch (after a failure Ray may have skipped some calls;
-        a compiled graph sends the epoch with every call)."""
+        """Tell every actor the next epoch: after a failure Ray may have skipped some calls.
+        On a compiled graph a failing node is a value (see ``noob.runner.ray_compiled``) and
+        no call is skipped; see ``_rebuild`` for an error that escapes a stage there."""
         if self._graph is not None:
             return
         for g, actor in self._actors.items():
             if g not in self._dead:
                 actor.start_epochs.remote(self._epoch)
+
+    def _rebuild(self) -> None:
+        """A compiled graph again, after an error escaped one of its stages (a value Ray could
+        not serialise): Ray stops the graph then, and skipped the calls downstream. Done by
+        the next ``_submit``, when no epoch is in flight: the actors count from the runner's
+        next epoch, and a new graph is compiled over them (~1 s)."""
+        self._graph_rebuild = False
+        graph, self._graph = self._graph, None
+        if graph is not None and graph.teardown(self.timeout):  # its actors were killed
+            self._dead.update(self._actors)
+            raise RayActorLostError(
+                f"the actors of tube {self.tube.tube_id!r} did not stop after a failed epoch and were killed; "
+                "call runner.deinit() and runner.init() to start new ones",
+                group=self.layout.groups[0], nodes=self.layout.nodes_of(self.layout.groups[0]),
+            )
+        refs = {g: actor.start_epochs.remote(self._epoch) for g, actor in self._actors.items() if g not in self._dead}
+        for g, ref in refs.items():
+            self._get(ref, g, "counting epochs again")
+        self._compile()
 
     def _drain(self, pending: collections.deque) -> None:
         """Wait for epochs still in flight (their results and errors are dropped)."""

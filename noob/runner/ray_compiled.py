@@ -10,10 +10,14 @@ take this path (``unavailable``). Must not: place nodes or cut stages (``noob.ru
 
 The graph
     Stage ``s`` (see ``noob.runner.ray``) becomes ``actor.run_compiled.bind(s, feed, *incoming)``
-    on its group's actor: ``feed`` is the graph's input, ``(epoch, inputs)`` (the epoch number
-    and this epoch's input values by slot, or ``None``), so every actor knows the epoch even
-    when Ray skipped one of its calls because an upstream stage failed; ``incoming`` are the
-    outputs of the stages it reads, one per value that crosses actors. A stage returns
+    on its group's actor when it reads no other stage or reads the tube's inputs: ``feed`` is
+    the graph's input, ``(epoch, inputs)`` (the epoch number and this epoch's input values by
+    slot, or ``None``); ``incoming`` are the outputs of the stages it reads, one per value
+    that crosses actors. Every other stage is ``actor.run_compiled_after.bind(s, *incoming)``
+    and counts its epochs: each reader of a channel costs every epoch, and Ray calls a stage
+    in every epoch, because a stage's failure travels as a value (``StageFailed``). Should an
+    error escape a stage all the same (Ray then skips the calls downstream), the runner tells
+    the actors the next epoch before it submits one (``RayRunner._resync``). A stage returns
     ``(status, *values)`` split into separate outputs (``num_returns``); the statuses of the
     stages that report (sources, the return node, stages sending nothing on, every stage
     while callbacks want events) are the graph's outputs, in stage order. Values travel actor
@@ -62,11 +66,16 @@ class StageFailed:
     the user's exception (its note written in the actor), ``text`` its remote traceback.
     """
 
-    __slots__ = ("exc", "text")
+    __slots__ = ("exc", "exhausted", "text")
 
-    def __init__(self, exc: BaseException, text: str):
+    def __init__(self, exc: BaseException, text: str, exhausted: tuple = ()):
         self.exc = exc
         self.text = text
+        self.exhausted = exhausted  # sources that ran out upstream in this epoch (node indices)
+
+    def joined(self, exhausted: tuple) -> StageFailed:
+        """This failure, also carrying the sources ``exhausted`` upstream."""
+        return StageFailed(self.exc, self.text, self.exhausted + exhausted) if exhausted else self
 
     @classmethod
     def of(cls, exc: BaseException) -> StageFailed:
@@ -142,10 +151,16 @@ class CompiledGraph:
             sent: dict[tuple[int, int], Any] = {}  # (stage, output position) -> graph node
             for st, report in zip(stages, reports):
                 n = int(report) + len(st.out_slots)
-                method = actors[st.group].run_compiled
+                incoming = [sent[src] for src in st.in_from]
+                if st.in_from and not st.pass_inputs:  # counts its epochs: one channel less to read
+                    method = actors[st.group].run_compiled_after
+                    args = (st.index, *incoming)
+                else:
+                    method = actors[st.group].run_compiled
+                    args = (st.index, feed, *incoming)
                 if n > 1:
                     method = method.options(num_returns=n)
-                node = method.bind(st.index, feed, *[sent[src] for src in st.in_from])
+                node = method.bind(*args)
                 nodes = list(node) if n > 1 else [node]
                 if report:
                     outputs.append(nodes[0])

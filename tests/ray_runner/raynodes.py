@@ -17,6 +17,11 @@ def pid(x: Any = None) -> int:
     return os.getpid()
 
 
+def niceness(x: Any = None) -> int:
+    """This process's niceness (``os.nice(0)`` changes nothing)."""
+    return os.nice(0)
+
+
 def where(x: Any) -> tuple:
     """``(pid, x)``: which process saw ``x``."""
     return (os.getpid(), x)
@@ -135,3 +140,16 @@ def ramp(x: int, n: int = 1024) -> np.ndarray:
 def total(arr: np.ndarray) -> tuple[float, int]:
     """``(sum, nbytes)`` of the array this node received."""
     return (float(arr.sum()), int(arr.nbytes))
+
+
+def lock_at(x: int, at: int = 1) -> Any:
+    """``x``, except a lock (which does not pickle) when ``x == at``."""
+    import threading
+
+    return threading.Lock() if x == at else x
+
+
+def fail_at(x: int, at: int = 3) -> int:
+    if x == at:
+        raise ValueError(f"failing at {x}")
+    return x

@@ -169,3 +169,39 @@ def test_compiled_option_is_checked():
     """compiled= takes "auto", True or False."""
     with pytest.raises(ValueError, match="compiled must be"):
         RayRunner(t(chain()), compiled="yes")
+
+
+def test_a_value_ray_cannot_send_stops_one_epoch_not_the_runner(core):
+    """A value that does not pickle stops Ray's graph: that epoch raises Ray's TypeError with a
+    note, the next epoch compiles the graph again, and the actors count epochs from there."""
+    tube = t({
+        "a": {**COUNT, "ray": {"group": "one"}},
+        "b": {"type": "raynodes.lock_at", "depends": "a.value", "params": {"at": 1}, "ray": {"group": "one"}},
+        "c": {"type": "raynodes.fail_at", "depends": "b.value", "params": {"at": 3}, "ray": {"group": "two"}},
+        "r": {"type": "return", "depends": "c.value"},
+    })
+    with RayRunner(tube, core=core, timeout=60) as runner:
+        assert 0 == runner.process()
+        with pytest.raises(TypeError) as info:
+            runner.process()
+        assert any("epoch 1 of tube 't'" in note and "compiles it again" in note for note in info.value.__notes__)
+        assert 2 == runner.process()
+        with pytest.raises(ValueError) as failed:
+            runner.process()
+        assert ["[noob] raised by node 'c' in epoch 3 of tube 't'"] == failed.value.__notes__
+        assert 4 == runner.process()
+
+
+@pytest.mark.parametrize("k", [1, 3])
+def test_a_source_running_out_reaches_the_driver_through_the_graph(core, k):
+    """A source's stage sends nothing to the driver; when it runs out, the stage that reports
+    takes that to the driver, and run() stops as the sync runner does."""
+    nodes = {
+        "a": {**COUNT, "params": {"limit": 4}, "ray": {"group": "one"}},
+        "b": {"type": "raynodes.add1", "depends": "a.value", "ray": {"group": "two"}},
+        "r": {"type": "return", "depends": "b.value"},
+    }
+    expected = SynchronousRunner(t(nodes)).run()
+    with RayRunner(t(nodes), core=core, max_epochs_in_flight=k) as runner:
+        assert [1] == runner._graph.reporting  # the return's stage only
+        assert expected == runner.run()

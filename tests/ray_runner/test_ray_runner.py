@@ -53,6 +53,14 @@ def test_get_runner_ray():
     assert RayRunner is get_runner("ray")
 
 
+def test_local_ray_runs_actors_at_the_drivers_priority(core):
+    """A Ray that connect() starts runs its workers at niceness 0 (Ray's default is 15)."""
+    tube = t({"a": COUNT, "n": {"type": "raynodes.niceness", "depends": "a.value"}, "r": {"type": "return", "depends": "n.value"}})
+    with RayRunner(tube, core=core) as runner:
+        assert os.nice(0) == runner.process()
+    assert "RAY_worker_niceness" not in os.environ  # set for the raylet's start only
+
+
 def test_default_placement_is_one_actor(core):
     """Without groups, the whole tube runs in one actor (group 'main'), not in the driver."""
     tube = t({"a": COUNT, "b": {"type": "raynodes.where", "depends": "a.value"}, "r": {"type": "return", "depends": "b.value"}})
