@@ -1,7 +1,9 @@
 """The observation hook: how a runner tells an observer what it runs, and when.
 
-Owns: the :class:`Observer` protocol (every method a no-op, override what you need) and
-:func:`timed`, the wrapper a runner puts around a node's callable while an observer is attached.
+Owns: the :class:`Observer` protocol (every method a no-op, override what you need),
+:func:`timed`, the wrapper a runner puts around a node's callable while an observer is attached,
+and for runners whose nodes run in other processes, :class:`Collector` (records calls where
+they run) and :data:`UNSENT` (the result of a replayed call whose value stayed there).
 Must not: keep statistics or decide anything (that is the observer's job, e.g. ``noob.view``),
 or cost anything when no observer is attached: a runner without observers calls its nodes'
 callables unwrapped, and its fast paths stay as they are.
@@ -37,7 +39,8 @@ thread, times moved onto the driver's clock, durations as measured). The result 
 replayed call stays in its actor (``result`` is :data:`UNSENT`), except for the nodes an
 observer asks for with ``remote_values()``: at most every ``SAMPLE_PERIOD_NS`` per node,
 made small in the actor by the function the observer gives. ``node_failed`` comes from the
-failure as it reaches the driver (named by the actor's note).
+failure as it reaches the driver (named by the actor's note). Attaching or detaching
+while a compiled graph runs needs no recompile: an actor switches between two stages.
 """
 
 from __future__ import annotations
