@@ -79,6 +79,13 @@ Failures
     actors (a node may still be running in them) and ``init()`` starts new ones. ``deinit()``
     asks every actor to deinitialise its nodes and assets, whatever the others do.
 
+Observers
+    ``add_observer`` works as on every runner (``noob.runner.observe``): while one is attached,
+    each actor records its node calls in a ``Collector`` and a driver thread (``_Watcher``)
+    takes and replays them every ~0.15 s, with samples of the results observers ask for.
+    No observer: the actors wrap nothing. Attaching or detaching never recompiles the graph
+    (an actor makes the change between two stages).
+
 Actors are pooled per Ray session (``reuse_actors``): ``deinit()`` tears down the nodes and
 assets in an actor, then keeps its process for the next runner's ``init()`` (starting a
 worker process costs ~1 s).
