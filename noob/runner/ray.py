@@ -1437,6 +1437,8 @@ class RayRunner(TubeRunner):
         epochs and exhausted sources to ``observer``; the actors record only while observed."""
         with self._observe_lock:
             super().add_observer(observer)
+            if self._running:  # after ``attached``: the watcher asks the observers what they want
+                self._watch()
 
     def remove_observer(self, observer: Observer) -> None:
         """Stop reporting to ``observer``; the last one gone, the actors stop recording (their
@@ -1445,11 +1447,6 @@ class RayRunner(TubeRunner):
             self._unwatch()
         with self._observe_lock:
             super().remove_observer(observer)
-
-    def _set_observers(self, observers: tuple[Observer, ...]) -> None:
-        super()._set_observers(observers)
-        if observers and self._running:
-            self._watch()
 
     def _watch(self) -> None:
         """Start recording in the actors and replaying here (if not already)."""

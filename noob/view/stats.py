@@ -288,6 +288,7 @@ class Stats(Observer):
         self.max_side = max_side
         self.history = history
         self.runner: Any = None
+        self._remote: dict[int, Any] = {}  # see remote_values (set again by attached)
         self._lock = threading.Lock()
         self._n = 0
         self.errors: deque[dict[str, Any]] = deque(maxlen=50)
@@ -311,7 +312,7 @@ class Stats(Observer):
         self._due = [_NEVER] * n
         self._sample: list[tuple[int, Any] | None] = [None] * n  # (t1, result) of the latest sample
         self.picked: dict[tuple[int, str], deque] = {}  # (node, signal) -> number history
-        self._remote: dict[int, Any] = {}  # node -> shrink_result partial (remote_values)
+        self._remote = {}  # node -> shrink_result partial (remote_values)
         self._encoded: dict[tuple[int, str], tuple[int, dict]] = {}  # cache: (t1, encoded)
         self.n_samples = 0  #: samples taken (of all picked signals)
         self.epochs = 0

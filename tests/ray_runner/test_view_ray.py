@@ -89,9 +89,10 @@ def test_every_node_gets_calls_latencies_and_picked_values(core, config):
 
 
 def test_detached_observer_hears_nothing_more_and_attaching_while_running_works(core):
-    """After ``remove_observer`` nothing more is replayed and the watcher is gone; an observer
-    attached to a running compiled graph gets every later call, without a recompile."""
-    first, second = Calls(), Calls()
+    """After ``remove_observer`` nothing more is replayed and the watcher is gone; observers
+    attached to a running compiled graph get every later call and picked values, without a
+    recompile."""
+    first, second, stats = Calls(), Calls(), Stats()
     runner = RayRunner(Tube.from_specification(CHAIN), core=core, placement="node")
     runner.add_observer(first)
     with runner:
@@ -103,12 +104,19 @@ def test_detached_observer_hears_nothing_more_and_attaching_while_running_works(
         assert runner._watcher is None
         runner.run(10)
         runner.add_observer(second)
+        runner.add_observer(stats)
+        stats.pick("b", "value")
+        time.sleep(0.4)  # a pick reaches the actors with the watcher's next pull (every 0.15 s)
         runner.run(5)
         wait_for(lambda: second.calls.get("r") == 5)
+        wait_for(lambda: "number" == stats.status(values=True)["values"]["b.value"]["kind"])
         time.sleep(0.4)  # a few pulls
         assert graph is runner._graph
     assert {"a": 10, "b": 10, "c": 10, "r": 10} == first.calls
     assert {"a": 5, "b": 5, "c": 5, "r": 5} == second.calls
+    doc = stats.status(values=True)
+    assert {5} == {n["calls"] for n in doc["nodes"].values()}
+    assert doc["values"]["b.value"]["value"] in range(21, 26)  # b = a + 1, a in 20..24
 
 
 @pytest.mark.parametrize("compiled", [True, False], ids=["compiled", "classic"])
