@@ -3,7 +3,8 @@
 Each test starts ``noob run examples/camera.yaml --view 127.0.0.1:0`` in a subprocess (on the
 core under test), opens the address it prints, and reads the page as a user would: node rates
 and the epoch count rise, the picked frame renders as an image, a disabled node stops being
-called, pause holds the epoch count, stop ends the run; a node that raises shows as failed with its note. Playwright never
+called, pause holds the epoch count, stop ends the run; a node that raises shows as failed with its note; on
+``--runner ray`` node figures and the frame come from the actors. Playwright never
 downloads a browser here: it is given ``chromium`` from ``PATH``. Without Chromium or the
 ``playwright`` package the tests are skipped -- except in CI (``CI`` set), where they fail.
 A screenshot of each page is kept in ``artifacts/``.
