@@ -1427,7 +1427,6 @@ class RayRunner(TubeRunner):
                 store.add(self._events.new(node_id, name, epoch, value))
         return store
 
-
     # ------------------------------------------------------------------ observers
     # Nodes run in the actors: while observers are attached and the actors run, each actor
     # records its calls (``_GroupActor.observe``) and a ``_Watcher`` thread takes and replays
