@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import pickle
 import threading
 from typing import Any
 
@@ -10,7 +11,7 @@ import pytest
 
 from noob import SynchronousRunner, Tube
 from noob.runner.asyncio import AsyncRunner
-from noob.runner.observe import Observer
+from noob.runner.observe import UNSENT, Collector, Observer
 
 CHAIN = {
     "noob_id": "observe-chain",
@@ -198,3 +199,105 @@ def test_observer_attached_before_init_sees_nodes_initialised_later(core):
         runner.enable_node("out")
         assert 4 == runner.process()  # epoch 1: (1 + 1) * 2
     assert ["src", "a", "b", "src", "a", "b", "out"] == [e[1] for e in rec.of("finish")]
+
+
+TWO_SOURCES = {
+    "noob_id": "observe-two-sources",
+    "nodes": {
+        "a": {"type": "noob.testing.count_source", "params": {"limit": 3}},
+        "b": {"type": "noob.testing.count_source", "params": {"limit": 5}},
+        "pa": {"type": "testnodes.plus1", "depends": [{"x": "a.index"}]},
+        "pb": {"type": "testnodes.plus1", "depends": [{"x": "b.index"}]},
+    },
+}
+
+
+class EpochLog(Observer):
+    """Keeps epoch starts and ends and exhausted sources, in order."""
+
+    def __init__(self) -> None:
+        self.log: list[tuple] = []
+
+    def epoch_started(self, epoch: int) -> None:
+        self.log.append(("started", epoch))
+
+    def epoch_ended(self, epoch: int) -> None:
+        self.log.append(("ended", epoch))
+
+    def source_exhausted(self, node: int, epoch: int) -> None:
+        self.log.append(("exhausted", node, epoch))
+
+    def of(self, kind: str) -> list[tuple]:
+        return [e[1:] for e in self.log if e[0] == kind]
+
+
+def check_epoch_log(log: EpochLog, runs: int) -> None:
+    """Per run: epochs 0..5 start and end once each (a start before its end); source ``a``
+    (node 0) runs out in epoch 3, ``b`` (node 1) in epoch 5."""
+    epochs = [(e,) for r in range(runs) for e in range(6 * r, 6 * r + 6)]
+    assert epochs == log.of("started")
+    assert epochs == log.of("ended")
+    assert all(log.log.index(("started", e)) < log.log.index(("ended", e)) for (e,) in epochs)
+    assert [x for r in range(runs) for x in ((0, 6 * r + 3), (1, 6 * r + 5))] == log.of("exhausted")
+
+
+@pytest.mark.parametrize("config", CONFIGS)
+def test_epoch_starts_and_exhausted_sources_are_reported_once_each(core, config):
+    """``epoch_started`` once per epoch, before its ``epoch_ended``; ``source_exhausted`` once
+    per source in the epoch it ran out in, and again after ``deinit()`` + ``init()``."""
+    make, is_async = CONFIGS[config]
+    runner = make(Tube.from_specification(TWO_SOURCES), core)
+    log = EpochLog()
+    runner.add_observer(log)
+
+    async def go() -> None:
+        for _ in range(2):
+            async with runner:
+                await runner.run()
+
+    if is_async:
+        asyncio.run(go())
+    else:
+        for _ in range(2):
+            with runner:
+                runner.run()
+    check_epoch_log(log, runs=2)
+
+
+def test_collector_records_calls_and_samples_only_wanted_nodes(core):
+    """A ``Collector`` (what a Ray actor attaches) keeps every call and, for wanted nodes only,
+    one reduced sample per period; ``take`` empties it; an unwanted node is never sampled."""
+    runner = SynchronousRunner(Tube.from_specification(CHAIN), core=core)
+    collector = Collector(len(runner.plan.node_ids), period_ns=10**15)
+    a = runner.plan.index["a"]
+    collector.want({a: lambda v: ("small", v)})
+    runner.add_observer(collector)
+    with runner:
+        for _ in range(3):
+            runner.process()
+        now, calls, samples, running = collector.take()
+        assert (0, [], {}, []) == (len(collector.calls), collector.take()[1], collector.take()[2], running)
+        collector.want({})
+        runner.process()
+    assert ["src", "a", "b", "out"] * 3 == [runner.plan.node_ids[c[0]] for c in calls]
+    assert all(t0 <= t1 <= now for _, t0, t1 in calls)
+    assert {a: ("small", 1)} == {i: s[1] for i, s in samples.items()}  # the first call only: one per period
+    assert samples[a][0] in [t1 for i, _, t1 in calls if i == a]
+    assert {} == collector.take()[2]
+
+
+def test_a_failing_reducer_does_not_fail_the_node(core):
+    """The reducer runs inside the node's call: its error becomes the sample's text, not the node's."""
+    runner = SynchronousRunner(Tube.from_specification(CHAIN), core=core)
+    collector = Collector(len(runner.plan.node_ids))
+    a = runner.plan.index["a"]
+    collector.want({a: lambda v: 1 / 0})
+    runner.add_observer(collector)
+    with runner:
+        assert 2 == runner.process()
+    assert "<not sampled: ZeroDivisionError: division by zero>" == collector.take()[2][a][1]
+
+
+def test_unsent_survives_pickling_as_itself():
+    """``UNSENT`` is one object, also after a trip between processes."""
+    assert UNSENT is pickle.loads(pickle.dumps(UNSENT))

@@ -14,6 +14,7 @@ import importlib.util
 import json
 import math
 import os
+import pickle
 import subprocess
 import sys
 import threading
@@ -28,8 +29,9 @@ import pytest
 
 from noob import SynchronousRunner, Tube
 from noob.runner.asyncio import AsyncRunner
+from noob.runner.observe import UNSENT
 from noob.view import Control, Stats, encode
-from noob.view.stats import RING
+from noob.view.stats import RING, Shrunk, shrink, shrink_result
 
 ROOT = Path(__file__).resolve().parents[1]
 CAMERA = ROOT / "examples" / "camera.yaml"
@@ -84,7 +86,7 @@ def test_calls_epochs_and_latencies_are_counted(core):
     assert {"idle"} == {n["state"] for n in doc["nodes"].values()}
     assert all(0 < n["p50_ms"] <= n["p99_ms"] for n in doc["nodes"].values())
     assert doc["rate_hz"] > 0 and all(n["rate_hz"] > 0 for n in doc["nodes"].values())
-    assert ("view-chain", "SynchronousRunner", core, True) == (doc["tube"], doc["runner"], doc["core"], doc["per_node"])
+    assert ("view-chain", "SynchronousRunner", core) == (doc["tube"], doc["runner"], doc["core"])
 
 
 @pytest.mark.parametrize("kind", ["sync", "async"])
@@ -112,7 +114,7 @@ def test_status_has_the_documented_fields(core):
         runner.process()
     doc = stats.status()
     assert {"tube", "runner", "core", "state", "epochs", "last_epoch", "rate_hz", "in_flight", "exhausted_sources",
-            "per_node", "uptime_s", "nodes", "errors", "controls", "picked"} == set(doc)
+            "uptime_s", "nodes", "errors", "controls", "picked"} == set(doc)
     assert {"calls", "rate_hz", "p50_ms", "p99_ms", "share", "state", "last_error", "signals"} == set(doc["nodes"]["a"])
     json.dumps(doc, allow_nan=False)
 
@@ -363,6 +365,38 @@ def test_a_4k_frame_is_downsampled_before_it_is_sent():
     assert (0, 255) == (int(pixels.min()), int(pixels.max()))
     rgb = encode(np.zeros((100, 50, 3), dtype=np.uint8))
     assert (50, 100, 3, 50 * 100 * 3) == (rgb["w"], rgb["h"], rgb["channels"], len(base64.b64decode(rgb["data"])))
+
+
+@pytest.mark.parametrize("value", [
+    np.arange(4000.0), np.arange(2160 * 3840, dtype=np.uint16).reshape(2160, 3840),
+    np.linspace(0, 1, 600 * 300 * 3).reshape(600, 300, 3), np.zeros((10, 3), dtype=bool),
+    np.int64(7), 2.5, "x" * 1000, {"a": [1, 2]}, np.zeros((2, 2, 2, 2)),
+], ids=["line", "4k", "colour", "bool", "int64", "float", "text", "dict", "4d"])
+def test_a_value_shrunk_elsewhere_encodes_as_the_original(value):
+    """``encode(shrink(v)) == encode(v)``, through pickle (a Ray actor's trip), and what crosses
+    is bounded: at most 512 points, 256 pixels a side, 160 characters."""
+    small = pickle.loads(pickle.dumps(shrink(value)))
+    assert encode(value) == encode(small)
+    if type(small) is Shrunk:
+        assert (small.array is None and len(small.text) <= 160) or (small.array.size <= 256 * 256 * 3 and max(small.array.shape) <= 512)
+
+
+def test_shrink_result_keeps_the_picked_signals_position():
+    """A tuple result keeps its length; picked signals are shrunk, the others dropped."""
+    out = shrink_result(("frame", "index"), ("frame",), 512, 256, (np.zeros((1000, 1000)), 3))
+    assert (2, None, (1000, 1000), (250, 250)) == (len(out), out[1], out[0].shape, out[0].array.shape)
+    assert 3 == shrink_result(("index",), ("index",), 512, 256, 3)
+
+
+def test_unsent_results_are_counted_never_sampled(core):
+    """A replayed call whose value stayed in its actor (``UNSENT``) counts, and is not shown as a value."""
+    runner, stats = _observed(core)
+    stats.pick("a", "value")
+    i = runner.plan.index["a"]
+    stats.node_finished(i, 10, 20, UNSENT)
+    assert (1, None) == (stats.status()["nodes"]["a"]["calls"], stats._sample[i])
+    stats.node_finished(i, 30, 40, 5)
+    assert (5.0, {i}) == (stats.status(values=True)["values"]["a.value"]["value"], set(stats.remote_values()))
 
 
 def test_byte_budget_limits_a_burst():

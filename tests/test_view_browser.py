@@ -3,7 +3,8 @@
 Each test starts ``noob run examples/camera.yaml --view 127.0.0.1:0`` in a subprocess (on the
 core under test), opens the address it prints, and reads the page as a user would: node rates
 and the epoch count rise, the picked frame renders as an image, a disabled node stops being
-called, pause holds the epoch count, stop ends the run; a node that raises shows as failed with its note. Playwright never
+called, pause holds the epoch count, stop ends the run; a node that raises shows as failed with its note; on
+``--runner ray`` node figures and the frame come from the actors. Playwright never
 downloads a browser here: it is given ``chromium`` from ``PATH``. Without Chromium or the
 ``playwright`` package the tests are skipped -- except in CI (``CI`` set), where they fail.
 A screenshot of each page is kept in ``artifacts/``.
@@ -16,6 +17,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -58,12 +60,15 @@ class Run:
                 break
         else:
             raise AssertionError("noob run --view did not start:\n" + "".join(self.stderr))
+        # keep reading: a full pipe would block the run (Ray logs to stderr as it goes)
+        self._reader = threading.Thread(target=lambda: self.stderr.extend(self.proc.stderr), daemon=True)
+        self._reader.start()
 
     def finish(self, timeout: float = 30) -> int:
         """Wait for the process to end; its exit code (the rest of stderr is kept)."""
-        assert self.proc.stderr is not None
-        self.stderr.append(self.proc.stderr.read())
-        return self.proc.wait(timeout)
+        code = self.proc.wait(timeout)
+        self._reader.join(timeout)
+        return code
 
     def kill(self) -> None:
         if self.proc.poll() is None:
@@ -168,5 +173,29 @@ def test_failing_node_shows_failed_with_its_note(page, core):
         page.click("#stop")  # labelled "close" once the run is over
         assert 1 == run.finish()
         assert "RuntimeError: frame 12 failed the check" in "".join(run.stderr)
+    finally:
+        run.kill()
+
+
+def test_ray_runner_shows_node_rates_and_a_frame(page):
+    """On ``--runner ray`` the nodes run in Ray actors: their calls, rates and latencies and
+    the picked frame still reach the page (replayed from the actors)."""
+    run = Run("compiled", "--runner", "ray", "--view-signal", "camera.frame")
+    try:
+        page.goto(run.url)
+        calls = "#nodes tr[data-node='camera'] .calls"
+        _until(lambda: _number(page, calls) > 5, timeout=60, what="the camera's calls (Ray starting)")
+        _until(lambda: _number(page, "#nodes tr[data-node='brightness'] .rate") > 1, what="brightness's rate")
+        first = _number(page, calls)
+        time.sleep(1.0)
+        assert _number(page, calls) > first
+        assert _number(page, "#nodes tr[data-node='brightness'] .p50") > 0
+        image = "#values .value[data-signal='camera.frame'][data-kind='image'] canvas.image"
+        page.wait_for_selector(image, timeout=20_000)
+        assert [214, 160] == page.eval_on_selector(image, "c => [c.width, c.height]")
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "view-ray.png"), full_page=True)
+        page.click("#stop")
+        assert 0 == run.finish(60)
     finally:
         run.kill()

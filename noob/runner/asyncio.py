@@ -861,7 +861,7 @@ class AsyncRunner(TubeRunner):
             return
         run.sources_left = -1
         if run.driver.exhausted:
-            self._check_exhausted()
+            self._check_exhausted(run.epoch)
         assert self._turnstile is not None
         self._turnstile.sources_done()
 

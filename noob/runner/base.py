@@ -384,9 +384,7 @@ class TubeRunner(EpochFrame):
             _also(exc, self._stop(), "stopping")
             raise
         self._running = True
-        self._exhausted = False
-        for i in range(len(self.plan.node_ids)):
-            self._dispatcher.set_flag(i, self.core.F_EXHAUSTED, False)
+        self._clear_exhausted()
 
     def _stop(self) -> BaseException | None:
         """Deinitialise every initialised node, then close every open asset; return the first error.

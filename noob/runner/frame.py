@@ -12,11 +12,15 @@ mode, the Ray driver and its actors):
 - the StopIteration and exhaustion rules (the original 1003's): a source that runs out is
   disabled with what depends only on it while independent sources go on; the epoch in which
   no enabled source is left returns ``None`` and the next ``process()`` raises
-  ``SchedulerExhaustedError`` (``_check_exhausted``, ``_prepare``, ``_exhausted_error``); a
+  ``SchedulerExhaustedError`` (``_check_exhausted``, ``_prepare``, ``_exhausted_error``,
+  ``_clear_exhausted`` when a runner starts); a
   plain function node raising ``StopIteration`` ends the run as if its sources ran out
   (``_outcome``); ``deinit()`` + ``init()`` start again;
 - failure handling: the failing node named on the user's own exception, once
   (``_name_failure``), assets closed, later errors attached (``_close_process_assets``);
+- what observers (``noob.runner.observe``) hear of epochs: ``epoch_started`` (``_open_epoch``,
+  or ``_tell_started`` for a runner that sets inputs itself), ``source_exhausted``
+  (``_check_exhausted``), ``epoch_ended`` and ``node_failed`` (below);
 - the end of an epoch: inputs restored, the epoch recorded, callbacks (``EpochEnded``) and
   observers told (``_end_epoch``); what ``process()`` returns (``_outcome``,
   ``_epoch_result``; the shapes of map results are the map code's, ``TubeRunner._result``).
@@ -112,7 +116,14 @@ class EpochFrame:
             values[self._epoch_slot] = Epoch(epoch)
         for slot in self._region_slots:  # nodes in map regions only run if their map does
             values[slot] = NOEVENT
+        if self._observers:
+            self._tell_started(epoch)
         return restore
+
+    def _tell_started(self, epoch: int) -> None:
+        """Tell observers epoch ``epoch`` starts (its inputs are set, no node has run)."""
+        for observer in self._observers:
+            observer.epoch_started(epoch)
 
     def _restore_inputs(self, restore: list[tuple[int, Any]] | None) -> None:
         """Put back the tube inputs a call overrode (``_open_epoch``'s return)."""
@@ -237,11 +248,35 @@ class EpochFrame:
                 values[slot] = inputs[key]
         return restore
 
-    def _check_exhausted(self) -> None:
+    def _check_exhausted(self, epoch: int | None = None) -> None:
+        """After an epoch in which a node ran out (``epoch``; the last ended one if not
+        given): tell observers which sources ran out; the runner is exhausted if every
+        enabled source has."""
         flags = self._dispatcher.flags
+        if self._observers:
+            self._tell_exhausted(self._last_epoch if epoch is None else epoch)
         sources = [i for i in self.plan.sources if flags[i] & self.core.F_ENABLED]
         if sources and all(flags[i] & self.core.F_EXHAUSTED for i in sources):
             self._exhausted = True
+
+    #: sources already reported to observers as exhausted (cleared by ``_clear_exhausted``)
+    _told_exhausted: frozenset[int] = frozenset()
+
+    def _tell_exhausted(self, epoch: Any) -> None:
+        flags, flag = self._dispatcher.flags, self.core.F_EXHAUSTED
+        new = [i for i in self.plan.sources if flags[i] & flag and i not in self._told_exhausted]
+        if new:
+            self._told_exhausted = self._told_exhausted.union(new)
+            for i in new:
+                for observer in self._observers:
+                    observer.source_exhausted(i, epoch)
+
+    def _clear_exhausted(self) -> None:
+        """The runner starts (again): no node has run out."""
+        self._exhausted = False
+        self._told_exhausted = frozenset()
+        for i in range(len(self.plan.node_ids)):
+            self._dispatcher.set_flag(i, self.core.F_EXHAUSTED, False)
 
     def _required_process_inputs(self) -> list[str]:
         specs = self.tube.input_collection.specs

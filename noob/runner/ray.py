@@ -79,6 +79,13 @@ Failures
     actors (a node may still be running in them) and ``init()`` starts new ones. ``deinit()``
     asks every actor to deinitialise its nodes and assets, whatever the others do.
 
+Observers
+    ``add_observer`` works as on every runner (``noob.runner.observe``): while one is attached,
+    each actor records its node calls in a ``Collector`` and a driver thread (``_Watcher``)
+    takes and replays them every ~0.15 s, with samples of the results observers ask for.
+    No observer: the actors wrap nothing. Attaching or detaching never recompiles the graph
+    (an actor makes the change between two stages).
+
 Actors are pooled per Ray session (``reuse_actors``): ``deinit()`` tears down the nodes and
 assets in an actor, then keeps its process for the next runner's ``init()`` (starting a
 worker process costs ~1 s).
@@ -88,8 +95,11 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import functools
 import gc
 import os
+import threading
+import time
 import warnings
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -104,6 +114,7 @@ from noob.event import Event, EventStore
 from noob.exceptions import Problem, RunnerError, SpecError
 from noob.node.adapters import ReturnNode, WrapFuncNode
 from noob.runner.base import NOEVENT, TubeRunner, _also, _Batch
+from noob.runner.observe import UNSENT, Collector, Observer
 from noob.runner.policy import iter_sync, run_sync
 from noob.runner.ray_compiled import (
     _PLAIN,
@@ -571,6 +582,14 @@ class _GroupRunner(SynchronousRunner):
 
         return detached
 
+    def _set_observers(self, observers: tuple) -> None:
+        """As every runner, and every node of every stage through its (timed) callable."""
+        super()._set_observers(observers)
+        if observers:
+            for d, st in self._stage_list.values():
+                for i in st.executed:
+                    d.set_native(i, self.core.NATIVE_CALL, None, 0)
+
     def record_events(self) -> None:
         if self._record not in self._callbacks:
             self.add_callback(self._record)
@@ -744,6 +763,9 @@ class _GroupActor:
 
     def __init__(self) -> None:
         self.runner: _GroupRunner | None = None
+        self.collector: Collector | None = None  # while the driver has observers (see _Watcher)
+        #: observer changes waiting for the compiled graph's next stage (see ``observe``)
+        self.switches: list[Callable[[], Any]] = []
 
     def setup(self, spec: Any, tube_input: dict, core: str, group: str, layout: dict, events: bool,
               hook: Callable[[], Any] | None) -> int:
@@ -779,18 +801,25 @@ class _GroupActor:
         return None if self.runner is None else self.runner.busy
 
     def deinit(self) -> None:
+        self.apply_switches()  # the compiled graph is gone: nothing runs a stage meanwhile
         self._r().deinit()
 
     def run(self, *args: Any) -> Any:
+        if self.switches:  # left by a compiled graph that is gone (a fallback to classic calls)
+            self.apply_switches()
         return self._r().call(args)
 
     def run_compiled(self, k: int, feed: tuple[int, dict | None], *incoming: Any) -> Any:
         """The method a compiled graph binds for a stage reading its input (see
         ``noob.runner.ray_compiled``)."""
+        if self.switches:  # an observer came or went (``observe``): switch between two stages
+            self.apply_switches()
         return self._r().call_compiled(k, feed, incoming)
 
     def run_compiled_after(self, k: int, *incoming: Any) -> Any:
         """The method a compiled graph binds for the other stages: they count their epochs."""
+        if self.switches:  # as in run_compiled
+            self.apply_switches()
         return self._r().call_compiled(k, None, incoming)
 
     def record_events(self) -> None:
@@ -814,7 +843,47 @@ class _GroupActor:
             with contextlib.suppress(Exception):
                 self.runner.deinit()
         self.runner = None
+        self.collector = None
+        self.switches.clear()
         gc.collect()
+
+    # -- observation (``_Watcher``): ordinary calls, served while a compiled graph runs.
+    # Attaching wraps the nodes' callables and turns the core's native kinds off: done here at
+    # once on classic calls (the actor runs one call at a time), but with a compiled graph
+    # (``compiled``) its thread may be inside a stage, so the change waits in ``switches``
+    # for the start of the next stage (or ``deinit``).
+    def observe(self, reducers: Mapping[int, Any] | None = None, compiled: bool = False) -> None:
+        """Record this actor's node calls from now on (a ``Collector`` as the runner's
+        observer); ``reducers`` (unless ``None``): the nodes whose results to sample."""
+        if self.collector is None and self.runner is not None:
+            self.collector = Collector(len(self.runner.plan.node_ids))
+            self._switch(self.runner.add_observer, self.collector, compiled)
+        if reducers is not None and self.collector is not None:
+            self.collector.want(reducers)
+
+    def take_observed(self, reducers: Mapping[int, Any] | None, compiled: bool = False) -> tuple | None:
+        """What was recorded since the last take (``Collector.take``); ``reducers`` (unless
+        ``None``): the nodes whose results to sample from now on."""
+        self.observe(reducers, compiled)
+        return None if self.collector is None else self.collector.take()
+
+    def unobserve(self, compiled: bool = False) -> tuple | None:
+        """Stop recording: the nodes are called unwrapped again; the last records."""
+        collector, self.collector = self.collector, None
+        if collector is None or self.runner is None:
+            return None
+        self._switch(self.runner.remove_observer, collector, compiled)
+        return collector.take()
+
+    def _switch(self, change: Callable[[Any], None], collector: Collector, later: bool) -> None:
+        self.switches.append(functools.partial(change, collector))
+        if not later:
+            self.apply_switches()
+
+    def apply_switches(self) -> None:
+        """Make the observer changes that wait, in order (``list.pop`` is atomic)."""
+        while self.switches:
+            self.switches.pop(0)()
 
 
 _RemoteGroupActor = ray.remote(max_restarts=0, max_task_retries=0)(_GroupActor)
@@ -924,6 +993,8 @@ class RayRunner(TubeRunner):
         self._dead: set[str] = set()
         self._last_result: Any = None
         self._has_inputs = bool(self.plan.input_slot)
+        self._watcher: _Watcher | None = None  # while observers are attached and the actors run
+        self._observe_lock = threading.RLock()  # held while observers change and while calls are replayed
 
     # ------------------------------------------------------------------ lifecycle
     @property
@@ -983,8 +1054,9 @@ class RayRunner(TubeRunner):
         except BaseException:
             self._teardown()
             raise
-        for i in range(len(self.plan.node_ids)):
-            self._dispatcher.set_flag(i, self.core.F_EXHAUSTED, False)
+        self._clear_exhausted()
+        if self._observers:
+            self._watch()
 
     def _bind_calls(self) -> None:
         """Each stage's ``run`` with its number of returns (a status first if it reports)."""
@@ -1074,6 +1146,7 @@ class RayRunner(TubeRunner):
             raise error
 
     def _teardown(self) -> BaseException | None:
+        self._unwatch()
         self._running = False
         error: BaseException | None = None
         retire: set[str] = set()  # alive, deinitialised below, then killed: see ``_graph_down``
@@ -1181,6 +1254,8 @@ class RayRunner(TubeRunner):
             for slot, value in restore:
                 values[slot] = value
         self._epoch = epoch + 1
+        if self._observers:
+            self._tell_started(epoch)
         if graph is not None:
             try:
                 return _Pending(epoch, graph.submit(epoch, snapshot))
@@ -1238,7 +1313,7 @@ class RayRunner(TubeRunner):
                     for i in status.exhausted:  # sources that ran out before the failure
                         self._dispatcher.set_flag(i, self.core.F_EXHAUSTED, True)
                     if status.exhausted:
-                        self._check_exhausted()
+                        self._check_exhausted(epoch)
                     raise status.exc from _RemoteTraceback(status.text)
                 if type(status) is Raised:
                     group = stages[k].group
@@ -1287,7 +1362,7 @@ class RayRunner(TubeRunner):
             raise
         self._end_epoch(epoch, None)
         if exhausted_now:
-            self._check_exhausted()
+            self._check_exhausted(epoch)
         self._last_result = value
         return self._result(value)
 
@@ -1439,6 +1514,137 @@ class RayRunner(TubeRunner):
             for node_id, name, value in self._get(actor.store_values.remote(), g, "reporting its values"):
                 store.add(self._events.new(node_id, name, epoch, value))
         return store
+
+    # ------------------------------------------------------------------ observers
+    # Nodes run in the actors: while observers are attached and the actors run, each actor
+    # records its calls (``_GroupActor.observe``) and a ``_Watcher`` thread takes and replays
+    # them here. Without observers the actors wrap nothing and an epoch costs what it did.
+    def add_observer(self, observer: Observer) -> None:
+        """Report node calls (replayed from the actors, see ``noob.runner.observe``), failures,
+        epochs and exhausted sources to ``observer``; the actors record only while observed."""
+        with self._observe_lock:
+            super().add_observer(observer)
+            if self._running:  # after ``attached``: the watcher asks the observers what they want
+                self._watch()
+
+    def remove_observer(self, observer: Observer) -> None:
+        """Stop reporting to ``observer``; the last one gone, the actors stop recording (their
+        last records reach it first) and nothing is replayed any more."""
+        if self._observers == (observer,):
+            self._unwatch()
+        with self._observe_lock:
+            super().remove_observer(observer)
+
+    def _watch(self) -> None:
+        """Start recording in the actors and replaying here (if not already)."""
+        if self._watcher is None and self._actors:
+            self._watcher = _Watcher(self)
+            self._watcher.start()
+
+    def _unwatch(self) -> None:
+        """Stop the watcher: its thread ends, the actors' last records are replayed, the
+        actors stop recording. Bounded: each wait is at most a few seconds."""
+        watcher, self._watcher = self._watcher, None
+        if watcher is not None:
+            watcher.stop()
+
+
+class _Watcher:
+    """Takes what a ``RayRunner``'s actors recorded (``_GroupActor.take_observed``) every
+    ``PERIOD`` seconds, in a daemon thread, and replays it to the runner's observers.
+
+    Times move onto the driver's clock by the smallest ``driver now - actor now`` seen per
+    actor (on one machine CLOCK_MONOTONIC is shared, so that is the transfer time); durations
+    stay as measured. A sample of a result comes with the call it is from; every other call
+    is replayed with ``UNSENT``. A wait for an actor is at most ``WAIT`` seconds: a dead or
+    stuck actor costs the view its figures, never the driver a hang.
+    """
+
+    PERIOD = 0.15
+    WAIT = 2.0
+
+    def __init__(self, runner: RayRunner) -> None:
+        self.runner = runner
+        self.actors = dict(runner._actors)
+        self.compiled = runner._graph is not None  # the actors switch observers between stages
+        self.offsets: dict[str, int] = {}
+        self.reducers: dict[int, Any] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name=f"noob-view-ray-{runner.tube.tube_id}", daemon=True)
+
+    def start(self) -> None:
+        wanted = self._wanted()
+        # awaited (bounded): every epoch submitted from here on is recorded from its first stage
+        self._gather({g: a.observe.remote(wanted, self.compiled) for g, a in self.actors.items()})
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.ident is not None and self._thread is not threading.current_thread():
+            self._thread.join(self.WAIT + 1.0)
+        self._gather({g: a.unobserve.remote(self.compiled) for g, a in self.actors.items()})
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.PERIOD):
+            try:
+                self.pull()
+            except Exception:  # noqa: BLE001 -- the view must never break the run; the next pull tries again
+                continue
+
+    def _wanted(self) -> dict[int, Any] | None:
+        """The nodes whose results the observers want (``remote_values``), if that changed."""
+        wanted: dict[int, Any] = {}
+        for observer in self.runner._observers:
+            ask = getattr(observer, "remote_values", None)
+            if ask is not None:
+                for i, reduce in ask().items():
+                    wanted.setdefault(i, reduce)
+        old = self.reducers
+        if wanted.keys() == old.keys() and all(wanted[i] is old[i] for i in wanted):
+            return None
+        self.reducers = wanted
+        return wanted
+
+    def pull(self) -> None:
+        """Take every actor's records and replay them."""
+        wanted = self._wanted()
+        self._gather({g: a.take_observed.remote(wanted, self.compiled) for g, a in self.actors.items()})
+
+    def _gather(self, refs: dict[str, Any]) -> None:
+        if not refs:
+            return
+        with contextlib.suppress(Exception):
+            ray.wait(list(refs.values()), num_returns=len(refs), timeout=self.WAIT)
+        for g, ref in refs.items():
+            try:
+                got = ray.get(ref, timeout=0)
+            except Exception:  # noqa: BLE001 -- late, dead or released: nothing to replay from it
+                continue
+            if got is not None:
+                self._replay(g, got, time.perf_counter_ns())
+
+    def _replay(self, group: str, got: tuple, now: int) -> None:
+        actor_now, calls, samples, running = got
+        offset = min(self.offsets.get(group, now - actor_now), now - actor_now)
+        self.offsets[group] = offset
+        with self.runner._observe_lock:
+            observers = self.runner._observers
+            if not observers:
+                return
+            starts = [o.node_started for o in observers]
+            ends = [o.node_finished for o in observers]
+            for i, t0, t1 in calls:
+                sample = samples.get(i)
+                result = sample[1] if sample is not None and sample[0] == t1 else UNSENT
+                t0 += offset
+                t1 += offset
+                for start in starts:
+                    start(i, t0)
+                for end in ends:
+                    end(i, t0, t1, result)
+            for i, t0 in running:
+                for start in starts:
+                    start(i, t0 + offset)
 
 
 def _detached(value: Any) -> Any:

@@ -47,6 +47,12 @@ never copied whole), and each page gets at most ``max_bytes_per_s`` (2 MB) of va
 second. With the view attached, the observer costs about a microsecond per node call (see
 ``benchmarks/test_view.py``).
 
+On ``RayRunner`` the nodes run in Ray actors: while the view is attached each actor records
+its calls and a driver thread replays them to the view every ~0.15 s (figures trail by up to
+~0.2 s); a picked signal's value is made small in the actor (``stats.shrink``: the same
+striding, a copy of at most 512 points or 256 x 256 pixels) and crosses at most 10 times a
+second. Detached, the actors call their nodes unwrapped.
+
 ``GET /api/status``
 -------------------
 JSON for scripts and monitoring (``?values=1`` adds ``values``)::
@@ -57,11 +63,9 @@ JSON for scripts and monitoring (``?values=1`` adds ``values``)::
     epochs      epochs ended since the view was attached (failed ones included)
     last_epoch  the number of the last epoch that ended (null before the first)
     rate_hz     epochs per second over the last second or so
-    in_flight   epochs started (a source was called) but not ended: > 1 only with pipelined
-                epochs (AsyncRunner(max_epochs_in_flight=k)); null for RayRunner
-    exhausted_sources  ids of source nodes that ran out
-    per_node    false for RayRunner: its nodes run in Ray actors and report nothing per node
-                yet, so node figures stay 0 (epoch figures are right)
+    in_flight   epochs started but not ended (the hook's epoch_started / epoch_ended): > 1
+                only with pipelined epochs (max_epochs_in_flight=k on AsyncRunner, RayRunner)
+    exhausted_sources  ids of the sources that ran out since the view was attached
     uptime_s    seconds since the view was attached
     nodes       {node id: {
                   calls      calls that returned (a raise is not counted)

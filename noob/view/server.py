@@ -214,7 +214,7 @@ class View:
             self._graph = {
                 "tube": graph.tube_id, "description": graph.description, "svg": _svg(graph),
                 "signals": {node: sigs for node, sigs in zip(self.stats.node_ids, self.stats.signals)},
-                "readonly": self.readonly, "per_node": self.stats.per_node, "hz": self.hz,
+                "readonly": self.readonly, "hz": self.hz,
             }
         return self._graph
 

@@ -2,14 +2,19 @@
 
 Owns: :class:`Stats`, the observer (``noob.runner.observe.Observer``) that counts calls,
 keeps a ring of recent latencies, samples the values of picked signals (rate-limited), records
-failures and epoch ends; :meth:`Stats.status`, the JSON-ready document ``GET /api/status``
-serves (fields in ``noob.view``'s docstring); :func:`encode`, which turns one sampled value
-into something small for a browser (numbers, a downsampled line, a downsampled image, a short
-``repr``); :class:`Control`, the pause / resume / stop / enable / disable requests the page
+failures, epochs started and ended (in flight: their difference) and sources that ran out;
+:meth:`Stats.status`, the JSON-ready document ``GET /api/status`` serves (fields in
+``noob.view``'s docstring); :func:`encode`, which turns one sampled value into something
+small for a browser (numbers, a downsampled line, a downsampled image, a short ``repr``), and
+:func:`shrink` / :func:`shrink_result`, the same downsampling done where a value is made
+when that is another process (a Ray actor: ``Stats.remote_values`` hands them to the
+runner); :class:`Control`, the pause / resume / stop / enable / disable requests the page
 makes, applied by the thread that drives the runner (:meth:`Control.between_epochs`).
 Must not: import a web framework (``noob.view.server`` does), call into the runner from a
 thread other than the one driving it, or copy or encode a value in the runner's thread
-(a sample keeps a reference; encoding happens when a status is asked for).
+(a sample keeps a reference; encoding happens when a status is asked for; only in a Ray
+actor, where the value cannot stay, is it shrunk at once, at most every
+``noob.runner.observe.SAMPLE_PERIOD_NS``).
 
 Costs in the runner's thread, per node call (``node_started`` + ``node_finished``): four list
 stores and one ``next()`` on the node's ``itertools.count`` (atomic under the GIL, so ``calls``
@@ -23,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import inspect
 import itertools
 import math
@@ -34,9 +40,9 @@ from typing import Any
 
 import numpy as np
 
-from noob.runner.observe import Observer
+from noob.runner.observe import UNSENT, Observer
 
-__all__ = ["Control", "Stats", "encode"]
+__all__ = ["Control", "Shrunk", "Stats", "encode", "shrink", "shrink_result"]
 
 #: latencies kept per node for p50 / p99 (a power of two: the ring index is ``calls & MASK``)
 RING = 512
@@ -74,37 +80,90 @@ def encode(value: Any, max_points: int = 512, max_side: int = 256) -> dict[str, 
     The cost is bounded by ``max_points`` / ``max_side``, not by the value's size: a 4K frame
     is read at every ``ceil(side / max_side)``-th pixel, never copied whole.
     """
+    shape = None
+    if type(value) is Shrunk:  # made small where it was produced (a Ray actor): as the original
+        if value.array is None:
+            return {"kind": "text", "repr": value.text}
+        value, shape = value.array, value.shape
     if isinstance(value, (bool, np.bool_)):
         return {"kind": "number", "value": float(value)}
     if isinstance(value, numbers.Real) and not isinstance(value, np.ndarray):
         f = float(value)
         return {"kind": "number", "value": f if math.isfinite(f) else None}
-    if isinstance(value, np.ndarray) and value.dtype.kind in "biuf" and value.size:
-        if value.ndim == 1:
-            step = max(1, math.ceil(value.shape[0] / max_points))
-            y = value[::step].astype(np.float64)
-            return {"kind": "line", "y": [v if math.isfinite(v) else None for v in y.tolist()], "n": int(value.shape[0])}
-        if value.ndim == 2 or (value.ndim == 3 and value.shape[2] in (3, 4)):
-            step = max(1, math.ceil(max(value.shape[0], value.shape[1]) / max_side))
-            small = value[::step, ::step]
-            channels = 1 if value.ndim == 2 else value.shape[2]
-            if small.dtype == np.uint8 or small.dtype == np.bool_:
-                pixels = small.astype(np.uint8) * (255 if small.dtype == np.bool_ else 1)
-                lo, hi = 0.0, 255.0
-            else:
-                as_float = small.astype(np.float64)
-                finite = as_float[np.isfinite(as_float)]
-                lo = float(finite.min()) if finite.size else 0.0
-                hi = float(finite.max()) if finite.size else 0.0
-                scale = 255.0 / (hi - lo) if hi > lo else 0.0
-                pixels = np.clip(np.nan_to_num((as_float - lo) * scale, nan=0.0), 0, 255).astype(np.uint8)
-            pixels = np.ascontiguousarray(pixels)
-            return {
-                "kind": "image", "w": int(pixels.shape[1]), "h": int(pixels.shape[0]), "channels": int(channels),
-                "data": base64.b64encode(pixels.tobytes()).decode("ascii"),
-                "shape": list(value.shape), "dtype": str(value.dtype), "lo": lo, "hi": hi,
-            }
+    small = _strided(value, max_points, max_side)
+    if small is not None:
+        shape = shape or value.shape
+        if small.ndim == 1:
+            y = small.astype(np.float64)
+            return {"kind": "line", "y": [v if math.isfinite(v) else None for v in y.tolist()], "n": int(shape[0])}
+        channels = 1 if small.ndim == 2 else small.shape[2]
+        if small.dtype == np.uint8 or small.dtype == np.bool_:
+            pixels = small.astype(np.uint8) * (255 if small.dtype == np.bool_ else 1)
+            lo, hi = 0.0, 255.0
+        else:
+            as_float = small.astype(np.float64)
+            finite = as_float[np.isfinite(as_float)]
+            lo = float(finite.min()) if finite.size else 0.0
+            hi = float(finite.max()) if finite.size else 0.0
+            scale = 255.0 / (hi - lo) if hi > lo else 0.0
+            pixels = np.clip(np.nan_to_num((as_float - lo) * scale, nan=0.0), 0, 255).astype(np.uint8)
+        pixels = np.ascontiguousarray(pixels)
+        return {
+            "kind": "image", "w": int(pixels.shape[1]), "h": int(pixels.shape[0]), "channels": int(channels),
+            "data": base64.b64encode(pixels.tobytes()).decode("ascii"),
+            "shape": list(shape), "dtype": str(value.dtype), "lo": lo, "hi": hi,
+        }
     return {"kind": "text", "repr": _short_repr(value)}
+
+
+def _strided(value: Any, max_points: int, max_side: int) -> np.ndarray | None:
+    """The part of ``value`` :func:`encode` reads, a view: a 1-D numeric array strided to at
+    most ``max_points`` points, a frame (2-D, or ``H x W x 3|4``) strided so neither side
+    exceeds ``max_side``; ``None`` for anything else."""
+    if not (isinstance(value, np.ndarray) and value.dtype.kind in "biuf" and value.size):
+        return None
+    if value.ndim == 1:
+        return value[:: max(1, math.ceil(value.shape[0] / max_points))]
+    if value.ndim == 2 or (value.ndim == 3 and value.shape[2] in (3, 4)):
+        step = max(1, math.ceil(max(value.shape[0], value.shape[1]) / max_side))
+        return value[::step, ::step]
+    return None
+
+
+class Shrunk:
+    """A value made small where it was produced, for :func:`encode` elsewhere: the strided
+    copy of an array (``array``) with the original's ``shape``, or the short ``text`` of
+    anything else. Picklable; its size is bounded by ``max_points`` / ``max_side``."""
+
+    __slots__ = ("array", "shape", "text")
+
+    def __init__(self, array: np.ndarray | None, shape: tuple[int, ...] | None = None, text: str = "") -> None:
+        self.array = array
+        self.shape = shape
+        self.text = text
+
+    def __reduce__(self) -> tuple:
+        return (Shrunk, (self.array, self.shape, self.text))
+
+
+def shrink(value: Any, max_points: int = 512, max_side: int = 256) -> Any:
+    """``value`` as small as :func:`encode` needs it: numbers as they are, an array as a
+    :class:`Shrunk` copy of the part ``encode`` reads, anything else as its short ``repr``
+    (a :class:`Shrunk` too). ``encode(shrink(v))`` equals ``encode(v)``."""
+    if isinstance(value, (bool, np.bool_)) or (isinstance(value, numbers.Real) and not isinstance(value, np.ndarray)):
+        return value
+    small = _strided(value, max_points, max_side)
+    if small is not None:
+        return Shrunk(np.ascontiguousarray(small), tuple(value.shape))
+    return Shrunk(None, None, _short_repr(value))
+
+
+def shrink_result(signals: tuple[str, ...], picked: tuple[str, ...], max_points: int, max_side: int, result: Any) -> Any:
+    """A node's ``result`` with each picked signal's value :func:`shrink`-ed and the others
+    dropped (``None``), keeping the shape :func:`_signal_of` reads (Ray actors call this)."""
+    if len(signals) > 1 and isinstance(result, (tuple, list)) and len(result) == len(signals):
+        return tuple(shrink(v, max_points, max_side) if s in picked else None for s, v in zip(signals, result))
+    return shrink(result, max_points, max_side)
 
 
 # --------------------------------------------------------------------------- controls
@@ -229,6 +288,7 @@ class Stats(Observer):
         self.max_side = max_side
         self.history = history
         self.runner: Any = None
+        self._remote: dict[int, Any] = {}  # see remote_values (set again by attached)
         self._lock = threading.Lock()
         self._n = 0
         self.errors: deque[dict[str, Any]] = deque(maxlen=50)
@@ -252,10 +312,13 @@ class Stats(Observer):
         self._due = [_NEVER] * n
         self._sample: list[tuple[int, Any] | None] = [None] * n  # (t1, result) of the latest sample
         self.picked: dict[tuple[int, str], deque] = {}  # (node, signal) -> number history
+        self._remote = {}  # node -> shrink_result partial (remote_values)
         self._encoded: dict[tuple[int, str], tuple[int, dict]] = {}  # cache: (t1, encoded)
         self.n_samples = 0  #: samples taken (of all picked signals)
         self.epochs = 0
         self.last_epoch: int | None = None
+        self._open: set[int] = set()  # epochs started and not ended (epoch_started / epoch_ended)
+        self._exhausted: dict[int, int] = {}  # source -> the epoch it ran out in (dicts keep order)
         self._epoch_times: deque[int] = deque(maxlen=4096)
         self.t_attached = time.perf_counter_ns()
         # (time, calls, busy, epochs) at each recomputation; the attach time first, so the first
@@ -263,7 +326,6 @@ class Stats(Observer):
         self._history: deque[tuple[int, list[int], list[int], int]] = deque([(self.t_attached, [0] * n, [0] * n, 0)])
         self._doc: dict[str, Any] | None = None
         self._doc_t = 0
-        self.per_node = type(runner).__module__ != "noob.runner.ray"
 
     # -- the hot path (runner's threads) -------------------------------------------------
     def node_started(self, node: int, t0: int) -> None:
@@ -275,7 +337,7 @@ class Stats(Observer):
         self._lat[node][next(self._count[node]) & _MASK] = d
         self._busy[node] += d
         self._ended[node] = t1
-        if t1 >= self._due[node]:
+        if t1 >= self._due[node] and result is not UNSENT:  # UNSENT: the value stayed in a Ray actor
             self._due[node] = t1 + self.sample_period_ns
             self._sample[node] = (t1, result)
             self.n_samples += 1
@@ -291,7 +353,19 @@ class Stats(Observer):
         self._last_error[node] = error
         self.errors.append(error)
 
+    def epoch_started(self, epoch: int) -> None:
+        self._open.add(epoch)
+
+    def source_exhausted(self, node: int, epoch: int) -> None:
+        self._exhausted[node] = epoch
+
+    def remote_values(self) -> dict[int, Any]:
+        """The picked signals' nodes, each with the ``shrink_result`` that makes its result
+        small in a Ray actor (the same dict until the picks change)."""
+        return self._remote
+
     def epoch_ended(self, epoch: int) -> None:
+        self._open.discard(epoch)
         self.epochs += 1
         self.last_epoch = epoch
         self._epoch_times.append(time.perf_counter_ns())
@@ -315,6 +389,7 @@ class Stats(Observer):
         with self._lock:
             self.picked.setdefault(key, deque(maxlen=self.history))
             self._due[key[0]] = 0
+            self._remote_changed()
 
     def unpick(self, node: str, signal: str) -> None:
         """Stop sampling ``node.signal``."""
@@ -325,6 +400,15 @@ class Stats(Observer):
             if not any(k[0] == key[0] for k in self.picked):
                 self._due[key[0]] = _NEVER
                 self._sample[key[0]] = None
+            self._remote_changed()
+
+    def _remote_changed(self) -> None:
+        """A new ``remote_values`` dict (a new object: the runner sees that it changed)."""
+        picked: dict[int, list[str]] = {}
+        for i, signal in self.picked:
+            picked.setdefault(i, []).append(signal)
+        self._remote = {i: functools.partial(shrink_result, tuple(self.signals[i]), tuple(sigs), self.max_points, self.max_side)
+                        for i, sigs in picked.items()}
 
     # -- the status document (server thread) ----------------------------------------------
     def node_state(self, i: int) -> str:
@@ -339,15 +423,8 @@ class Stats(Observer):
         return "idle"
 
     def exhausted_sources(self) -> list[str]:
-        """Ids of sources that ran out (read from the runner's dispatcher, when it has one)."""
-        runner = self.runner
-        dispatcher = getattr(runner, "_dispatcher", None)
-        core = getattr(runner, "core", None)
-        flag = getattr(core, "F_EXHAUSTED", None)
-        if dispatcher is None or flag is None:
-            return []
-        flags = dispatcher.flags
-        return [self.node_ids[i] for i in self.sources if flags[i] & flag]
+        """Ids of the sources that ran out since the view attached (``source_exhausted``)."""
+        return [self.node_ids[i] for i in list(self._exhausted)]
 
     def status(self, values: bool = False) -> dict[str, Any]:
         """The status document (see ``noob.view``); with ``values``, also ``"values"``."""
@@ -397,7 +474,6 @@ class Stats(Observer):
                 "signals": self.signals[i],
             }
         epochs = self.epochs
-        started = max((calls[i] for i in self.sources), default=epochs)
         control = self.control
         if self.finished is not None:
             state = self.finished
@@ -416,9 +492,8 @@ class Stats(Observer):
             "epochs": epochs,
             "last_epoch": self.last_epoch,
             "rate_hz": round((epochs - epochs_old) * 1e9 / span, 3) if span > 0 else 0.0,
-            "in_flight": max(0, started - epochs) if self.per_node else None,
+            "in_flight": len(self._open),
             "exhausted_sources": self.exhausted_sources(),
-            "per_node": self.per_node,
             "uptime_s": round((now - self.t_attached) / 1e9, 3),
             "nodes": nodes,
             "errors": list(self.errors),

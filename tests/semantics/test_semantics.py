@@ -267,7 +267,8 @@ def test_runner_disable_node_stays_local(drive):
 
 
 class Recorder(Observer):
-    """Keeps what a runner reports: ``("ended", epoch)`` and ``("failed", node id, epoch, type)``."""
+    """Keeps what a runner reports: ``("started", epoch)``, ``("ended", epoch)`` and
+    ``("failed", node id, epoch, type)``."""
 
     def __init__(self) -> None:
         self.seen: list[tuple] = []
@@ -279,12 +280,16 @@ class Recorder(Observer):
     def node_failed(self, node: int, epoch: Any, exc: BaseException) -> None:
         self.seen.append(("failed", self.runner.plan.node_ids[node], epoch, type(exc).__name__))
 
+    def epoch_started(self, epoch: int) -> None:
+        self.seen.append(("started", epoch))
+
     def epoch_ended(self, epoch: int) -> None:
         self.seen.append(("ended", epoch))
 
 
 def test_observer_sees_every_epoch_end_and_each_failure_once(drive):
-    """An observer gets one epoch_ended per epoch (also a failed one) and one node_failed per failure."""
+    """An observer gets one epoch_started and one epoch_ended per epoch (also a failed one),
+    in that order, and one node_failed per failure."""
     nodes = chain()
     nodes["b"] = {"type": "semantic_nodes.fail_at", "params": {"at": 1}, "depends": [{"x": "s.value"}]}
     d = drive(nodes)
@@ -295,10 +300,11 @@ def test_observer_sees_every_epoch_end_and_each_failure_once(drive):
     with pytest.raises(ValueError):
         d.process()
     assert 2 == d.process()
-    assert [("ended", 0), ("failed", "b", 1, "ValueError"), ("ended", 1), ("ended", 2)] == rec.seen
+    assert [("started", 0), ("ended", 0), ("started", 1), ("failed", "b", 1, "ValueError"), ("ended", 1),
+            ("started", 2), ("ended", 2)] == rec.seen
     d.runner.remove_observer(rec)
     assert 3 == d.process()
-    assert 4 == len(rec.seen)
+    assert 7 == len(rec.seen)
 
 
 PIPELINED = ["async", "ray"] if HAVE_RAY else ["async"]

@@ -68,7 +68,6 @@ function buildGraph(g) {
     $(op).disabled = readonly;
     $(op).addEventListener('click', function () { send({ op: op }); });
   });
-  if (!g.per_node) notice('This runner (' + 'Ray' + ') reports epochs only: its nodes run in Ray actors, so per-node figures stay at 0.');
 }
 
 function notice(text) { $('notice').hidden = !text; $('notice').textContent = text || ''; }
@@ -78,7 +77,7 @@ function update(s) {
   $('state').textContent = s.state; $('state').className = 'badge ' + s.state;
   $('epochs').textContent = s.epochs;
   $('rate').textContent = fmt(s.rate_hz, 1);
-  $('inflight').textContent = s.in_flight === null ? '–' : s.in_flight;
+  $('inflight').textContent = s.in_flight;
   $('uptime').textContent = fmt(s.uptime_s, 0);
   $('exhausted').textContent = s.exhausted_sources.length ? s.exhausted_sources.join(', ') : 'none';
   $('runner').textContent = s.runner + ' · ' + s.core + ' core' + (readonly ? ' · read-only' : '') +
