@@ -3,8 +3,9 @@
 The test starts a head node (``ray start --head``, custom resource ``first``) and a second
 node joining it (``ray start --address=...``, custom resource ``second``), each with one CPU,
 bound to 127.0.0.1 and with their own temporary directory and ports; places one group on
-each node through ``resources=``; and compares a driver's ``RayRunner(tube, address=...)``
-results with ``SynchronousRunner``'s. The driver is a separate process (this session already
+each node through ``resources=``; and compares a driver's ``RayRunner(tube, address="auto")``
+results with ``SynchronousRunner``'s ("auto" finds the cluster through ``RAY_ADDRESS``, as
+it does on a machine where ``ray start`` ran). The driver is a separate process (this session already
 has its own local Ray). Both nodes are stopped at the end, also when the test fails: their
 ``ray start --block`` processes are signalled by id, then their process groups killed.
 
@@ -158,8 +159,9 @@ def _wait_for_port(port: int, proc: subprocess.Popen, log: Path) -> None:
 
 def _run_driver(address: str, tmp_path: Path) -> dict:
     """Run the driver until both nodes are in the cluster (a fresh node may take a while to join)."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "tests"), str(HERE), os.environ.get("PYTHONPATH", "")])}
-    proc = subprocess.run([sys.executable, "-c", DRIVER, address, json.dumps(SPEC)], capture_output=True, text=True,
+    env = {**os.environ, "RAY_ADDRESS": address,
+           "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "tests"), str(HERE), os.environ.get("PYTHONPATH", "")])}
+    proc = subprocess.run([sys.executable, "-c", DRIVER, "auto", json.dumps(SPEC)], capture_output=True, text=True,
                           timeout=300, env=env, cwd=tmp_path, check=False)
     lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
     assert lines, f"the driver failed ({proc.returncode}):\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}"
