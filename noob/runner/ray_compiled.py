@@ -37,11 +37,13 @@ Epochs
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import copy
 import logging
 import pickle
 import threading
+import time
 import traceback
 from collections.abc import Sequence
 from typing import Any
@@ -105,6 +107,10 @@ class Raised:
 _PLAIN = (type(None), bool, int, float, str)
 #: seconds a graph's loop in an actor has to end at teardown before the actor is killed
 LOOP_EXIT = 1
+#: epochs slower than this (seconds) are waited for by sleeping first (see ``fetch``)
+SLEEP_ABOVE = 0.005
+#: the share of the recent latency slept through
+SLEEP_SHARE = 0.75
 
 
 def own(value: Any) -> Any:
@@ -173,15 +179,28 @@ class CompiledGraph:
                     sent[(st.index, j)] = nodes[j + int(report)]
             dag = MultiOutputNode(outputs)
         self._graph = dag.experimental_compile(_submit_timeout=timeout, _max_inflight_executions=max_in_flight)
+        self._submitted: collections.deque[float] = collections.deque()  # when each epoch in flight was submitted
+        self._latency = 0.0  # seconds from submitting an epoch to having its results, lately
 
     def submit(self, epoch: int, inputs: dict | None) -> list[tuple[int, Any]]:
         """Start one epoch; ``(stage, ref)`` of each reporting stage, in stage order."""
-        return list(zip(self.reporting, self._graph.execute((epoch, inputs))))
+        refs = list(zip(self.reporting, self._graph.execute((epoch, inputs))))
+        self._submitted.append(time.perf_counter())
+        return refs
 
     def fetch(self, refs: Sequence[Any], timeout: float) -> list[Any]:
         """Each ref's value, or ``Raised(exc)``; all of them are read (see the module docstring),
         except after a wait longer than ``timeout`` seconds, which marks the graph ``broken``.
-        Ray reads all outputs of an epoch at once: a slow stage makes the first ref wait."""
+        Ray reads all outputs of an epoch at once: a slow stage makes the first ref wait.
+
+        Ray's read waits by spinning, which takes a core from the actors; when epochs take
+        longer than ``SLEEP_ABOVE`` seconds, the driver sleeps through most of the wait first
+        (``SLEEP_SHARE`` of the recent latency, which adapts when epochs get faster)."""
+        submitted = self._submitted.popleft() if self._submitted else time.perf_counter()
+        if self._latency > SLEEP_ABOVE:
+            pause = submitted + SLEEP_SHARE * self._latency - time.perf_counter()
+            if pause > 0:
+                time.sleep(min(pause, timeout))
         out: list[Any] = []
         for ref in refs:
             if self.broken:
@@ -196,6 +215,7 @@ class CompiledGraph:
             except BaseException:  # Ctrl-C: the read is half done, the graph cannot be trusted
                 self.broken = True
                 raise
+        self._latency = time.perf_counter() - submitted
         return out
 
     def drain(self, pending: Sequence[Sequence[Any]], timeout: float) -> None:
