@@ -270,3 +270,32 @@ def test_deinit_after_large_arrays_is_prompt_and_deinitialises_every_node(core, 
     assert ["init life", "deinit life"] == [" ".join(line.split()[:2]) for line in log.read_text().splitlines()]
     with runner:
         assert float(sum(range(300_000))) == runner.process()[0]  # its source starts again, as in one process
+
+
+def test_the_driver_sleeps_through_most_of_a_long_wait(monkeypatch):
+    """Epochs of ~50 ms: the driver sleeps through most of each wait (Ray's read would spin),
+    never longer than an epoch takes."""
+    import time
+    import types
+
+    import noob.runner.ray_compiled as rc
+
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        time.sleep(seconds)
+
+    monkeypatch.setattr(rc, "time", types.SimpleNamespace(perf_counter=time.perf_counter, sleep=sleep))
+    nodes = {
+        "a": {**COUNT, "ray": {"group": "one"}},
+        "b": {"type": "raynodes.sleep_for", "depends": "a.value", "params": {"seconds": 0.05}, "ray": {"group": "two"}},
+        "r": {"type": "return", "depends": "b.value"},
+    }
+    with RayRunner(t(nodes), timeout=60) as runner:
+        start = time.perf_counter()
+        assert [0, 1, 2, 3, 4, 5] == [runner.process() for _ in range(6)]
+        elapsed = time.perf_counter() - start
+    assert len(slept) >= 4  # every epoch after the first
+    assert all(s > 0.02 for s in slept[1:])  # most of 50 ms
+    assert sum(slept) < elapsed - 6 * 0.05 * (1 - rc.SLEEP_SHARE)  # never through the end of an epoch
