@@ -50,9 +50,10 @@ Compiled graphs
     (``noob.runner.ray_compiled``), built and compiled at ``init()`` and torn down at
     ``deinit()``: each stage is the bound ``run_compiled`` of its actor, values cross actors
     through Ray's channels (shared memory on one machine) instead of object refs, and an
-    epoch costs one write of the graph's input and one read of its outputs. The receiving
-    actor copies a value out of the channel once (a view a node kept would stop the channel),
-    so a value that crosses actors arrives as the actor's own, writeable copy. Classic actor
+    epoch costs one write of the graph's input and one read of its outputs. A plain function
+    reads an array from another actor as Ray's read-only view, without a copy; every other
+    node gets the actor's own, writeable copy (a view kept past its epoch would stop the
+    channel: see ``_GroupRunner._views``). Classic actor
     calls (``.remote()`` per stage, object refs; ``compiled=False``) remain the fallback where
     a compiled graph cannot run: Ray Client connections (``address="ray://..."``), a Ray
     without ``ray.dag``, and any tube Ray refuses to compile; ``"auto"`` then warns once
