@@ -27,6 +27,8 @@ NOT_RUN = {
     ("README.md", "installs into a fresh virtualenv: .ci/run runs exactly these steps"),
     ("README.md", "installs into a fresh virtualenv and runs the whole suite: .ci/run runs exactly these steps"),
     ("README.md", "installs the docs extra and builds the site: .ci/run runs exactly this"),
+    ("README.md", "starts Ray nodes"),
+    ("README.md", "needs the cluster above"),
     ("docs/assets.md", "the shape of an asset entry, with placeholders"),
     ("docs/runners.md", "needs a Ray cluster started with `ray start --head`"),
     ("docs/runners.md", "starts Ray nodes"),
