@@ -8,6 +8,7 @@ import threading
 from typing import Any
 
 import pytest
+from observers import EpochLog
 
 from noob import SynchronousRunner, Tube
 from noob.runner.asyncio import AsyncRunner
@@ -210,25 +211,6 @@ TWO_SOURCES = {
         "pb": {"type": "testnodes.plus1", "depends": [{"x": "b.index"}]},
     },
 }
-
-
-class EpochLog(Observer):
-    """Keeps epoch starts and ends and exhausted sources, in order."""
-
-    def __init__(self) -> None:
-        self.log: list[tuple] = []
-
-    def epoch_started(self, epoch: int) -> None:
-        self.log.append(("started", epoch))
-
-    def epoch_ended(self, epoch: int) -> None:
-        self.log.append(("ended", epoch))
-
-    def source_exhausted(self, node: int, epoch: int) -> None:
-        self.log.append(("exhausted", node, epoch))
-
-    def of(self, kind: str) -> list[tuple]:
-        return [e[1:] for e in self.log if e[0] == kind]
 
 
 def check_epoch_log(log: EpochLog, runs: int) -> None:

@@ -12,6 +12,7 @@ import time
 from typing import Any
 
 import pytest
+from observers import EpochLog
 
 from noob import Tube
 from noob.runner.observe import UNSENT, Observer
@@ -132,22 +133,6 @@ def test_deinit_with_an_observer_delivers_the_last_calls_and_stops_the_thread(co
     assert {"a": 7, "b": 7, "c": 7, "r": 7} == calls.calls
     assert watcher is not None and not watcher._thread.is_alive()
     assert runner._watcher is None
-
-
-class EpochLog(Observer):
-    """Keeps epoch starts and ends and exhausted sources, in order."""
-
-    def __init__(self) -> None:
-        self.log: list[tuple] = []
-
-    def epoch_started(self, epoch: int) -> None:
-        self.log.append(("started", epoch))
-
-    def epoch_ended(self, epoch: int) -> None:
-        self.log.append(("ended", epoch))
-
-    def source_exhausted(self, node: int, epoch: int) -> None:
-        self.log.append(("exhausted", node, epoch))
 
 
 @pytest.mark.parametrize("config", ["fused", "node-k3", "fused-classic-k3"])
