@@ -51,6 +51,7 @@ One epoch, as every runner writes it::
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 from collections.abc import Mapping
 from typing import Any
@@ -179,18 +180,19 @@ class EpochFrame:
             exc.locate(self.plan.node_ids[node], self.plan.signals[node], epoch, self.tube.tube_id)
         if not any(n.startswith("[noob] raised by node") for n in getattr(exc, "__notes__", ())):
             _note(exc, f"[noob] raised by node {self.plan.node_ids[node]!r} in epoch {epoch} of tube {self.tube.tube_id!r}")
+            with contextlib.suppress(Exception):  # an exception type that takes no attributes
+                exc.noob_node = (self.tube.tube_id, self.plan.node_ids[node])  # type: ignore[attr-defined]
         for observer in self._observers:
             observer.node_failed(node, epoch, exc)
 
     def _report_remote_failure(self, exc: BaseException, epoch: Any) -> None:
         """A node that ran elsewhere (a Ray actor) failed and was named there: tell this
-        runner's observers, once, which node it was (read back from the note it carries)."""
-        notes = " ".join(getattr(exc, "__notes__", ()))
-        for node, node_id in enumerate(self.plan.node_ids):
-            if f"[noob] raised by node {node_id!r} in epoch " in notes:
-                for observer in self._observers:
-                    observer.node_failed(node, epoch, exc)
-                return
+        runner's observers, once, which node it was (``noob_node``, ``(tube id, node id)``,
+        travels with the exception: pickling keeps an exception's attributes)."""
+        tube_id, node_id = getattr(exc, "noob_node", (None, None))
+        if tube_id == self.tube.tube_id and node_id in self.plan.index:
+            for observer in self._observers:
+                observer.node_failed(self.plan.index[node_id], epoch, exc)
 
     def _note_interrupt(self, exc: BaseException, n_results: int) -> None:
         """Note on a ``KeyboardInterrupt`` that ended ``run()`` how far it got (the caller deinitialises)."""

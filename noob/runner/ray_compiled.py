@@ -87,10 +87,12 @@ class StageFailed:
         try:
             pickle.dumps(exc)
         except Exception:  # noqa: BLE001 - an exception that cannot travel is described instead
-            notes = getattr(exc, "__notes__", [])
+            notes, node = getattr(exc, "__notes__", []), getattr(exc, "noob_node", None)
             exc = RuntimeError(f"{type(exc).__qualname__}: {exc} (the exception could not be pickled to the driver)")
             for note in notes:
                 exc.add_note(note)
+            if node is not None:
+                exc.noob_node = node  # type: ignore[attr-defined]
         exc.__traceback__ = None
         return cls(exc, text)
 
