@@ -1,6 +1,7 @@
 """What the live view's observer costs per node epoch (issue 20: under 2 us with the view attached).
 
-``test_ray_view_overhead``: the same comparison on ``RayRunner`` (see its docstring).
+``test_ray_view_overhead``: the same comparison on ``RayRunner`` (see its docstring);
+``test_ray_observation_cost_in_process``: its parts measured in one process, without Ray.
 
 Workload: ``dispatch-chain{10,100}`` (a counter source, N ``plus1`` nodes, return: N + 2 node
 calls per epoch), one ``process()`` per round. Rows, side by side in group ``view-chain{N}``:
@@ -92,6 +93,7 @@ def test_ray_view_overhead(benchmark):
     ray_session = local_ray(4)
     next(ray_session)
     stats = Stats()
+    stats.attached(runner)
     watched = RayRunner(Tube.from_specification(SPECS["chain3"]()), placement="node", timeout=120)
     watched.add_observer(stats)
     stats.pick("n2", "value")
@@ -130,3 +132,81 @@ def test_ray_view_overhead(benchmark):
               f"{low[name] / low['hand-cg']:9.2f}" for name in RAY_VARIANTS]
     lines.append(f"  view attached: {per_epoch * 1e6:+.1f} us per epoch, {per_epoch * 1e6 / 5:+.2f} us per node epoch")
     print("\n".join(lines))
+
+
+@pytest.mark.parametrize("core_name", [i for i in implementations() if i != "hand"])
+def test_ray_observation_cost_in_process(benchmark, core_name):
+    """What observing a ``RayRunner`` costs per node epoch, without Ray's noise: the actors'
+    share (chain3's stage calls, ``placement="node"``, run in this process by ``_GroupRunner``
+    with and without a ``Collector``: the cost on an epoch's path) and the driver's share (the
+    ``_Watcher`` replaying the records into ``noob.view.Stats``, in its own thread). Medians
+    of 5 interleaved rounds, printed; ``Ray`` is not started."""
+    import statistics
+    import threading
+    import timeit
+    import types
+
+    pytest.importorskip("ray")
+    from noob import Tube
+    from noob.runner.observe import Collector
+    from noob.runner.ray import RayRunner, _GroupRunner, _Watcher
+    from noob.view import Stats
+
+    check_core(core_name)
+    runner = RayRunner(Tube.from_specification(chain_spec(3)), placement="node", core=core_name)
+    layout, nodes = runner.layout, len(runner.plan.node_ids)
+    quick = benchmark.disabled
+    epochs, rounds = (50, 1) if quick else (20_000, 5)
+
+    def actors(observed: bool) -> dict[str, Any]:
+        out = {}
+        for g in layout.groups:
+            part = {"nodes": layout.group_nodes[g], "assets": [], "stages": [st for st in layout.stages if st.group == g],
+                    "disabled": []}
+            actor = _GroupRunner(Tube.from_specification(chain_spec(3)), core_name, g, part)
+            actor.start_epochs(0)
+            actor.init()
+            if observed:
+                actor.add_observer(Collector(nodes, maxlen=epochs * nodes))
+            out[g] = actor
+        return out
+
+    def epochs_of(group: dict[str, Any]) -> Any:
+        epoch = [0]
+
+        def one() -> None:
+            sent: dict[tuple[int, int], Any] = {}
+            for st in layout.stages:
+                out = group[st.group].call_compiled(st.index, None if st.in_from else (epoch[0], None),
+                                                    tuple(sent[src] for src in st.in_from))
+                out = (out,) if int(st.report_compiled) + len(st.out_slots) == 1 else out
+                for j in range(len(st.out_slots)):
+                    sent[(st.index, j)] = out[j + int(st.report_compiled)]
+            epoch[0] += 1
+
+        return one
+
+    plain, observed = actors(False), actors(True)
+    times: dict[str, list[float]] = {"plain": [], "observed": []}
+    for _ in range(rounds):
+        for name, group in (("plain", plain), ("observed", observed)):
+            times[name].append(timeit.timeit(epochs_of(group), number=epochs) / epochs)
+            for actor in group.values():
+                for c in actor._observers:
+                    c.take()
+    actor_cost = (statistics.median(times["observed"]) - statistics.median(times["plain"])) / nodes
+    stats = Stats()
+    stats.attached(runner)
+    watcher = _Watcher.__new__(_Watcher)
+    watcher.runner, watcher.offsets = types.SimpleNamespace(_observe_lock=threading.RLock(), _observers=(stats,)), {}
+    records = [(k % nodes, 1_000 + 10 * k, 1_005 + 10 * k) for k in range(epochs * nodes)]
+    start = time.perf_counter()
+    watcher._replay("g", (0, records, {}, []), 0)
+    driver_cost = (time.perf_counter() - start) / len(records)
+    benchmark.extra_info.update(actor_us=actor_cost * 1e6, driver_us=driver_cost * 1e6, commit=git_commit())
+    print(f"\nobserving RayRunner ({core_name} core), per node epoch: actors +{actor_cost * 1e6:.2f} us "
+          f"(on the epoch's path), driver replay {driver_cost * 1e6:.2f} us (its own thread)")
+    benchmark.pedantic(epochs_of(observed), rounds=1, iterations=1)
+    for group in (plain, observed):
+        for actor in group.values():
+            actor.deinit()
