@@ -93,7 +93,6 @@ def test_ray_view_overhead(benchmark):
     ray_session = local_ray(4)
     next(ray_session)
     stats = Stats()
-    stats.attached(runner)
     watched = RayRunner(Tube.from_specification(SPECS["chain3"]()), placement="node", timeout=120)
     watched.add_observer(stats)
     stats.pick("n2", "value")
