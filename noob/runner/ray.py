@@ -644,6 +644,7 @@ class _GroupRunner(SynchronousRunner):
             elif kind is StageFailed:  # an upstream stage failed: its failure is passed on
                 carried += value.exhausted
                 failed = failed or value
+                continue
             values.append(value if j in views else own(value))  # own: out of Ray's buffers (see ``_views``)
         if failed is not None:
             self._clear_views(st)

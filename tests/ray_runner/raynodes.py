@@ -182,3 +182,4 @@ class LogLifeAny(LogLife):
 
     def process(self, x: Any) -> Any:  # type: ignore[override]
         return x
+
