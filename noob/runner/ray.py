@@ -200,9 +200,6 @@ class _Carry:
         self.value = value
         self.exhausted = exhausted
 
-    def __reduce__(self) -> tuple:
-        return (_Carry, (self.value, self.exhausted))
-
 
 
 @dataclass
@@ -982,7 +979,7 @@ class RayRunner(TubeRunner):
         self.layout = _Layout(tube, self.plan, groups, resources, placement)
         self.compiled = compiled
         self._graph: CompiledGraph | None = None  # while a compiled graph runs the epochs
-        self._graph_rebuild = False  # an error escaped a stage of the graph: see ``_resync``
+        self._graph_rebuild = False  # an error escaped a stage of the graph: see ``_rebuild``
         self._fallback_warned = False
         self.address = address
         self.max_epochs_in_flight = max_epochs_in_flight
@@ -1653,7 +1650,7 @@ def _detached(value: Any) -> Any:
     """``value`` holding no view of another array: a result of a node reading Ray's buffers
     (see ``_GroupRunner._views``). Arrays owning their memory, numbers, strings and ``None``
     pass as they are; other arrays are copied; tuples element by element; anything else
-    goes through one pickle round trip (``ray_compiled.own``)."""
+    is deep-copied (``ray_compiled.own``)."""
     kind = type(value)
     if kind is np.ndarray:
         return value if value.base is None else value.copy()

@@ -16,8 +16,8 @@ The graph
     that crosses actors. Every other stage is ``actor.run_compiled_after.bind(s, *incoming)``
     and counts its epochs: each reader of a channel costs every epoch, and Ray calls a stage
     in every epoch, because a stage's failure travels as a value (``StageFailed``). Should an
-    error escape a stage all the same (Ray then skips the calls downstream), the runner tells
-    the actors the next epoch before it submits one (``RayRunner._resync``). A stage returns
+    error escape a stage all the same (Ray then stops the graph), the next epoch compiles the
+    graph again and the actors count from there (``RayRunner._rebuild``). A stage returns
     ``(status, *values)`` split into separate outputs (``num_returns``); the statuses of the
     stages that report (sources, the return node, stages sending nothing on, every stage
     while callbacks want events) are the graph's outputs, in stage order. Values travel actor
